@@ -1,0 +1,120 @@
+"""``devstack up``: the whole system on this machine, until Ctrl-C.
+
+Fetches and starts Apache Kafka (KRaft) and a private PostgreSQL cluster (data in ``.run/``),
+creates the topics and the databases, migrates and starts every service's API and worker,
+loads demo data, prints where to look, and on Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from devstack._process import REPO_ROOT, port_open, stop_process, wait_until
+from devstack.stack import SERVICES, Stack
+
+RUN_DIR = REPO_ROOT / ".run"
+
+
+def _script(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def up(with_demo: bool) -> int:
+    stack = Stack(
+        RUN_DIR,
+        kafka_port=9092 if not port_open(9092) else 0,
+        postgres_port=5432 if not port_open(5432) else 0,
+    )
+    processes: list[subprocess.Popen[bytes]] = []
+    logs = RUN_DIR / "logs"
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        print("starting Kafka and PostgreSQL...", flush=True)
+        stack.start()
+        stack.apply_topics()
+        stack.create_service_databases()
+        logs.mkdir(parents=True, exist_ok=True)
+        for service in SERVICES:
+            env = {**os.environ, **stack.service_env(service)}
+            subprocess.run(
+                [_script(service.script), "migrate"],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for role in ("api", "worker"):
+                with (logs / f"{service.name}-{role}.log").open("ab") as log:
+                    processes.append(
+                        subprocess.Popen(
+                            [_script(service.script), role],
+                            env=env,
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                        )
+                    )
+        for service in SERVICES:
+            for port in (service.http_port, service.worker_port):
+                wait_until(partial(port_open, port), timeout=60, what=f"{service.name} on port {port}")
+        if with_demo:
+            env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers}
+            subprocess.run(
+                [sys.executable, str(REPO_ROOT / "scripts" / "demo_data.py")], env=env, check=False
+            )
+        _print_map(stack, logs)
+        while not stopping:
+            for proc in processes:
+                if proc.poll() is not None:
+                    print(f"a service process exited ({proc.args!r}); see {logs}", flush=True)
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping...", flush=True)
+        for proc in reversed(processes):
+            stop_process(proc, timeout=20)
+        stack.stop()
+        print("stopped; nothing left running", flush=True)
+    return 0
+
+
+def _print_map(stack: Stack, logs: Path) -> None:
+    print("\nThe collections platform is running (Ctrl-C stops everything):\n")
+    print(f"  Kafka       {stack.bootstrap_servers}")
+    server = stack.admin_url.rsplit("/", 1)[0]
+    print(f"  PostgreSQL  {server}  (databases: aging, contact, escalation, agency_gateway)")
+    for service in SERVICES:
+        base = f"http://127.0.0.1:{service.http_port}"
+        print(
+            f"  {service.name:<15} API {base}/docs   metrics {base}/metrics   "
+            f"worker http://127.0.0.1:{service.worker_port}/metrics"
+        )
+    print(f"\n  logs: {logs}\n", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="devstack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("up", help="start the whole system locally")
+    start.add_argument("--no-demo", action="store_true", help="do not publish demo data")
+    args = parser.parse_args()
+    sys.exit(up(with_demo=not args.no_demo))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The infrastructure of one run: a Kafka broker, a PostgreSQL cluster, the topics, the databases.
+
+Used by ``devstack up`` (the local system) and by the test session, so both start the broker
+and the database the same way. ``KAFKA_BOOTSTRAP_SERVERS`` / ``POSTGRES_ADMIN_URL`` point at
+existing ones instead (then nothing is started for them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack._process import REPO_ROOT
+from devstack.kafka import KafkaBroker
+from devstack.postgres import SERVICE_DATABASES, PostgresCluster
+
+TOPIC_MANIFEST = REPO_ROOT / "deploy" / "topics.yaml"
+
+
+@dataclass(frozen=True)
+class Service:
+    """How to run one service locally."""
+
+    name: str
+    script: str
+    database: str
+    http_port: int
+    worker_port: int
+
+
+SERVICES = (
+    Service("aging", "aging-service", "aging", 8001, 9101),
+    Service("contact", "contact-service", "contact", 8002, 9102),
+    Service("escalation", "escalation-service", "escalation", 8003, 9103),
+    Service("agency-gateway", "agency-gateway-service", "agency_gateway", 8004, 9104),
+)
+
+
+@dataclass
+class Stack:
+    """A broker and a database server, started here or given by URL."""
+
+    base_dir: Path
+    kafka_port: int = 0
+    postgres_port: int = 0
+    broker: KafkaBroker | None = field(default=None, init=False)
+    postgres: PostgresCluster | None = field(default=None, init=False)
+    bootstrap_servers: str = field(default="", init=False)
+    admin_url: str = field(default="", init=False)
+
+    def start(self) -> Stack:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.base_dir.chmod(0o755)
+        given_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if given_kafka:
+            self.bootstrap_servers = given_kafka
+        else:
+            self.broker = KafkaBroker(self.base_dir / "kafka", port=self.kafka_port).start()
+            self.bootstrap_servers = self.broker.bootstrap_servers
+        given_pg = os.environ.get("POSTGRES_ADMIN_URL")
+        if given_pg:
+            self.admin_url = given_pg
+        else:
+            self.postgres = PostgresCluster(self.base_dir / "postgres", port=self.postgres_port).start()
+            self.admin_url = self.postgres.url("postgres")
+        return self
+
+    def stop(self) -> None:
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+    def database_url(self, database: str) -> str:
+        return re.sub(r"/[^/]*$", f"/{database}", self.admin_url)
+
+    def create_database(self, name: str) -> str:
+        """Create ``name`` if it does not exist; return its URL."""
+        _run(_create_database(self.admin_url, name))
+        return self.database_url(name)
+
+    def drop_database(self, name: str) -> None:
+        _run(_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def apply_topics(self, *, prefix: str = "", profile: str = "local") -> None:
+        run_admin(
+            self.bootstrap_servers,
+            prefix,
+            "topics",
+            "apply",
+            "--manifest",
+            str(TOPIC_MANIFEST),
+            "--profile",
+            profile,
+        )
+
+    def service_env(
+        self, service: Service, *, database: str | None = None, prefix: str = ""
+    ) -> dict[str, str]:
+        """Environment variables that point one service at this stack."""
+        return {
+            "DATABASE_URL": self.database_url(database or service.database),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "KAFKA_TOPIC_PREFIX": prefix,
+            "HTTP_PORT": str(service.http_port),
+            "WORKER_PORT": str(service.worker_port),
+        }
+
+    def create_service_databases(self) -> None:
+        for name in SERVICE_DATABASES:
+            self.create_database(name)
+
+
+def run_admin(bootstrap_servers: str, prefix: str, *args: str) -> None:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, "KAFKA_TOPIC_PREFIX": prefix}
+    subprocess.run([_script("collections-admin"), *args], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def _script(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to completion, also when called from inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
+async def _execute(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _create_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
