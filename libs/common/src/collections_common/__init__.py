@@ -1,0 +1,1 @@
+"""Shared runtime of the collections platform services."""

@@ -1,0 +1,212 @@
+"""``collections-admin``: topics from the manifest, and dead letters (list, replay).
+
+    collections-admin topics apply --manifest deploy/topics.yaml --profile local
+    collections-admin dlq list corebank.payments.v1
+    collections-admin dlq replay corebank.payments.v1 --at 2:3 --at 0:7   (partition:offset, or --all)
+
+Kafka's address and the topic prefix come from the same environment variables as the services
+(``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_TOPIC_PREFIX``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from collections_common.runtime.kafka import new_producer
+from collections_common.settings import ServiceSettings
+
+REPLAYED_HEADER = "dlq-replayed-from"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int
+
+
+def load_manifest(path: Path, profile: str) -> list[TopicSpec]:
+    """Every topic of the manifest and its ``.dlq`` twin, sized for ``profile``."""
+    manifest: dict[str, Any] = yaml.safe_load(path.read_text())
+    settings = manifest["profiles"][profile]
+    specs: list[TopicSpec] = []
+    for topic in manifest["topics"]:
+        partitions = int(topic.get("partitions", manifest["account_keyed_partitions"]))
+        for name in (topic["name"], f"{topic['name']}.dlq"):
+            specs.append(
+                TopicSpec(
+                    name,
+                    partitions,
+                    int(settings["replication_factor"]),
+                    int(settings["min_insync_replicas"]),
+                )
+            )
+    return specs
+
+
+async def apply_topics(settings: ServiceSettings, specs: Sequence[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if settings.topic(spec.name) not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process was quicker
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            settings.topic(spec.name),
+                            spec.partitions,
+                            spec.replication_factor,
+                            topic_configs={"min.insync.replicas": str(spec.min_insync_replicas)},
+                        )
+                        for spec in missing
+                    ]
+                )
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    offset: int
+    partition: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def source(self) -> str:
+        """Where the message was consumed from: ``topic[partition]@offset``."""
+        h = self.headers
+        return f"{h.get('dlq-source-topic')}[{h.get('dlq-source-partition')}]@{h.get('dlq-source-offset')}"
+
+    @property
+    def reason(self) -> str:
+        return self.headers.get("dlq-reason", "")
+
+
+async def read_dead_letters(settings: ServiceSettings, topic: str) -> list[DeadLetter]:
+    """Everything in ``<topic>.dlq`` from the beginning to the current end."""
+    physical = settings.topic(f"{topic}.dlq")
+    partitions = [TopicPartition(physical, p) for p in await _partitions(settings, physical)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        letters: list[DeadLetter] = []
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        continue
+                    letters.append(
+                        DeadLetter(
+                            offset=record.offset,
+                            partition=tp.partition,
+                            key=record.key,
+                            value=record.value or b"",
+                            headers={k: v.decode("utf-8", "replace") for k, v in record.headers},
+                        )
+                    )
+        return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(settings: ServiceSettings, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if not described or described[0].get("error_code"):
+        raise SystemExit(f"no topic {topic}")
+    return sorted(int(p["partition"]) for p in described[0]["partitions"])
+
+
+async def replay(settings: ServiceSettings, topic: str, letters: Sequence[DeadLetter]) -> int:
+    """Publish dead letters back to their source topic (after a fix); returns how many."""
+    producer = await new_producer(settings)
+    try:
+        for letter in letters:
+            source = letter.headers.get("dlq-source-topic", topic)
+            headers = [
+                (name, value.encode())
+                for name, value in letter.headers.items()
+                if not name.startswith("dlq-")
+            ]
+            headers.append((REPLAYED_HEADER, f"{letter.partition}:{letter.offset}".encode()))
+            await producer.send_and_wait(
+                settings.topic(source), letter.value, key=letter.key, headers=headers
+            )
+        return len(letters)
+    finally:
+        await producer.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="collections-admin")
+    groups = parser.add_subparsers(dest="group", required=True)
+    topics = groups.add_parser("topics").add_subparsers(dest="command", required=True)
+    apply_cmd = topics.add_parser("apply", help="create missing topics from the manifest")
+    apply_cmd.add_argument("--manifest", type=Path, default=Path("deploy/topics.yaml"))
+    apply_cmd.add_argument("--profile", default="local")
+    dlq = groups.add_parser("dlq").add_subparsers(dest="command", required=True)
+    list_cmd = dlq.add_parser("list", help="print the dead letters of a topic, one JSON line each")
+    list_cmd.add_argument("topic")
+    replay_cmd = dlq.add_parser("replay", help="publish dead letters back to their topic")
+    replay_cmd.add_argument("topic")
+    which = replay_cmd.add_mutually_exclusive_group(required=True)
+    which.add_argument("--at", action="append", metavar="PARTITION:OFFSET", help="a dead letter (repeatable)")
+    which.add_argument("--all", action="store_true")
+    args = parser.parse_args(argv)
+    settings = ServiceSettings()
+
+    if args.group == "topics":
+        created = asyncio.run(apply_topics(settings, load_manifest(args.manifest, args.profile)))
+        print(json.dumps({"created": created}))
+        return 0
+    letters = asyncio.run(read_dead_letters(settings, args.topic))
+    if args.command == "list":
+        for letter in letters:
+            print(
+                json.dumps(
+                    {
+                        "partition": letter.partition,
+                        "offset": letter.offset,
+                        "reason": letter.reason,
+                        "source": letter.source,
+                    }
+                )
+            )
+        return 0
+    wanted = {tuple(int(part) for part in at.split(":", 1)) for at in args.at or ()}
+    chosen = (
+        letters if args.all else [letter for letter in letters if (letter.partition, letter.offset) in wanted]
+    )
+    print(json.dumps({"replayed": asyncio.run(replay(settings, args.topic, chosen))}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The FastAPI application every service (and every worker) is built from.
+
+``/healthz`` says the process is alive; ``/readyz`` says its database and the broker answer
+(503 with the failing probe otherwise); ``/metrics`` is Prometheus' text format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collections_common.health import KafkaProbe, ProbeResult, probe_database
+from collections_common.settings import ServiceSettings
+
+Probe = Callable[[], Awaitable[ProbeResult]]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    engine: AsyncEngine,
+    title: str,
+    description: str = "",
+    routers: Sequence[APIRouter] = (),
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """Build a service's app: its routers plus health, readiness and metrics."""
+    kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers)
+    probes: list[Probe] = [lambda: probe_database(engine), kafka_probe]
+
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            await kafka_probe.close()
+            await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=_lifespan)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/healthz", response_model=Health, tags=["operations"])
+    async def healthz() -> Health:
+        return Health(status="alive")
+
+    @app.get(
+        "/readyz",
+        response_model=Readiness,
+        tags=["operations"],
+        responses={503: {"model": Readiness, "description": "a dependency does not answer"}},
+    )
+    async def readyz(response: Response) -> Readiness:
+        results = await asyncio.gather(*(probe() for probe in probes))
+        ready = all(result.ok for result in results)
+        if not ready:
+            response.status_code = 503
+        return Readiness(
+            status="ready" if ready else "not ready",
+            checks={result.name: result.detail for result in results},
+        )
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _describe(exc.errors())})
+
+    return app
+
+
+def _describe(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors without echoing input values back (they may hold personal data)."""
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+        for error in errors
+    ]
