@@ -1,0 +1,29 @@
+"""The event runtime: consumer runner, transactional outbox, dead letters, crash points."""
+
+from collections_common.runtime.deliveries import Batch, Delivery, Incoming, dead_letter
+from collections_common.runtime.dispatch import EventHandler, per_event
+from collections_common.runtime.errors import BadInput, is_transient
+from collections_common.runtime.faults import crash_point
+from collections_common.runtime.outbox import Outbox, OutboxRelay
+from collections_common.runtime.runner import BatchHandler, ConsumerRunner, Gate
+from collections_common.runtime.tables import RUNTIME_METADATA, create_runtime_tables, drop_runtime_tables
+
+__all__ = [
+    "RUNTIME_METADATA",
+    "BadInput",
+    "Batch",
+    "BatchHandler",
+    "ConsumerRunner",
+    "Delivery",
+    "EventHandler",
+    "Gate",
+    "Incoming",
+    "Outbox",
+    "OutboxRelay",
+    "create_runtime_tables",
+    "crash_point",
+    "dead_letter",
+    "drop_runtime_tables",
+    "is_transient",
+    "per_event",
+]

@@ -1,0 +1,222 @@
+"""The transactional outbox: handlers append events in their own transaction; a relay publishes.
+
+Rows are spread over ``LANES`` lanes by a hash of the key. A relay publishes a lane only while it
+holds that lane's PostgreSQL advisory lock, in id order, so one key's events leave in the order
+they were committed and several relays never publish the same row in normal operation. The one
+window for a duplicate is a relay that dies after Kafka acknowledged a batch and before it marked
+the rows sent: the next relay publishes them again with the same event ids, which consumers
+absorb by identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from collections_common.events import CloudEvent, encode
+from collections_common.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_LANES,
+    OUTBOX_PUBLISH_SECONDS,
+    OUTBOX_PUBLISHED,
+    TRANSIENT_FAILURES,
+)
+from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime.errors import is_transient
+from collections_common.runtime.faults import crash_point
+from collections_common.runtime.kafka import new_producer
+from collections_common.runtime.tables import outbox
+from collections_common.settings import ServiceSettings
+
+LANES = 16
+_LOCK_NAMESPACE = 0x0C0B  # advisory lock class id of outbox lanes
+log = logging.getLogger(__name__)
+
+Header = tuple[str, str]
+
+
+def lane_of(key: bytes | None) -> int:
+    return zlib.crc32(key or b"") % LANES
+
+
+@dataclass
+class Outbox:
+    """Collects outgoing messages of one transaction; ``flush`` writes them in that transaction."""
+
+    session: AsyncSession
+    _rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, topic: str, event: CloudEvent, *, key: str | None) -> None:
+        self.add_raw(topic, key.encode() if key is not None else None, encode(event), (), event.id)
+
+    def add_raw(
+        self, topic: str, key: bytes | None, payload: bytes, headers: Sequence[Header], event_id: str | None
+    ) -> None:
+        self._rows.append(
+            {
+                "lane": lane_of(key),
+                "topic": topic,
+                "key": key,
+                "payload": payload,
+                "headers": [list(h) for h in headers],
+                "event_id": event_id,
+            }
+        )
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    async def flush(self) -> None:
+        if self._rows:
+            await self.session.execute(insert(outbox), self._rows)
+            self._rows.clear()
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to Kafka with an idempotent producer (``acks=all``)."""
+
+    def __init__(
+        self, engine: AsyncEngine, settings: ServiceSettings, *, retention_s: float = 86400.0
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._retention_s = retention_s
+        self._lanes: set[int] = set()
+        self._lock_conn: AsyncConnection | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        last_claim = last_cleanup = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    now = time.monotonic()
+                    if now - last_claim > 2.0 or not self._lanes:
+                        await self._claim_lanes()
+                        last_claim = now
+                    if self._producer is None:
+                        self._producer = await new_producer(self._settings)
+                    published = await self.publish_once()
+                    if now - last_cleanup > 60.0:
+                        await self._cleanup()
+                        last_cleanup = now
+                    backoff = 0.2
+                    if published == 0:
+                        await sleep_or_stop(stop, self._settings.outbox_poll_interval_ms / 1000)
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    TRANSIENT_FAILURES.labels(self._settings.consumer_group, "outbox").inc()
+                    log.warning("outbox relay paused: %s", exc)
+                    await self._release_lanes()
+                    await self._stop_producer()
+                    await sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            await self._release_lanes()
+            await self._stop_producer()
+
+    async def publish_once(self) -> int:
+        """Publish one batch from the lanes held; return how many rows were sent."""
+        if not self._lanes or self._producer is None:
+            return 0
+        async with AsyncSession(self._engine) as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(
+                        outbox.c.id,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        outbox.c.payload,
+                        outbox.c.headers,
+                        outbox.c.created_at,
+                    )
+                    .where(outbox.c.published_at.is_(None), outbox.c.lane.in_(sorted(self._lanes)))
+                    .order_by(outbox.c.id)
+                    .limit(self._settings.outbox_batch_size)
+                )
+            ).all()
+            if not rows:
+                OUTBOX_BACKLOG.set(0)
+                return 0
+            futures = [
+                await self._producer.send(
+                    self._settings.topic(row.topic),
+                    value=row.payload,
+                    key=row.key,
+                    headers=[(name, value.encode()) for name, value in row.headers],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+            crash_point("relay.after_publish")
+            sent_at = datetime.now(UTC)
+            await session.execute(
+                update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=sent_at)
+            )
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(row.topic).inc()
+            OUTBOX_PUBLISH_SECONDS.observe(max(0.0, (sent_at - row.created_at).total_seconds()))
+        if len(rows) < self._settings.outbox_batch_size:
+            OUTBOX_BACKLOG.set(0)
+        return len(rows)
+
+    async def backlog(self) -> int:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+            return int(result.scalar_one())
+
+    async def _claim_lanes(self) -> None:
+        if self._lock_conn is None:
+            self._lock_conn = await self._engine.connect()
+        for lane in range(LANES):
+            if lane in self._lanes:
+                continue
+            got = await self._lock_conn.scalar(
+                text("SELECT pg_try_advisory_lock(:ns, :lane)"), {"ns": _LOCK_NAMESPACE, "lane": lane}
+            )
+            await self._lock_conn.commit()
+            if got:
+                self._lanes.add(lane)
+        OUTBOX_LANES.set(len(self._lanes))
+
+    async def _release_lanes(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        self._lanes.clear()
+        OUTBOX_LANES.set(0)
+        if conn is not None:
+            try:
+                await conn.close()  # session advisory locks end with the connection
+            except Exception:  # noqa: BLE001 - the connection may already be gone
+                await conn.invalidate()
+
+    async def _stop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception:
+                log.debug("producer stop failed", exc_info=True)
+
+    async def _cleanup(self) -> None:
+        """Forget rows published longer ago than the retention."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                outbox.delete().where(
+                    outbox.c.published_at
+                    < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, self._retention_s)
+                )
+            )

@@ -1,0 +1,444 @@
+"""The consumer runner: the one place where delivery guarantees are made.
+
+For each poll (``getmany``) it decodes and validates the records, skips events whose identity
+(``source``, ``id``) was already applied, hands the rest to the service's batch handler, and in
+the *same* database transaction records their identities, dead-letters bad input (through the
+outbox) and stores the next offset of every partition. Kafka's committed offsets are written
+afterwards for monitoring only: on assignment the runner seeks to the positions stored in the
+database, so a database restored from a backup re-reads what it has not applied.
+
+Failures: a transient one (database or broker unreachable) pauses and retries the same batch
+with backoff, never skipping; a batch whose handler fails otherwise is retried event by event,
+and an event that still fails alone is dead-lettered with the error as its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from collections_common.events import InvalidEvent, parse
+from collections_common.logs import event_log_context
+from collections_common.metrics import (
+    BATCH_SECONDS,
+    CONSUMER_LAG,
+    DEAD_LETTERS,
+    EVENTS_DUPLICATE,
+    EVENTS_FAILED,
+    EVENTS_HANDLED,
+    HANDLER_SECONDS,
+    TRANSIENT_FAILURES,
+)
+from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime.deliveries import Batch, Delivery, Incoming, dead_letter
+from collections_common.runtime.errors import is_transient
+from collections_common.runtime.faults import crash_point
+from collections_common.runtime.kafka import new_consumer
+from collections_common.runtime.outbox import Outbox
+from collections_common.runtime.tables import consumer_positions, processed_events
+from collections_common.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[Batch], Awaitable[None]]
+
+
+class Gate(Protocol):
+    """Lets a service hold a partition's records from an offset on until a condition is met.
+
+    The aging service uses it for the business-day close: records published after a close wait
+    until the close has been applied to their partition.
+    """
+
+    def hold_from(self, topic: str, partition: int) -> int | None:
+        """The first offset of ``topic[partition]`` that may not be applied yet, or None."""
+
+    async def tick(self, session: AsyncSession, assigned: Sequence[tuple[str, int]]) -> None:
+        """Called after every poll in its own transaction: apply what became due."""
+
+
+class Abandoned(Exception):
+    """Stopping while the batch in hand cannot be committed; it is read again after a restart."""
+
+
+class StalePosition(Exception):
+    """Another consumer has already moved this partition past the batch (we lost ownership)."""
+
+
+class ConsumerRunner:
+    """Consumes ``topics`` in the service's group and applies them with ``handler``."""
+
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        engine: AsyncEngine,
+        topics: Sequence[str],
+        handler: BatchHandler,
+        name: str | None = None,
+        gate: Gate | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = name or settings.consumer_group
+        self._engine = engine
+        self._topics = list(topics)
+        self._handler = handler
+        self._gate = gate
+        self._lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._held: dict[TopicPartition, int] = {}
+        self._next: dict[TopicPartition, int] = {}
+
+    # -- topic names --------------------------------------------------------------------------
+    def _logical(self, physical: str) -> str:
+        prefix = self.settings.kafka_topic_prefix
+        return physical[len(prefix) :] if prefix and physical.startswith(prefix) else physical
+
+    @property
+    def assigned(self) -> list[tuple[str, int]]:
+        if self._consumer is None:
+            return []
+        return sorted((self._logical(tp.topic), tp.partition) for tp in self._consumer.assignment())
+
+    # -- main loop ----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = await self._start_consumer(stop)
+        if consumer is None:
+            return
+        try:
+            while not stop.is_set():
+                records = await consumer.getmany(
+                    timeout_ms=self.settings.consumer_poll_timeout_ms,
+                    max_records=self.settings.consumer_batch_max,
+                )
+                try:
+                    async with self._lock:
+                        if records:
+                            await self._process(records, stop)
+                        if self._gate is not None:
+                            await self._retrying(lambda: self._tick(), stop, "gate")
+                            self._release_held()
+                        self._report_lag()
+                except Abandoned:
+                    log.warning("stopping with an uncommitted batch; it will be read again")
+                    break
+        finally:
+            self._consumer = None
+            await consumer.stop()
+
+    async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
+        backoff = 0.5
+        while not stop.is_set():
+            consumer = new_consumer(self.settings)
+            consumer.subscribe(
+                [self.settings.topic(topic) for topic in self._topics], listener=_Rebalance(self)
+            )
+            try:
+                await consumer.start()
+            except Exception as exc:
+                await consumer.stop()
+                if not is_transient(exc):
+                    raise
+                log.warning("broker unavailable, retrying: %s", exc)
+                TRANSIENT_FAILURES.labels(self.name, "consumer").inc()
+                await sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._consumer = consumer
+            return consumer
+        return None
+
+    # -- one poll -----------------------------------------------------------------------------
+    async def _process(
+        self, records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]], stop: asyncio.Event
+    ) -> None:
+        deliveries: list[Delivery] = []
+        for tp, batch in records.items():
+            limit = self._gate.hold_from(self._logical(tp.topic), tp.partition) if self._gate else None
+            for record in batch:
+                if limit is not None and record.offset >= limit:
+                    self._hold(tp, record.offset)
+                    break
+                deliveries.append(
+                    Delivery(
+                        topic=self._logical(tp.topic),
+                        partition=tp.partition,
+                        offset=record.offset,
+                        key=record.key,
+                        value=record.value or b"",
+                        headers=tuple((name, bytes(value)) for name, value in record.headers),
+                    )
+                )
+        if not deliveries:
+            return
+        started = time.perf_counter()
+
+        async def one_by_one(_: Exception) -> None:
+            for delivery in deliveries:
+                await self._retrying(
+                    lambda d=delivery: self._apply([d]),  # type: ignore[misc]
+                    stop,
+                    "consumer",
+                    fallback=lambda exc, d=delivery: self._apply(  # type: ignore[misc]
+                        [d], failure=f"handler error: {type(exc).__name__}: {exc}"
+                    ),
+                )
+
+        await self._retrying(lambda: self._apply(deliveries), stop, "consumer", fallback=one_by_one)
+        elapsed = time.perf_counter() - started
+        BATCH_SECONDS.labels(self.name).observe(elapsed)
+        HANDLER_SECONDS.labels(self.name).observe(elapsed / len(deliveries))
+
+    async def _retrying(
+        self,
+        work: Callable[[], Awaitable[None]],
+        stop: asyncio.Event,
+        component: str,
+        fallback: Callable[[Exception], Awaitable[None]] | None = None,
+    ) -> None:
+        """Run ``work`` until it succeeds; transient failures back off, never skip."""
+        backoff = 0.2
+        while True:
+            try:
+                await work()
+                return
+            except StalePosition as exc:
+                log.warning("lost ownership, re-reading from the stored position: %s", exc)
+                await self._reseek_all()
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    TRANSIENT_FAILURES.labels(self.name, component).inc()
+                    log.warning("%s paused, will retry: %s", component, exc)
+                    if stop.is_set():
+                        raise Abandoned from exc  # nothing was committed: it is read again on restart
+                    await sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if fallback is None:
+                    raise
+                log.exception("%s failed; retrying event by event", component)
+                await fallback(exc)
+                return
+
+    async def _apply(self, deliveries: Sequence[Delivery], failure: str | None = None) -> None:
+        """Apply ``deliveries`` in one transaction (or dead-letter them all with ``failure``)."""
+        async with AsyncSession(self._engine) as session, session.begin():
+            outbox = Outbox(session)
+            invalid: list[tuple[Delivery, str]] = []
+            decoded: list[Incoming] = []
+            for delivery in deliveries:
+                if failure is not None:
+                    invalid.append((delivery, failure))
+                    continue
+                try:
+                    decoded.append(Incoming(delivery, parse(delivery.value, topic=delivery.topic)))
+                except InvalidEvent as exc:
+                    invalid.append((delivery, exc.reason))
+            fresh = await self._unseen(session, decoded)
+            batch = Batch(session=session, outbox=outbox, events=fresh)
+            if fresh:
+                await self._handler(batch)
+            for incoming in fresh:
+                if batch.is_rejected(incoming):
+                    invalid.append((incoming.delivery, batch.rejected[id(incoming)]))
+            for delivery, reason in invalid:
+                with event_log_context(
+                    topic=delivery.topic, partition=delivery.partition, offset=delivery.offset
+                ):
+                    log.warning("dead letter: %s", reason)
+                dead_letter(outbox, delivery, reason, consumer=self.name)
+            applied = [incoming for incoming in fresh if not batch.is_rejected(incoming)]
+            if applied:
+                await session.execute(
+                    pg_insert(processed_events).on_conflict_do_nothing(),
+                    [
+                        {"consumer": self.name, "source": i.identity[0], "event_id": i.identity[1]}
+                        for i in applied
+                    ],
+                )
+            await outbox.flush()
+            await self._store_positions(session, deliveries)
+            crash_point("handler.before_commit")
+        crash_point("consumer.after_db_commit")
+        self._count(applied, invalid, len(decoded) - len(fresh), deliveries)
+        await self._commit_kafka_offsets()
+
+    async def _unseen(self, session: AsyncSession, decoded: Sequence[Incoming]) -> list[Incoming]:
+        """Drop events already applied (by identity), and repeats inside the batch."""
+        if not decoded:
+            return []
+        identities = {incoming.identity for incoming in decoded}
+        seen = set(
+            (
+                await session.execute(
+                    select(processed_events.c.source, processed_events.c.event_id).where(
+                        processed_events.c.consumer == self.name,
+                        tuple_(processed_events.c.source, processed_events.c.event_id).in_(identities),
+                    )
+                )
+            ).tuples()
+        )
+        fresh: list[Incoming] = []
+        for incoming in decoded:
+            if incoming.identity in seen:
+                continue
+            seen.add(incoming.identity)
+            fresh.append(incoming)
+        return fresh
+
+    async def _store_positions(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
+        first: dict[tuple[str, int], int] = {}
+        last: dict[tuple[str, int], int] = {}
+        for delivery in deliveries:
+            key = (delivery.topic, delivery.partition)
+            first.setdefault(key, delivery.offset)
+            last[key] = delivery.offset
+        for (topic, partition), offset in last.items():
+            statement = (
+                pg_insert(consumer_positions)
+                .values(consumer=self.name, topic=topic, partition=partition, next_offset=offset + 1)
+                .on_conflict_do_update(
+                    index_elements=["consumer", "topic", "partition"],
+                    set_={"next_offset": offset + 1, "updated_at": func.now()},
+                    where=consumer_positions.c.next_offset <= first[(topic, partition)],
+                )
+                .returning(consumer_positions.c.next_offset)
+            )
+            if (await session.execute(statement)).first() is None:
+                raise StalePosition(f"{topic}[{partition}] is past offset {first[(topic, partition)]}")
+            self._next[TopicPartition(self.settings.topic(topic), partition)] = offset + 1
+
+    def _count(
+        self,
+        applied: Sequence[Incoming],
+        invalid: Sequence[tuple[Delivery, str]],
+        duplicates: int,
+        deliveries: Sequence[Delivery],
+    ) -> None:
+        for incoming in applied:
+            EVENTS_HANDLED.labels(self.name, incoming.delivery.topic, incoming.event.envelope.type).inc()
+        for delivery, reason in invalid:
+            kind = reason.split(":", 1)[0][:40]
+            DEAD_LETTERS.labels(self.name, delivery.topic, kind).inc()
+            EVENTS_FAILED.labels(self.name, delivery.topic, _type_of(delivery)).inc()
+        if duplicates:
+            EVENTS_DUPLICATE.labels(self.name, deliveries[0].topic).inc(duplicates)
+
+    async def _commit_kafka_offsets(self) -> None:
+        """Mirror the stored positions into Kafka, for lag monitoring by standard tools only."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        offsets = {tp: offset for tp, offset in self._next.items() if tp in consumer.assignment()}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except Exception as exc:  # noqa: BLE001 - never affects correctness
+            log.debug("kafka offset commit skipped: %s", exc)
+
+    # -- holding records behind a gate ----------------------------------------------------------
+    def _hold(self, tp: TopicPartition, offset: int) -> None:
+        assert self._consumer is not None
+        self._held[tp] = offset
+        self._consumer.seek(tp, offset)
+        self._consumer.pause(tp)
+
+    def _release_held(self) -> None:
+        if self._consumer is None or self._gate is None:
+            return
+        for tp, offset in list(self._held.items()):
+            limit = self._gate.hold_from(self._logical(tp.topic), tp.partition)
+            if limit is None or limit > offset:
+                del self._held[tp]
+                if tp in self._consumer.assignment():
+                    self._consumer.resume(tp)
+
+    async def _tick(self) -> None:
+        assert self._gate is not None
+        async with AsyncSession(self._engine) as session, session.begin():
+            await self._gate.tick(session, self.assigned)
+
+    # -- assignment ---------------------------------------------------------------------------
+    async def _seek_to_stored(self, partitions: Sequence[TopicPartition]) -> None:
+        consumer = self._consumer
+        if consumer is None or not partitions:
+            return
+        stored = await self._load_positions(partitions)
+        for tp in partitions:
+            offset = stored.get((self._logical(tp.topic), tp.partition))
+            if offset is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, offset)
+                self._next[tp] = offset
+        self._held = {tp: o for tp, o in self._held.items() if tp in partitions}
+        for tp in self._held:
+            consumer.pause(tp)
+
+    async def _reseek_all(self) -> None:
+        if self._consumer is not None:
+            self._held.clear()
+            await self._seek_to_stored(sorted(self._consumer.assignment()))
+
+    async def _load_positions(self, partitions: Sequence[TopicPartition]) -> dict[tuple[str, int], int]:
+        backoff = 0.2
+        while True:
+            try:
+                async with self._engine.connect() as conn:
+                    rows = await conn.execute(
+                        select(
+                            consumer_positions.c.topic,
+                            consumer_positions.c.partition,
+                            consumer_positions.c.next_offset,
+                        ).where(consumer_positions.c.consumer == self.name)
+                    )
+                    return {(row.topic, row.partition): row.next_offset for row in rows}
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                TRANSIENT_FAILURES.labels(self.name, "positions").inc()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _report_lag(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            position = self._next.get(tp)
+            if end is not None and position is not None:
+                CONSUMER_LAG.labels(self.name, self._logical(tp.topic), str(tp.partition)).set(
+                    max(0, end - position)
+                )
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self._runner._lock:  # wait for the batch in hand: its work is committed
+            pass
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        async with self._runner._lock:
+            await self._runner._seek_to_stored(sorted(assigned))
+
+
+def _type_of(delivery: Delivery) -> str:
+    try:
+        return parse(delivery.value, topic=delivery.topic).envelope.type
+    except InvalidEvent:
+        return "undecodable"

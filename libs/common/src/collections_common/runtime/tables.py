@@ -1,0 +1,75 @@
+"""Tables the event runtime keeps in every service's database.
+
+- ``processed_events``: identities (consumer, source, id) of applied events; a redelivery is a no-op.
+- ``consumer_positions``: the next offset to read per (consumer, topic, partition), committed in the
+  same transaction as the work; on assignment the consumer seeks here, not to Kafka's offsets.
+- ``outbox``: events (and dead letters) to publish, written in the handler's transaction and
+  published by the relay in id order per lane (a lane is a hash of the key).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+
+RUNTIME_METADATA = MetaData()
+
+processed_events = Table(
+    "processed_events",
+    RUNTIME_METADATA,
+    Column("consumer", String(120), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("consumer", "source", "event_id"),
+)
+
+consumer_positions = Table(
+    "consumer_positions",
+    RUNTIME_METADATA,
+    Column("consumer", String(120), nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("consumer", "topic", "partition"),
+)
+
+outbox = Table(
+    "outbox",
+    RUNTIME_METADATA,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("lane", Integer, nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("key", LargeBinary, nullable=True),
+    Column("payload", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("event_id", String(255), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Index("outbox_pending", "lane", "id", postgresql_where=text("published_at IS NULL")),
+    Index("outbox_published", "published_at", postgresql_where=text("published_at IS NOT NULL")),
+)
+
+
+def create_runtime_tables(bind: Connection) -> None:
+    """Used by each service's first migration."""
+    RUNTIME_METADATA.create_all(bind)
+
+
+def drop_runtime_tables(bind: Connection) -> None:
+    RUNTIME_METADATA.drop_all(bind)
