@@ -1,0 +1,126 @@
+"""The base of the contract models (envelope and `data`) and the field types the schemas use.
+
+Rules shared by all models, as in `contracts/events/*.schema.json`:
+
+- strict types: an integer is a JSON integer (not a string, a float or a boolean), a string is
+  a JSON string, a boolean a JSON boolean;
+- unknown extra fields are ignored;
+- an optional field may be absent but not `null` (the schemas do not allow null there); a
+  field the schemas allow to be null is required and typed `X | None`;
+- serialisation leaves absent optional fields out, so the output validates against the schemas.
+
+Regular expressions use `[0-9]`, not `\\d`: JSON Schema patterns are ECMA-262, where `\\d` is an
+ASCII digit, while pydantic's (Rust) and Python's `\\d` also match other scripts' digits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_serializer,
+)
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "ContractModel",
+    "CountryCode",
+    "Currency",
+    "Email",
+    "EventData",
+    "Identifier",
+    "IsoDate",
+    "MinorAmount",
+    "Phone",
+    "PositiveMinorAmount",
+]
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _iso_date(value: object) -> object:
+    """Accept a `date` (not a `datetime`) or a `YYYY-MM-DD` string that is a real calendar date."""
+    if isinstance(value, str):
+        if not _DATE.fullmatch(value):
+            raise PydanticCustomError("date_format", "Input should be a date in YYYY-MM-DD format")
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "date_value", "Input should be a valid calendar date: {error}", {"error": str(exc)}
+            ) from None
+    return value
+
+
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]
+"""A calendar date, on the wire `YYYY-MM-DD` exactly."""
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+"""An account, customer, statement, payment or reage id: 1 to 64 characters."""
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+"""An ISO 4217 alphabetic currency code, e.g. `CNY`."""
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+"""An ISO 3166-1 alpha-2 country code, e.g. `CN`."""
+
+Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+"""A phone number in E.164 form, e.g. `+8613800000000`."""
+
+Email = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$"),
+    WithJsonSchema({"type": "string", "format": "email"}),
+]
+"""An e-mail address (`local@domain`; the schemas say `format: email`)."""
+
+MinorAmount = Annotated[int, Field(ge=0)]
+"""Money as a count of minor units (e.g. fen), zero or more."""
+
+PositiveMinorAmount = Annotated[int, Field(ge=1)]
+"""Money as a count of minor units, at least 1."""
+
+
+class ContractModel(BaseModel):
+    """Strict, immutable, unknown fields ignored; optional means absent, never null."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _absent_is_not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        """Reject an explicit `null` in an optional field: the schemas want it left out."""
+        field = cls.model_fields.get(info.field_name) if info.field_name else None
+        if value is None and field is not None and not field.is_required():
+            raise PydanticCustomError(
+                "null_not_allowed", "Input should not be null (leave the field out instead)"
+            )
+        return value
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave out optional fields that are absent (None); keep required nullable ones."""
+        fields = type(self).model_fields
+        omittable = {name for name, field in fields.items() if not field.is_required()}
+        dumped: dict[str, Any] = handler(self)
+        return {name: v for name, v in dumped.items() if v is not None or name not in omittable}
+
+
+class EventData(ContractModel):
+    """Base of every event `data` model."""

@@ -1,0 +1,177 @@
+"""`data` of the events core banking publishes (DOMAIN.md section 3).
+
+One model per `contracts/events/corebank.*.schema.json`; a field is required here exactly when
+the schema lists it in `required`, and carries the same type, bounds and pattern.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ._base import (
+    CountryCode,
+    Currency,
+    Email,
+    EventData,
+    Identifier,
+    IsoDate,
+    MinorAmount,
+    Phone,
+    PositiveMinorAmount,
+)
+
+__all__ = [
+    "AccountClosed",
+    "AccountOpened",
+    "AccountReaged",
+    "AccountUpdated",
+    "Address",
+    "BusinessDayClosed",
+    "Consents",
+    "Flags",
+    "Holder",
+    "PaymentPosted",
+    "PaymentReversed",
+    "Risk",
+    "RiskRating",
+    "StatementIssued",
+]
+
+RiskRating = Literal["A", "B", "C", "D", "E"]
+
+
+class Address(EventData):
+    """A postal address; every part optional."""
+
+    line1: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: CountryCode | None = None
+
+
+class Holder(EventData):
+    """The card holder; in `account.updated` only the parts that changed."""
+
+    name: Annotated[str, Field(min_length=1)] | None = None
+    national_id: str | None = None
+    phones: list[Phone] | None = None
+    email: Email | None = None
+    address: Address | None = None
+    timezone: Annotated[str, Field(min_length=1, description="IANA time zone")] | None = None
+    language: str | None = None
+
+
+class Consents(EventData):
+    """Channel consents; in `account.updated` only the ones that changed."""
+
+    sms: bool | None = None
+    email: bool | None = None
+    push: bool | None = None
+    autodial: bool | None = None
+
+
+class Flags(EventData):
+    """Account flags that stop or shape collection; only the ones that changed."""
+
+    do_not_contact: bool | None = None
+    dispute: bool | None = None
+    bankruptcy: bool | None = None
+    deceased: bool | None = None
+    legal_representation: bool | None = None
+    hardship: bool | None = None
+    fraud_suspected: bool | None = None
+
+
+class Risk(EventData):
+    """The bank's risk view of the account."""
+
+    rating: RiskRating | None = None
+    signals: (
+        Annotated[
+            list[str],
+            Field(description="e.g. multiple_lenders, asset_transfer, lost_contact"),
+        ]
+        | None
+    ) = None
+
+
+class AccountOpened(EventData):
+    """`corebank.account.opened`: a card account was opened."""
+
+    account_id: Identifier
+    customer_id: Identifier
+    currency: Currency
+    credit_limit_minor: MinorAmount
+    opened_on: IsoDate
+    holder: Holder
+    consents: Consents
+
+
+class AccountUpdated(EventData):
+    """`corebank.account.updated`: some of holder, consents, flags and risk changed."""
+
+    account_id: Identifier
+    holder: Holder | None = None
+    consents: Consents | None = None
+    flags: Flags | None = None
+    risk: Risk | None = None
+
+
+class AccountClosed(EventData):
+    """`corebank.account.closed`: the account was closed; it still owes and keeps aging."""
+
+    account_id: Identifier
+    closed_on: IsoDate
+    reason: str | None = None
+
+
+class StatementIssued(EventData):
+    """`corebank.statement.issued`: a statement with this cycle's own new minimum due."""
+
+    account_id: Identifier
+    statement_id: Identifier
+    statement_date: IsoDate
+    due_date: IsoDate
+    statement_balance_minor: MinorAmount
+    minimum_due_minor: Annotated[
+        MinorAmount,
+        Field(description="this cycle's new minimum, without amounts already past due"),
+    ]
+    currency: Currency
+
+
+class AccountReaged(EventData):
+    """`corebank.account.reaged`: a restructuring settles what was owed before the date."""
+
+    account_id: Identifier
+    reage_id: Identifier
+    effective_date: IsoDate
+    reason: str | None = None
+
+
+class PaymentPosted(EventData):
+    """`corebank.payment.posted`: a payment was credited to the account."""
+
+    account_id: Identifier
+    payment_id: Identifier
+    amount_minor: PositiveMinorAmount
+    currency: Currency
+    value_date: IsoDate
+    channel: str | None = None
+
+
+class PaymentReversed(EventData):
+    """`corebank.payment.reversed`: a payment of the account is undone as a whole."""
+
+    account_id: Identifier
+    payment_id: Identifier
+    reason: str | None = None
+
+
+class BusinessDayClosed(EventData):
+    """`corebank.business-day.closed`: every event of that business day has been published."""
+
+    business_date: IsoDate
