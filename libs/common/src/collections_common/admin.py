@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from collections_common.runtime.kafka import new_producer
+from collections_common.runtime.kafka import new_producer, partitions_of
 from collections_common.settings import ServiceSettings
 
 REPLAYED_HEADER = "dlq-replayed-from"
@@ -105,7 +105,10 @@ class DeadLetter:
 async def read_dead_letters(settings: ServiceSettings, topic: str) -> list[DeadLetter]:
     """Everything in ``<topic>.dlq`` from the beginning to the current end."""
     physical = settings.topic(f"{topic}.dlq")
-    partitions = [TopicPartition(physical, p) for p in await _partitions(settings, physical)]
+    try:
+        partitions = [TopicPartition(physical, p) for p in await partitions_of(settings, physical)]
+    except LookupError as exc:
+        raise SystemExit(str(exc)) from exc
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -130,18 +133,6 @@ async def read_dead_letters(settings: ServiceSettings, topic: str) -> list[DeadL
         return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
     finally:
         await consumer.stop()
-
-
-async def _partitions(settings: ServiceSettings, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    if not described or described[0].get("error_code"):
-        raise SystemExit(f"no topic {topic}")
-    return sorted(int(p["partition"]) for p in described[0]["partitions"])
 
 
 async def replay(settings: ServiceSettings, topic: str, letters: Sequence[DeadLetter]) -> int:

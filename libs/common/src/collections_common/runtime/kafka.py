@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from collections_common.settings import ServiceSettings
@@ -43,3 +44,16 @@ def new_consumer(settings: ServiceSettings, *, group: bool = True) -> AIOKafkaCo
         session_timeout_ms=10000,
         heartbeat_interval_ms=3000,
     )
+
+
+async def partitions_of(settings: ServiceSettings, topic: str) -> list[int]:
+    """The partition numbers of a physical topic (raises LookupError when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if not described or described[0].get("error_code") or not described[0].get("partitions"):
+        raise LookupError(f"no topic {topic}")
+    return sorted(int(p["partition"]) for p in described[0]["partitions"])

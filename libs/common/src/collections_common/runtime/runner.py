@@ -42,7 +42,7 @@ from collections_common.runtime._aio import sleep_or_stop
 from collections_common.runtime.deliveries import Batch, Delivery, Incoming, dead_letter
 from collections_common.runtime.errors import is_transient
 from collections_common.runtime.faults import crash_point
-from collections_common.runtime.kafka import new_consumer
+from collections_common.runtime.kafka import new_consumer, partitions_of
 from collections_common.runtime.outbox import Outbox
 from collections_common.runtime.tables import consumer_positions, processed_events
 from collections_common.settings import ServiceSettings
@@ -86,13 +86,17 @@ class ConsumerRunner:
         handler: BatchHandler,
         name: str | None = None,
         gate: Gate | None = None,
+        group: bool = True,
     ) -> None:
+        """``group=False`` reads every partition of ``topics`` in every instance (no consumer group),
+        e.g. a calendar all instances must see; instances then share positions by ``name``."""
         self.settings = settings
         self.name = name or settings.consumer_group
         self._engine = engine
         self._topics = list(topics)
         self._handler = handler
         self._gate = gate
+        self._group = group
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._held: dict[TopicPartition, int] = {}
@@ -122,11 +126,11 @@ class ConsumerRunner:
                 )
                 try:
                     async with self._lock:
-                        if records:
-                            await self._process(records, stop)
-                        if self._gate is not None:
+                        if self._gate is not None:  # fresh limits before these records are applied
                             await self._retrying(lambda: self._tick(), stop, "gate")
                             self._release_held()
+                        if records:
+                            await self._process(records, stop)
                         self._report_lag()
                 except Abandoned:
                     log.warning("stopping with an uncommitted batch; it will be read again")
@@ -138,12 +142,22 @@ class ConsumerRunner:
     async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
         backoff = 0.5
         while not stop.is_set():
-            consumer = new_consumer(self.settings)
-            consumer.subscribe(
-                [self.settings.topic(topic) for topic in self._topics], listener=_Rebalance(self)
-            )
+            consumer = new_consumer(self.settings, group=self._group)
+            if self._group:
+                consumer.subscribe(
+                    [self.settings.topic(topic) for topic in self._topics], listener=_Rebalance(self)
+                )
             try:
                 await consumer.start()
+                if not self._group:
+                    partitions = [
+                        TopicPartition(self.settings.topic(topic), partition)
+                        for topic in self._topics
+                        for partition in await partitions_of(self.settings, self.settings.topic(topic))
+                    ]
+                    consumer.assign(partitions)
+                    self._consumer = consumer
+                    await self._seek_to_stored(partitions)
             except Exception as exc:
                 await consumer.stop()
                 if not is_transient(exc):
