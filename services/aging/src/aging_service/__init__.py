@@ -1,0 +1,1 @@
+"""The aging service: days past due and delinquency stages from core banking's events."""
