@@ -1,0 +1,28 @@
+# The two commands (see README.md): `make run` starts the whole system, `make test` checks it.
+.PHONY: bootstrap run test lint typecheck unit benchmark asyncapi
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run: bootstrap
+	.venv/bin/devstack up
+
+test: bootstrap lint typecheck
+	.venv/bin/pytest
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck:
+	.venv/bin/mypy
+
+unit: bootstrap
+	.venv/bin/pytest tests/unit tests/contract tests/deployment
+
+asyncapi: bootstrap
+	.venv/bin/python scripts/generate_asyncapi.py
+
+benchmark: bootstrap
+	.venv/bin/python benchmarks/aging_throughput.py
+	.venv/bin/python benchmarks/day_close.py
