@@ -1,0 +1,41 @@
+"""Test session: a real Apache Kafka broker and a real PostgreSQL, started once, on loopback.
+
+Unit and contract tests never touch them (the fixtures start lazily). Integration tests get a
+fresh database and a fresh topic namespace each, so they are independent of one another.
+Set KAFKA_BOOTSTRAP_SERVERS and/or POSTGRES_ADMIN_URL to use existing servers instead.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    base = Path(tempfile.mkdtemp(prefix="collections-test-"))
+    started = Stack(base).start()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A topic prefix and database-name stem unique to one test."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def topics(stack: Stack, namespace: str) -> str:
+    """Every topic of the manifest (and its .dlq), under a prefix of this test's own."""
+    prefix = f"{namespace}."
+    stack.apply_topics(prefix=prefix)
+    return prefix

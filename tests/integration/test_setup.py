@@ -1,0 +1,141 @@
+"""The project's own infrastructure: a real broker, a real database, services that know it."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from devstack._process import free_port
+from devstack.postgres import PostgresCluster
+from devstack.stack import SERVICES, Stack
+from tests.processes import ServiceProcess, wait_for_status
+from tests.service_commands import SERVICE_COMMANDS
+
+pytestmark = pytest.mark.infra
+
+
+class TestBroker:
+    async def test_a_message_goes_through_a_real_topic(self, stack: Stack, topics: str) -> None:
+        topic = f"{topics}corebank.payments.v1"
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True)
+        await producer.start()
+        try:
+            sent = await producer.send_and_wait(topic, b"hello", key=b"ACC-1")
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=stack.bootstrap_servers,
+            group_id=f"g-{uuid.uuid4()}",
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            batch = await consumer.getmany(timeout_ms=10_000)
+        finally:
+            await consumer.stop()
+        records = [record for records in batch.values() for record in records]
+        assert [(r.key, r.value, r.partition) for r in records] == [(b"ACC-1", b"hello", sent.partition)]
+
+    def test_account_keyed_topics_are_co_partitioned_and_the_calendar_has_one_partition(
+        self, stack: Stack, topics: str
+    ) -> None:
+        from collections_common.admin import load_manifest
+        from devstack.stack import TOPIC_MANIFEST
+
+        specs = {spec.name: spec for spec in load_manifest(TOPIC_MANIFEST, "local")}
+        keyed = {name: spec.partitions for name, spec in specs.items() if "calendar" not in name}
+        assert len(set(keyed.values())) == 1 and next(iter(keyed.values())) > 1
+        assert specs["corebank.calendar.v1"].partitions == 1
+        assert all(f"{name}.dlq" in specs for name in specs if not name.endswith(".dlq"))
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresCluster]:
+    """A cluster of this test's own, so stopping it disturbs no other test."""
+    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="collections-pg-"))).start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+class TestServicesReadiness:
+    def test_each_service_is_ready_against_kafka_and_postgres_and_not_ready_without_its_database(
+        self, stack: Stack, private_postgres: PostgresCluster, tmp_path: Path
+    ) -> None:
+        apis: dict[str, tuple[ServiceProcess, int]] = {}
+        try:
+            for service in SERVICES:
+                url = private_postgres.create_database(service.database)
+                port = free_port()
+                env = {
+                    "DATABASE_URL": url,
+                    "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+                    "HTTP_PORT": str(port),
+                    "WORKER_PORT": str(free_port()),
+                }
+                commands = {argv[1]: argv for argv in SERVICE_COMMANDS[service.name]}
+                ServiceProcess(commands["migrate"], env, tmp_path / f"{service.name}-migrate.log").run()
+                apis[service.name] = (
+                    ServiceProcess(commands["api"], env, tmp_path / f"{service.name}.log").start(),
+                    port,
+                )
+
+            for name, (proc, port) in apis.items():
+                ready = wait_for_status(f"http://127.0.0.1:{port}/readyz", 200, proc=proc).json()
+                assert ready == {"status": "ready", "checks": {"database": "ok", "kafka": "ok"}}, name
+                assert wait_for_status(f"http://127.0.0.1:{port}/healthz", 200).json() == {"status": "alive"}
+                assert "python_info" in wait_for_status(f"http://127.0.0.1:{port}/metrics", 200).text
+                assert wait_for_status(f"http://127.0.0.1:{port}/docs", 200).status_code == 200
+
+            private_postgres.stop()
+            for name, (proc, port) in apis.items():
+                not_ready = wait_for_status(f"http://127.0.0.1:{port}/readyz", 503, proc=proc).json()
+                assert not_ready["status"] == "not ready", name
+                assert not_ready["checks"]["kafka"] == "ok"
+                assert not_ready["checks"]["database"] != "ok"
+                assert wait_for_status(f"http://127.0.0.1:{port}/healthz", 200).status_code == 200
+
+            private_postgres.start()
+            for _, (proc, port) in apis.items():
+                wait_for_status(f"http://127.0.0.1:{port}/readyz", 200, proc=proc)
+        finally:
+            codes = {name: proc.stop() for name, (proc, _) in apis.items()}
+        assert codes == {service.name: 0 for service in SERVICES}, "each API stops cleanly on SIGTERM"
+
+    def test_each_worker_consumes_its_topics_serves_health_and_stops_cleanly(
+        self, stack: Stack, topics: str, namespace: str, tmp_path: Path
+    ) -> None:
+        workers: dict[str, tuple[ServiceProcess, int]] = {}
+        try:
+            for service in SERVICES:
+                database = f"{namespace}_{service.database}"
+                stack.create_database(database)
+                port = free_port()
+                env = {
+                    **stack.service_env(service, database=database, prefix=topics),
+                    "WORKER_PORT": str(port),
+                    "HTTP_PORT": str(free_port()),
+                }
+                commands = {argv[1]: argv for argv in SERVICE_COMMANDS[service.name]}
+                ServiceProcess(commands["migrate"], env, tmp_path / f"{service.name}-migrate.log").run()
+                workers[service.name] = (
+                    ServiceProcess(commands["worker"], env, tmp_path / f"{service.name}-worker.log").start(),
+                    port,
+                )
+            for name, (proc, port) in workers.items():
+                ready = wait_for_status(f"http://127.0.0.1:{port}/readyz", 200, proc=proc).json()
+                assert ready["status"] == "ready", name
+                assert (
+                    "collections_outbox_lanes_held"
+                    in wait_for_status(f"http://127.0.0.1:{port}/metrics", 200).text
+                )
+        finally:
+            codes = {name: proc.stop() for name, (proc, _) in workers.items()}
+        assert codes == {service.name: 0 for service in SERVICES}, "each worker stops cleanly on SIGTERM"
