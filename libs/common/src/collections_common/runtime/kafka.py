@@ -39,6 +39,7 @@ def new_consumer(settings: ServiceSettings, *, group: bool = True) -> AIOKafkaCo
         isolation_level="read_committed",
         partition_assignment_strategy=(RangePartitionAssignor,),
         max_poll_records=settings.consumer_batch_max,
+        fetch_max_wait_ms=100,
         fetch_max_bytes=16 * 1024 * 1024,
         max_partition_fetch_bytes=4 * 1024 * 1024,
         session_timeout_ms=10000,

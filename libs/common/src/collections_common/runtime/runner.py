@@ -101,6 +101,8 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._held: dict[TopicPartition, int] = {}
         self._next: dict[TopicPartition, int] = {}
+        self._sought: dict[TopicPartition, int] = {}  # serial of the last seek to the stored position
+        self._seeks = 0
 
     # -- topic names --------------------------------------------------------------------------
     def _logical(self, physical: str) -> str:
@@ -124,13 +126,25 @@ class ConsumerRunner:
                     timeout_ms=self.settings.consumer_poll_timeout_ms,
                     max_records=self.settings.consumer_batch_max,
                 )
+                sought = dict(self._sought)
                 try:
                     async with self._lock:
+                        # Drop records fetched before their partition was (re)sought to its stored
+                        # position (e.g. from Kafka's committed offsets while the listener read the
+                        # database): the seek makes the consumer fetch them again from there.
+                        records = {
+                            tp: batch
+                            for tp, batch in records.items()
+                            if tp in sought and self._sought.get(tp) == sought[tp]
+                        }
                         if self._gate is not None:  # fresh limits before these records are applied
                             await self._retrying(lambda: self._tick(), stop, "gate")
                             self._release_held()
                         if records:
                             await self._process(records, stop)
+                            if self._gate is not None:  # what this batch completed applies now
+                                await self._retrying(lambda: self._tick(), stop, "gate")
+                                self._release_held()
                         self._report_lag()
                 except Abandoned:
                     log.warning("stopping with an uncommitted batch; it will be read again")
@@ -148,6 +162,9 @@ class ConsumerRunner:
                     [self.settings.topic(topic) for topic in self._topics], listener=_Rebalance(self)
                 )
             try:
+                # start() waits for the first assignment, whose listener seeks with self._consumer:
+                # without it the first positions would be Kafka's committed offsets, not the stored ones.
+                self._consumer = consumer
                 await consumer.start()
                 if not self._group:
                     partitions = [
@@ -159,6 +176,7 @@ class ConsumerRunner:
                     self._consumer = consumer
                     await self._seek_to_stored(partitions)
             except Exception as exc:
+                self._consumer = None
                 await consumer.stop()
                 if not is_transient(exc):
                     raise
@@ -391,6 +409,8 @@ class ConsumerRunner:
         stored = await self._load_positions(partitions)
         for tp in partitions:
             offset = stored.get((self._logical(tp.topic), tp.partition))
+            self._seeks += 1
+            self._sought[tp] = self._seeks  # before seeking: records fetched after it are kept
             if offset is None:
                 await consumer.seek_to_beginning(tp)
             else:
@@ -444,7 +464,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self._runner._lock:  # wait for the batch in hand: its work is committed
-            pass
+            for tp in revoked:
+                self._runner._sought.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         async with self._runner._lock:
