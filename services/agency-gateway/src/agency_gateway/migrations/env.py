@@ -1,0 +1,4 @@
+from agency_gateway.adapters.orm import metadata
+from collections_common.migrations import run_env
+
+run_env(metadata)

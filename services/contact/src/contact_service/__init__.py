@@ -1,0 +1,1 @@
+"""The contact service: treatment plans and contacts under one compliance policy."""

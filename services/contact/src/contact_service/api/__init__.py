@@ -1,0 +1,5 @@
+"""HTTP routers of the contact service."""
+
+from fastapi import APIRouter
+
+routers: list[APIRouter] = []

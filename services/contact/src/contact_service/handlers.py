@@ -1,0 +1,7 @@
+"""Use cases of the contact service, one handler per event type, registered below."""
+
+from collections_common.runtime import EventHandler, per_event
+
+EVENT_HANDLERS: dict[type, EventHandler] = {}
+
+handle_batch = per_event(EVENT_HANDLERS)

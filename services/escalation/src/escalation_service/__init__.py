@@ -1,0 +1,1 @@
+"""The escalation service: letters, visits, restructuring, legal action and agency placement."""

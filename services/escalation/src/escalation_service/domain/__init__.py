@@ -1,0 +1,1 @@
+"""Pure domain of the escalation service: no I/O, no framework imports."""
