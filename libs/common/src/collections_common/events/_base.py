@@ -106,8 +106,10 @@ class ContractModel(BaseModel):
     @classmethod
     def _absent_is_not_null(cls, value: Any, info: ValidationInfo) -> Any:
         """Reject an explicit `null` in an optional field: the schemas want it left out."""
+        if value is not None:  # the common case, checked first: this runs for every field
+            return value
         field = cls.model_fields.get(info.field_name) if info.field_name else None
-        if value is None and field is not None and not field.is_required():
+        if field is not None and not field.is_required():
             raise PydanticCustomError(
                 "null_not_allowed", "Input should not be null (leave the field out instead)"
             )

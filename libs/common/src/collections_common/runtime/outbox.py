@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from collections_common.bulk import insert_rows
 from collections_common.events import CloudEvent, encode
 from collections_common.metrics import (
     OUTBOX_BACKLOG,
@@ -78,7 +79,7 @@ class Outbox:
 
     async def flush(self) -> None:
         if self._rows:
-            await self.session.execute(insert(outbox), self._rows)
+            await insert_rows(self.session, outbox, self._rows)
             self._rows.clear()
 
 

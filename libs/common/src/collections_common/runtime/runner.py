@@ -22,10 +22,11 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from collections_common.bulk import insert_rows
 from collections_common.events import InvalidEvent, parse
 from collections_common.logs import event_log_context
 from collections_common.metrics import (
@@ -50,6 +51,12 @@ from collections_common.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
+
+_SEEN = text(
+    "SELECT p.source, p.event_id FROM processed_events p"
+    " JOIN unnest(CAST(:sources AS varchar[]), CAST(:ids AS varchar[])) AS batch(source, event_id)"
+    " ON p.source = batch.source AND p.event_id = batch.event_id WHERE p.consumer = :consumer"
+)
 
 
 class Gate(Protocol):
@@ -291,12 +298,14 @@ class ConsumerRunner:
                 dead_letter(outbox, delivery, reason, consumer=self.name)
             applied = [incoming for incoming in fresh if not batch.is_rejected(incoming)]
             if applied:
-                await session.execute(
-                    pg_insert(processed_events).on_conflict_do_nothing(),
+                await insert_rows(
+                    session,
+                    processed_events,
                     [
                         {"consumer": self.name, "source": i.identity[0], "event_id": i.identity[1]}
                         for i in applied
                     ],
+                    conflict=("consumer", "source", "event_id"),
                 )
             await outbox.flush()
             await self._store_positions(session, deliveries)
@@ -309,17 +318,11 @@ class ConsumerRunner:
         """Drop events already applied (by identity), and repeats inside the batch."""
         if not decoded:
             return []
-        identities = {incoming.identity for incoming in decoded}
-        seen = set(
-            (
-                await session.execute(
-                    select(processed_events.c.source, processed_events.c.event_id).where(
-                        processed_events.c.consumer == self.name,
-                        tuple_(processed_events.c.source, processed_events.c.event_id).in_(identities),
-                    )
-                )
-            ).tuples()
+        sources, ids = zip(*{incoming.identity for incoming in decoded}, strict=True)
+        rows = await session.execute(
+            _SEEN, {"consumer": self.name, "sources": list(sources), "ids": list(ids)}
         )
+        seen = {(row.source, row.event_id) for row in rows}
         fresh: list[Incoming] = []
         for incoming in decoded:
             if incoming.identity in seen:

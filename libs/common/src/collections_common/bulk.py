@@ -1,0 +1,68 @@
+"""Writing many rows in one statement: ``INSERT ... SELECT FROM unnest(<one array per column>)``.
+
+One round trip and one parameter per column, whatever the number of rows; PostgreSQL does the
+per-row work. Used wherever a batch writes rows (outbox, processed events, aging's books).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Table, Text, bindparam, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict: Sequence[str] = (),
+    update: Sequence[str] = (),
+) -> None:
+    """Insert ``rows`` (all with the same keys) into ``table``.
+
+    With ``conflict`` (the key columns) existing rows are left alone, or, when ``update`` names
+    columns, those columns take the new values (``ON CONFLICT ... DO UPDATE``).
+    """
+    if not rows:
+        return
+    columns = list(rows[0].keys())
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    casts = ", ".join(
+        f"CAST(CAST(:{name} AS text[]) AS {_array_type(table, name)})"
+        if name in json_columns
+        else f"CAST(:{name} AS {_array_type(table, name)})"
+        for name in columns
+    )
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({casts})"
+    if conflict:
+        target = ", ".join(conflict)
+        if update:
+            assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in update)
+            sql += f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
+        else:
+            sql += f" ON CONFLICT ({target}) DO NOTHING"
+    elif update:
+        raise ValueError("update needs the conflict columns")
+    statement = text(sql).bindparams(
+        *(
+            bindparam(name, type_=postgresql.ARRAY(Text() if name in json_columns else table.c[name].type))
+            for name in columns
+        )
+    )
+    values = {
+        # JSON values travel as text, one array element each (a list would read as a dimension)
+        name: [json.dumps(row[name]) if name in json_columns else row[name] for row in rows]
+        for name in columns
+    }
+    await session.execute(statement, values)
+
+
+def _array_type(table: Table, column: str) -> str:
+    return f"{table.c[column].type.compile(dialect=_DIALECT)}[]"
