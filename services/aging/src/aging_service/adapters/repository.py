@@ -1,0 +1,292 @@
+"""Loads account books from PostgreSQL and saves what changed, a batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Result, String, Table, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aging_service.adapters.orm import (
+    accounts,
+    partition_clocks,
+    payments,
+    reages,
+    reversals,
+    stage_changes,
+    statements,
+)
+from aging_service.domain.account import AccountBook, PostedPayment, StageChanged, Statement
+from aging_service.domain.aging import Assessment, Reage
+from aging_service.domain.policy import AgingPolicy
+from collections_common.bulk import insert_rows
+
+
+@dataclass
+class _Loaded:
+    """What was in the database when a book was loaded, to know what to insert on save."""
+
+    partition: int
+    statement_ids: set[str] = field(default_factory=set)
+    payment_ids: set[str] = field(default_factory=set)
+    reversal_ids: set[str] = field(default_factory=set)
+    reage_ids: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class FactSource:
+    """The event that brought a fact, and the reason text it carried."""
+
+    event_id: str
+    reason: str | None = None
+
+
+_ACCOUNT_FIGURES = (
+    "customer_id",
+    "currency",
+    "opened",
+    "stage",
+    "dpd",
+    "past_due_minor",
+    "oldest_unpaid_due_date",
+    "as_of",
+    "next_change_on",
+    "updated_at",
+)
+
+
+class BookRepository:
+    """A unit of account books inside one transaction."""
+
+    def __init__(self, session: AsyncSession, policy: AgingPolicy) -> None:
+        self.session = session
+        self.policy = policy
+        self._loaded: dict[str, _Loaded] = {}
+        self.sources: dict[tuple[str, str, str], FactSource] = {}
+
+    async def load(self, account_ids: Collection[str], partitions: dict[str, int]) -> dict[str, AccountBook]:
+        """Books for ``account_ids``; accounts never seen get an empty book on ``partitions[id]``."""
+        ids = sorted(set(account_ids))
+        books: dict[str, AccountBook] = {}
+        if not ids:
+            return books
+
+        async def rows_of(table: Table) -> Result[Any]:
+            return await self.session.execute(select(table).where(table.c.account_id == any_(_ids(ids))))
+
+        for row in await self.session.execute(
+            select(accounts).where(accounts.c.account_id == any_(_ids(ids)))
+        ):
+            books[row.account_id] = AccountBook(
+                account_id=row.account_id,
+                policy=self.policy,
+                customer_id=row.customer_id,
+                currency=row.currency,
+                opened=row.opened,
+                stage=row.stage,
+                as_of=row.as_of,
+                next_change_on=row.next_change_on,
+            )
+            self._loaded[row.account_id] = _Loaded(row.partition)
+        for row in await self.session.execute(
+            select(statements).where(statements.c.account_id == any_(_ids(ids)))
+        ):
+            books[row.account_id].statements[row.statement_id] = Statement(
+                statement_id=row.statement_id,
+                statement_date=row.statement_date,
+                due_date=row.due_date,
+                minimum_due_minor=row.minimum_due_minor,
+                statement_balance_minor=row.statement_balance_minor,
+            )
+            self._loaded[row.account_id].statement_ids.add(row.statement_id)
+        for row in await self.session.execute(
+            select(payments).where(payments.c.account_id == any_(_ids(ids)))
+        ):
+            books[row.account_id].payments[row.payment_id] = PostedPayment(
+                payment_id=row.payment_id, value_date=row.value_date, amount_minor=row.amount_minor
+            )
+            self._loaded[row.account_id].payment_ids.add(row.payment_id)
+        for row in await self.session.execute(
+            select(reversals).where(reversals.c.account_id == any_(_ids(ids)))
+        ):
+            books[row.account_id].reversed_payment_ids.add(row.payment_id)
+            self._loaded[row.account_id].reversal_ids.add(row.payment_id)
+        for row in await rows_of(reages):
+            books[row.account_id].reages[row.reage_id] = Reage(
+                reage_id=row.reage_id, effective_date=row.effective_date
+            )
+            self._loaded[row.account_id].reage_ids.add(row.reage_id)
+        for account_id in ids:
+            if account_id not in books:
+                books[account_id] = AccountBook(account_id=account_id, policy=self.policy)
+                self._loaded[account_id] = _Loaded(partitions[account_id])
+        return books
+
+    async def partition_of(self, account_id: str) -> int | None:
+        """The partition an account's events arrive on, or None when aging has never seen it."""
+        return await self.session.scalar(
+            select(accounts.c.partition).where(accounts.c.account_id == account_id)
+        )
+
+    def note_source(self, account_id: str, kind: str, fact_id: str, source: FactSource) -> None:
+        """Remember which event brought a fact, for the rows saved later."""
+        self.sources.setdefault((account_id, kind, fact_id), source)
+
+    async def save(self, books: Iterable[AccountBook], changes: Sequence[tuple[StageChanged, str]]) -> None:
+        """Upsert the books' figures, insert their new facts and the stage changes (with event ids)."""
+        now = datetime.now(UTC)
+        account_rows: list[dict[str, Any]] = []
+        new_statements: list[dict[str, Any]] = []
+        new_payments: list[dict[str, Any]] = []
+        new_reversals: list[dict[str, Any]] = []
+        new_reages: list[dict[str, Any]] = []
+        for book in books:
+            loaded = self._loaded[book.account_id]
+            figures = current_assessment(book)
+            account_rows.append(
+                {
+                    "account_id": book.account_id,
+                    "partition": loaded.partition,
+                    "customer_id": book.customer_id,
+                    "currency": book.currency,
+                    "opened": book.opened,
+                    "stage": book.stage,
+                    "dpd": figures.dpd,
+                    "past_due_minor": figures.past_due_minor,
+                    "oldest_unpaid_due_date": figures.oldest_unpaid_due_date,
+                    "as_of": book.as_of,
+                    "next_change_on": next_change_on(book, figures),
+                    "updated_at": now,
+                }
+            )
+            for statement_id in book.statements.keys() - loaded.statement_ids:
+                s = book.statements[statement_id]
+                new_statements.append(
+                    {
+                        "account_id": book.account_id,
+                        "statement_id": statement_id,
+                        "statement_date": s.statement_date,
+                        "due_date": s.due_date,
+                        "minimum_due_minor": s.minimum_due_minor,
+                        "statement_balance_minor": s.statement_balance_minor,
+                        "event_id": self._source(book.account_id, "statement", statement_id).event_id,
+                    }
+                )
+                loaded.statement_ids.add(statement_id)
+            for payment_id in book.payments.keys() - loaded.payment_ids:
+                p = book.payments[payment_id]
+                new_payments.append(
+                    {
+                        "account_id": book.account_id,
+                        "payment_id": payment_id,
+                        "value_date": p.value_date,
+                        "amount_minor": p.amount_minor,
+                        "event_id": self._source(book.account_id, "payment", payment_id).event_id,
+                    }
+                )
+                loaded.payment_ids.add(payment_id)
+            for payment_id in book.reversed_payment_ids - loaded.reversal_ids:
+                source = self._source(book.account_id, "reversal", payment_id)
+                new_reversals.append(
+                    {
+                        "account_id": book.account_id,
+                        "payment_id": payment_id,
+                        "reason": source.reason,
+                        "event_id": source.event_id,
+                    }
+                )
+                loaded.reversal_ids.add(payment_id)
+            for reage_id in book.reages.keys() - loaded.reage_ids:
+                source = self._source(book.account_id, "reage", reage_id)
+                new_reages.append(
+                    {
+                        "account_id": book.account_id,
+                        "reage_id": reage_id,
+                        "effective_date": book.reages[reage_id].effective_date,
+                        "reason": source.reason,
+                        "event_id": source.event_id,
+                    }
+                )
+                loaded.reage_ids.add(reage_id)
+        await insert_rows(
+            self.session, accounts, account_rows, conflict=("account_id",), update=_ACCOUNT_FIGURES
+        )
+        await insert_rows(self.session, statements, new_statements, conflict=("account_id", "statement_id"))
+        await insert_rows(self.session, payments, new_payments, conflict=("account_id", "payment_id"))
+        await insert_rows(self.session, reversals, new_reversals, conflict=("account_id", "payment_id"))
+        await insert_rows(self.session, reages, new_reages, conflict=("account_id", "reage_id"))
+        await insert_rows(
+            self.session,
+            stage_changes,
+            [
+                {
+                    "account_id": change.account_id,
+                    "from_stage": change.from_stage,
+                    "to_stage": change.to_stage,
+                    "dpd": change.dpd,
+                    "past_due_minor": change.past_due_minor,
+                    "oldest_unpaid_due_date": change.oldest_unpaid_due_date,
+                    "as_of": change.as_of,
+                    "cause": change.cause,
+                    "cause_event_id": change.cause_event_id,
+                    "event_id": event_id,
+                }
+                for change, event_id in changes
+            ],
+        )
+
+    def _source(self, account_id: str, kind: str, fact_id: str) -> FactSource:
+        return self.sources.get((account_id, kind, fact_id), FactSource(event_id="unknown"))
+
+
+def current_assessment(book: AccountBook) -> Assessment:
+    """The book's figures at its as-of date, reusing the domain's last reassessment."""
+    if book.assessment is not None and book.assessment.as_of == book.as_of:
+        return book.assessment
+    return book.assess(book.as_of)
+
+
+def next_change_on(book: AccountBook, current: Assessment) -> date | None:
+    """The first as-of date at which ``book``'s figures change without a new event: its stage
+    changes, or an unpaid due becomes past due (so the past-due sums per stage stay exact).
+
+    Before any close the book has no as-of date; its figures are then those it would have on any
+    date up to its earliest due date, so the next change is computed from there.
+    """
+    if book.as_of is None:
+        due_dates = [statement.due_date for statement in book.statements.values()]
+        if not due_dates:
+            return None
+        start = min(due_dates)
+        assessment = book.assess(start)
+    else:
+        start, assessment = book.as_of, current
+    candidates = [
+        status.due.due_date + timedelta(days=1)
+        for status in assessment.dues
+        if status.unpaid_minor > 0 and status.due.due_date >= start
+    ]
+    if assessment.next_change_on is not None:
+        candidates.append(assessment.next_change_on)
+    return min(candidates, default=None)
+
+
+def _ids(ids: Sequence[str]) -> Any:
+    """A single array parameter instead of one parameter per id."""
+    return bindparam("ids", ids, type_=ARRAY(String))
+
+
+async def partition_clocks_of(session: AsyncSession, partitions: Collection[int]) -> dict[int, date]:
+    """The last business date closed for each partition that has one."""
+    if not partitions:
+        return {}
+    rows = await session.execute(
+        select(partition_clocks.c.partition, partition_clocks.c.closed_through).where(
+            partition_clocks.c.partition.in_(sorted(partitions))
+        )
+    )
+    return {row.partition: row.closed_through for row in rows}

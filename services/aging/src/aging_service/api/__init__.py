@@ -1,0 +1,7 @@
+"""HTTP routers of the aging service."""
+
+from fastapi import APIRouter
+
+from aging_service.api import accounts, portfolio
+
+routers: list[APIRouter] = [accounts.router, portfolio.router]

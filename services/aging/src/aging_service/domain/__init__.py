@@ -1,0 +1,1 @@
+"""Pure aging domain: no I/O, no framework imports."""

@@ -1,0 +1,209 @@
+"""Use cases of the aging service: decode, load, decide (the pure domain), store, emit.
+
+One function per inbound event type, registered in ``EVENT_HANDLERS``; ``AgingHandlers`` applies
+a batch of them with one load and one save, and ``apply_close`` moves a partition's accounts to
+a new as-of date. Every stage change is stored in the history and emitted through the outbox as
+``collections.stage.changed`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aging_service.adapters.orm import accounts, partition_clocks
+from aging_service.adapters.repository import BookRepository, FactSource, partition_clocks_of
+from aging_service.domain.account import AccountBook, StageChanged
+from aging_service.domain.errors import RejectedEvent
+from aging_service.domain.policy import AgingPolicy
+from aging_service.metrics import STAGE_TRANSITIONS
+from collections_common.events import (
+    AccountOpened,
+    AccountReaged,
+    EventData,
+    EventTypes,
+    PaymentPosted,
+    PaymentReversed,
+    StatementIssued,
+    Topics,
+    new_event,
+)
+from collections_common.events import StageChanged as StageChangedEvent
+from collections_common.runtime import Batch, Outbox
+
+Apply = Callable[[AccountBook, EventData, str, date | None, BookRepository], StageChanged | None]
+
+
+def as_of_after(closed_through: date | None) -> date | None:
+    """Rule 1: after ``business-day.closed(D)`` the as-of date is ``D + 1``; none before."""
+    return None if closed_through is None else closed_through + timedelta(days=1)
+
+
+# -- one function per event type --------------------------------------------------------------
+def opened(
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, _: BookRepository
+) -> StageChanged | None:
+    assert isinstance(data, AccountOpened)
+    return book.open(data.customer_id, data.currency, event_id=event_id, as_of=as_of)
+
+
+def statement_issued(
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
+) -> StageChanged | None:
+    assert isinstance(data, StatementIssued)
+    repo.note_source(book.account_id, "statement", data.statement_id, FactSource(event_id))
+    return book.record_statement(
+        data.statement_id,
+        data.statement_date,
+        data.due_date,
+        data.minimum_due_minor,
+        data.statement_balance_minor,
+        data.currency,
+        event_id=event_id,
+        as_of=as_of,
+    )
+
+
+def payment_posted(
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
+) -> StageChanged | None:
+    assert isinstance(data, PaymentPosted)
+    repo.note_source(book.account_id, "payment", data.payment_id, FactSource(event_id))
+    return book.record_payment(
+        data.payment_id, data.value_date, data.amount_minor, data.currency, event_id=event_id, as_of=as_of
+    )
+
+
+def payment_reversed(
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
+) -> StageChanged | None:
+    assert isinstance(data, PaymentReversed)
+    repo.note_source(book.account_id, "reversal", data.payment_id, FactSource(event_id, data.reason))
+    return book.record_reversal(data.payment_id, event_id=event_id, as_of=as_of)
+
+
+def account_reaged(
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
+) -> StageChanged | None:
+    assert isinstance(data, AccountReaged)
+    repo.note_source(book.account_id, "reage", data.reage_id, FactSource(event_id, data.reason))
+    return book.record_reage(data.reage_id, data.effective_date, event_id=event_id, as_of=as_of)
+
+
+EVENT_HANDLERS: dict[type[EventData], Apply] = {
+    AccountOpened: opened,
+    StatementIssued: statement_issued,
+    PaymentPosted: payment_posted,
+    PaymentReversed: payment_reversed,
+    AccountReaged: account_reaged,
+}
+"""Inbound types aging applies. ``account.updated`` and ``account.closed`` change no aging fact
+(a closed account still owes and keeps aging), so they are recorded as seen and left alone."""
+
+
+class AgingHandlers:
+    """Applies batches of inbound events and day closes with one policy and one event source."""
+
+    def __init__(self, policy: AgingPolicy, source: str) -> None:
+        self.policy = policy
+        self.source = source
+
+    async def handle_batch(self, batch: Batch) -> None:
+        relevant = [i for i in batch.events if type(i.event.data) in EVENT_HANDLERS]
+        if not relevant:
+            return
+        partitions = {_account_id(i.event.data): i.delivery.partition for i in relevant}
+        repo = BookRepository(batch.session, self.policy)
+        books = await repo.load(partitions.keys(), partitions)
+        clocks = await partition_clocks_of(batch.session, set(partitions.values()))
+        changes: list[StageChanged] = []
+        touched: dict[str, AccountBook] = {}
+        for incoming in relevant:
+            data = incoming.event.data
+            book = books[_account_id(data)]
+            as_of = as_of_after(clocks.get(incoming.delivery.partition))
+            try:
+                change = EVENT_HANDLERS[type(data)](book, data, incoming.event.envelope.id, as_of, repo)
+            except RejectedEvent as exc:
+                batch.reject(incoming, str(exc))
+                continue
+            touched[book.account_id] = book
+            if change is not None:
+                changes.append(change)
+        await repo.save(touched.values(), self._emit(batch.outbox, changes))
+
+    async def apply_close(
+        self, session: AsyncSession, outbox: Outbox, partition: int, business_date: date, event_id: str
+    ) -> int:
+        """Move ``partition`` to the as-of date after ``business_date``; return accounts touched.
+
+        Only accounts whose ``next_change_on`` has come are loaded: a close costs what changes.
+        """
+        as_of = as_of_after(business_date)
+        assert as_of is not None
+        await session.execute(
+            pg_insert(partition_clocks)
+            .values(partition=partition, closed_through=business_date)
+            .on_conflict_do_update(
+                index_elements=[partition_clocks.c.partition],
+                set_={"closed_through": business_date},
+                where=partition_clocks.c.closed_through < business_date,
+            )
+        )
+        due = (
+            (
+                await session.execute(
+                    select(accounts.c.account_id).where(
+                        accounts.c.partition == partition, accounts.c.next_change_on <= as_of
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not due:
+            return 0
+        repo = BookRepository(session, self.policy)
+        books = await repo.load(due, {})
+        changes = [
+            change for book in books.values() if (change := book.apply_close(as_of, event_id)) is not None
+        ]
+        await repo.save(books.values(), self._emit(outbox, changes))
+        return len(due)
+
+    def _emit(self, outbox: Outbox, changes: Sequence[StageChanged]) -> list[tuple[StageChanged, str]]:
+        """Append one ``collections.stage.changed`` per change to the outbox; return their ids."""
+        emitted: list[tuple[StageChanged, str]] = []
+        for change in changes:
+            event = new_event(
+                EventTypes.STAGE_CHANGED,
+                self.source,
+                change.account_id,
+                StageChangedEvent(
+                    account_id=change.account_id,
+                    customer_id=change.customer_id,
+                    from_stage=change.from_stage,
+                    to_stage=change.to_stage,
+                    dpd=change.dpd,
+                    past_due_minor=change.past_due_minor,
+                    oldest_unpaid_due_date=change.oldest_unpaid_due_date,
+                    as_of=change.as_of,
+                    cause=change.cause,
+                    cause_event_id=change.cause_event_id,
+                    currency=change.currency,
+                ),
+            )
+            outbox.add(Topics.DELINQUENCY, event, key=change.account_id)
+            STAGE_TRANSITIONS.labels(change.from_stage, change.to_stage, change.cause).inc()
+            emitted.append((change, event.id))
+        return emitted
+
+
+def _account_id(data: EventData) -> str:
+    account_id = getattr(data, "account_id", None)
+    assert isinstance(account_id, str)
+    return account_id
