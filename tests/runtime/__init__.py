@@ -1,0 +1,1 @@
+"""Crash-safety, poison, outage and redelivery tests of the event runtime, with real processes."""
