@@ -1,0 +1,81 @@
+"""Shared set-up of the benchmarks: a private broker and database, an aging worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from devstack._process import free_port  # noqa: E402
+from devstack.stack import SERVICES, Stack  # noqa: E402
+from tests.processes import ServiceProcess, wait_for_status  # noqa: E402
+
+AGING = next(service for service in SERVICES if service.name == "aging")
+
+
+@contextmanager
+def benchmark_stack() -> Iterator[Stack]:
+    stack = Stack(Path(tempfile.mkdtemp(prefix="collections-bench-"))).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def aging_worker(
+    stack: Stack, database: str, prefix: str, logs: Path, **env: str
+) -> Iterator[ServiceProcess]:
+    port = free_port()
+    environment = {
+        **stack.service_env(AGING, database=database, prefix=prefix),
+        "WORKER_PORT": str(port),
+        "HTTP_PORT": str(free_port()),
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    worker = ServiceProcess(["aging-service", "worker"], environment, logs / f"{database}-worker.log").start()
+    try:
+        wait_for_status(f"http://127.0.0.1:{port}/readyz", 200, proc=worker, timeout=120)
+        yield worker
+    finally:
+        if worker.alive:
+            worker.stop()
+
+
+async def connect(stack: Stack, database: str) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        stack.database_url(database).replace("postgresql+asyncpg://", "postgresql://")
+    )
+
+
+async def until(
+    check: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 600, every: float = 0.05
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(every)
+    raise TimeoutError(what)
+
+
+async def durability_settings(stack: Stack, database: str) -> dict[str, str]:
+    conn = await connect(stack, database)
+    try:
+        return {
+            name: await conn.fetchval(f"SHOW {name}")
+            for name in ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method")
+        }
+    finally:
+        await conn.close()

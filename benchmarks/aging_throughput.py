@@ -1,0 +1,335 @@
+"""Benchmark (a): events/s through Kafka -> aging (PostgreSQL) -> outbox -> Kafka, one instance.
+
+A realistic mix over many days: accounts open, statements are issued, most pay on time, some
+pay late or in part, some payments are reversed, and the days close, so stages really change.
+The expected stage changes are computed by the pure domain over the same events (as published:
+each close after the day's events). The clock runs from the first event produced to the last
+stage change consumed from `collections.delinquency.v1`, and the outputs are counted against the
+expected number.
+
+Beside it: a raw aiokafka pass-through (consume the same messages, produce each to a sink topic,
+same producer settings: idempotent, acks=all) on the same broker, and the ratio.
+
+    .venv/bin/python -m benchmarks.aging_throughput [--accounts 4000 --days 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from benchmarks._infra import aging_worker, benchmark_stack, connect, durability_settings, until
+from devstack.stack import Stack
+
+START = date(2026, 1, 1)
+
+
+def workload(accounts: int, days: int, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, event) in publish order: each day's billing and payments, then its close."""
+    rng = random.Random(seed)
+    out: list[tuple[str, dict[str, Any]]] = []
+    serial = 0
+
+    def event(type_: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
+        nonlocal serial
+        serial += 1
+        return {
+            "specversion": "1.0",
+            "id": f"b-{serial}",
+            "source": "bench/corebank",
+            "type": type_,
+            "time": "2026-01-01T00:00:00Z",
+            "subject": subject,
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+
+    cycle = {i: rng.randrange(28) for i in range(accounts)}
+    habits = {
+        i: rng.choices(["ontime", "late", "partial", "never"], [70, 15, 10, 5])[0] for i in range(accounts)
+    }
+    for i in range(accounts):
+        out.append(
+            (
+                "corebank.accounts.v1",
+                event(
+                    "corebank.account.opened",
+                    f"A{i}",
+                    {
+                        "account_id": f"A{i}",
+                        "customer_id": f"C{i}",
+                        "currency": "CNY",
+                        "credit_limit_minor": 5_000_000,
+                        "opened_on": "2025-06-01",
+                        "holder": {"name": f"Holder {i}"},
+                        "consents": {"sms": True},
+                    },
+                ),
+            )
+        )
+    scheduled: dict[date, list[tuple[str, dict[str, Any]]]] = {}
+    for day in range(days):
+        today = START + timedelta(days=day)
+        for i in range(accounts):
+            if cycle[i] != today.day % 28:
+                continue
+            account, statement = f"A{i}", f"S{today:%Y%m%d}"
+            minimum = rng.randrange(5_000, 50_000)
+            due = today + timedelta(days=20)
+            out.append(
+                (
+                    "corebank.billing.v1",
+                    event(
+                        "corebank.statement.issued",
+                        account,
+                        {
+                            "account_id": account,
+                            "statement_id": statement,
+                            "statement_date": today.isoformat(),
+                            "due_date": due.isoformat(),
+                            "statement_balance_minor": minimum * 5,
+                            "minimum_due_minor": minimum,
+                            "currency": "CNY",
+                        },
+                    ),
+                )
+            )
+            habit = habits[i]
+            if habit == "never":
+                continue
+            pay_on = (
+                due - timedelta(days=rng.randrange(5))
+                if habit != "late"
+                else due + timedelta(days=rng.randrange(3, 45))
+            )
+            amount = minimum if habit != "partial" else minimum // 2
+            payment = {
+                "account_id": account,
+                "payment_id": f"P{statement}",
+                "amount_minor": amount,
+                "currency": "CNY",
+                "value_date": pay_on.isoformat(),
+                "channel": "app",
+            }
+            scheduled.setdefault(pay_on, []).append(
+                ("corebank.payments.v1", event("corebank.payment.posted", account, payment))
+            )
+            if rng.random() < 0.03:
+                scheduled.setdefault(pay_on + timedelta(days=2), []).append(
+                    (
+                        "corebank.payments.v1",
+                        event(
+                            "corebank.payment.reversed",
+                            account,
+                            {"account_id": account, "payment_id": f"P{statement}", "reason": "returned"},
+                        ),
+                    )
+                )
+        out.extend(scheduled.pop(today, []))
+        out.append(
+            (
+                "corebank.calendar.v1",
+                event("corebank.business-day.closed", "calendar", {"business_date": today.isoformat()}),
+            )
+        )
+    return out
+
+
+def expected_changes(events: list[tuple[str, dict[str, Any]]]) -> int:
+    """Stage changes the pure domain emits for these events applied in publish order."""
+    from aging_service.domain.account import AccountBook
+    from aging_service.domain.policy import AgingPolicy
+
+    policy, books, as_of, changes = AgingPolicy(), {}, None, 0
+    for _, e in events:
+        d, kind = e["data"], e["type"]
+        if kind == "corebank.business-day.closed":
+            as_of = date.fromisoformat(d["business_date"]) + timedelta(days=1)
+            changes += sum(1 for b in books.values() if b.apply_close(as_of, e["id"]) is not None)
+            continue
+        book = books.setdefault(d["account_id"], AccountBook(account_id=d["account_id"], policy=policy))
+        if kind == "corebank.account.opened":
+            book.open(d["customer_id"], d["currency"], event_id=e["id"], as_of=as_of)
+            continue
+        if kind == "corebank.statement.issued":
+            change = book.record_statement(
+                d["statement_id"],
+                date.fromisoformat(d["statement_date"]),
+                date.fromisoformat(d["due_date"]),
+                d["minimum_due_minor"],
+                d["statement_balance_minor"],
+                d["currency"],
+                event_id=e["id"],
+                as_of=as_of,
+            )
+        elif kind == "corebank.payment.posted":
+            change = book.record_payment(
+                d["payment_id"],
+                date.fromisoformat(d["value_date"]),
+                d["amount_minor"],
+                d["currency"],
+                event_id=e["id"],
+                as_of=as_of,
+            )
+        else:
+            change = book.record_reversal(d["payment_id"], event_id=e["id"], as_of=as_of)
+        changes += change is not None
+    return changes
+
+
+async def produce(stack: Stack, prefix: str, events: list[tuple[str, dict[str, Any]]], noted: Any) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    try:
+        pending = []
+        for topic, e in events:
+            key = (e["data"].get("account_id") or "calendar").encode()
+            pending.append(await producer.send(prefix + topic, json.dumps(e).encode(), key=key))
+            if e["type"] == "corebank.business-day.closed":
+                await asyncio.gather(*pending)
+                pending.clear()
+                await noted(e["data"]["business_date"])  # the next day starts after the close is read
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def count_outputs(stack: Stack, topic: str, expected: int, timeout: float = 900) -> float:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=stack.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=f"bench-{time.time()}",
+    )
+    await consumer.start()
+    seen, deadline = 0, time.monotonic() + timeout
+    try:
+        while seen < expected and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+                seen += len(records)
+        if seen < expected:
+            raise TimeoutError(f"only {seen} of {expected} stage changes")
+        return time.perf_counter()
+    finally:
+        await consumer.stop()
+
+
+async def passthrough(stack: Stack, prefix: str, topics: list[str], total: int) -> float:
+    """Consume ``total`` messages of ``topics`` and produce each to a sink topic; return seconds."""
+    consumer = AIOKafkaConsumer(
+        *[prefix + t for t in topics],
+        bootstrap_servers=stack.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=f"pass-{time.time()}",
+        enable_auto_commit=False,
+        max_poll_records=500,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=5
+    )
+    await consumer.start()
+    await producer.start()
+    moved = 0
+    try:
+        started = None
+        while moved < total:
+            batch = await consumer.getmany(timeout_ms=1000)
+            if started is None and batch:
+                started = time.perf_counter()
+            futures = [
+                await producer.send(prefix + "collections.agency.v1", r.value, key=r.key)
+                for records in batch.values()
+                for r in records
+            ]
+            await asyncio.gather(*futures)
+            moved += len(futures)
+            if batch:
+                await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        assert started is not None
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def run(accounts: int, days: int) -> None:
+    events = workload(accounts, days)
+    expected = expected_changes(events)
+    mix: dict[str, int] = {}
+    for _, e in events:
+        mix[e["type"]] = mix.get(e["type"], 0) + 1
+    print(f"workload: {len(events):,} events over {days} days, {accounts:,} accounts; mix {mix}")
+    print(f"expected stage changes: {expected:,}")
+    logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+    with benchmark_stack() as stack:
+        database, prefix = "bench_throughput", "bthru."
+        stack.apply_topics(prefix=prefix)
+        stack.create_database(database)
+        from aging_service.bootstrap import SERVICE
+        from aging_service.settings import AgingSettings
+
+        SERVICE.migrate(AgingSettings(database_url=stack.database_url(database)))
+        conn = await connect(stack, database)
+
+        async def noted(day: str) -> None:
+            await until(
+                lambda: conn.fetchval(
+                    "SELECT 1 FROM business_day_closes WHERE business_date = $1::text::date", day
+                ),
+                what=f"close {day}",
+                every=0.005,
+            )
+
+        with aging_worker(stack, database, prefix, logs, CONSUMER_BATCH_MAX="2000"):
+            await asyncio.sleep(8)  # let the consumer group settle before the clock starts
+            started = time.perf_counter()
+            counting = asyncio.create_task(
+                count_outputs(stack, prefix + "collections.delinquency.v1", expected)
+            )
+            await produce(stack, prefix, events, noted)
+            produced = time.perf_counter()
+            finished = await counting
+        elapsed = finished - started
+        rate = len(events) / elapsed
+        emitted = await conn.fetchval("SELECT count(*) FROM stage_changes")
+        dead = await conn.fetchval("SELECT count(*) FROM outbox WHERE topic LIKE '%.dlq'")
+        await conn.close()
+        print(
+            f"aging: {len(events):,} events in {elapsed:.1f}s = {rate:,.0f} events/s "
+            f"(producing took {produced - started:.1f}s); stage changes {emitted:,} (expected {expected:,}), "
+            f"dead letters {dead}"
+        )
+        seconds = await passthrough(
+            stack,
+            prefix,
+            ["corebank.accounts.v1", "corebank.billing.v1", "corebank.payments.v1", "corebank.calendar.v1"],
+            len(events),
+        )
+        raw = len(events) / seconds
+        print(f"pass-through: {len(events):,} messages in {seconds:.1f}s = {raw:,.0f} messages/s")
+        print(f"ratio aging / pass-through: {rate / raw:.2f}")
+        print("PostgreSQL durability:", await durability_settings(stack, database))
+        print("producer settings on both sides: enable_idempotence=True (acks=all), linger_ms=5")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=4000)
+    parser.add_argument("--days", type=int, default=60)
+    args = parser.parse_args()
+    asyncio.run(run(args.accounts, args.days))
+
+
+if __name__ == "__main__":
+    main()
