@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.postgres import PostgresCluster
 from devstack.stack import Stack
 
 
@@ -25,6 +26,16 @@ def stack() -> Iterator[Stack]:
         yield started
     finally:
         started.stop()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of this test's own, so stopping it disturbs no other test."""
+    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="collections-pg-"))).start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture

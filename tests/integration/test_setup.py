@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,16 +51,6 @@ class TestBroker:
         assert len(set(keyed.values())) == 1 and next(iter(keyed.values())) > 1
         assert specs["corebank.calendar.v1"].partitions == 1
         assert all(f"{name}.dlq" in specs for name in specs if not name.endswith(".dlq"))
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PostgresCluster]:
-    """A cluster of this test's own, so stopping it disturbs no other test."""
-    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="collections-pg-"))).start()
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 class TestServicesReadiness:

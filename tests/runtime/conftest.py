@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,16 +29,6 @@ def ledger(stack: Stack, topics: str, namespace: str, tmp_path: Path) -> Iterato
     finally:
         deployed.kill_all()
         stack.drop_database(database)
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PostgresCluster]:
-    """A PostgreSQL cluster of this test's own, so stopping it disturbs no other test."""
-    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="collections-runtime-pg-"))).start()
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

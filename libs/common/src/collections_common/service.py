@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collections_common.database import create_engine
 from collections_common.logs import configure_logging
 from collections_common.migrations import upgrade
 from collections_common.runtime.outbox import OutboxRelay
+from collections_common.runtime.runner import BatchHandler, ConsumerRunner
 from collections_common.settings import ServiceSettings
 from collections_common.web import create_app
 
@@ -53,6 +54,36 @@ class ServiceDefinition(Generic[S]):
 
     def migrate(self, settings: S) -> None:
         upgrade(self.migrations, settings.database_url, self.name)
+
+
+def consuming_service(
+    *,
+    name: str,
+    settings_class: type[S],
+    migrations: Path,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    topics: Sequence[str],
+    handler: BatchHandler,
+) -> ServiceDefinition[S]:
+    """The common shape: an API of ``routers`` and a worker applying ``topics`` with ``handler``."""
+
+    def create_api(settings: S) -> FastAPI:
+        return create_app(
+            settings, engine=create_engine(settings), title=title, description=description, routers=routers
+        )
+
+    def worker_components(settings: S, engine: AsyncEngine) -> list[Component]:
+        return [ConsumerRunner(settings=settings, engine=engine, topics=topics, handler=handler)]
+
+    return ServiceDefinition(
+        name=name,
+        settings_class=settings_class,
+        migrations=migrations,
+        create_api=create_api,
+        worker_components=worker_components,
+    )
 
 
 class _QuietServer(uvicorn.Server):
