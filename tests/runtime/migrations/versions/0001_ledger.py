@@ -5,7 +5,7 @@ Revision ID: 0001
 
 from alembic import op
 
-from collections_common.runtime import create_runtime_tables, drop_runtime_tables
+from collections_common.runtime import schema
 from tests.runtime.ledger_service import metadata
 
 revision = "0001"
@@ -13,10 +13,10 @@ down_revision = None
 
 
 def upgrade() -> None:
-    create_runtime_tables(op.get_bind())
+    schema.create_v1()
     metadata.create_all(op.get_bind())
 
 
 def downgrade() -> None:
     metadata.drop_all(op.get_bind())
-    drop_runtime_tables(op.get_bind())
+    schema.drop_v1()

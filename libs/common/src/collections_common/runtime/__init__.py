@@ -6,7 +6,7 @@ from collections_common.runtime.errors import BadInput, is_transient
 from collections_common.runtime.faults import crash_point
 from collections_common.runtime.outbox import Outbox, OutboxRelay
 from collections_common.runtime.runner import BatchHandler, ConsumerRunner, Gate
-from collections_common.runtime.tables import RUNTIME_METADATA, create_runtime_tables, drop_runtime_tables
+from collections_common.runtime.tables import RUNTIME_METADATA
 
 __all__ = [
     "RUNTIME_METADATA",
@@ -20,10 +20,8 @@ __all__ = [
     "Incoming",
     "Outbox",
     "OutboxRelay",
-    "create_runtime_tables",
     "crash_point",
     "dead_letter",
-    "drop_runtime_tables",
     "is_transient",
     "per_event",
 ]

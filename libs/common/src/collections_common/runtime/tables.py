@@ -24,7 +24,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection
 
 RUNTIME_METADATA = MetaData()
 
@@ -64,12 +63,3 @@ outbox = Table(
     Index("outbox_pending", "lane", "id", postgresql_where=text("published_at IS NULL")),
     Index("outbox_published", "published_at", postgresql_where=text("published_at IS NOT NULL")),
 )
-
-
-def create_runtime_tables(bind: Connection) -> None:
-    """Used by each service's first migration."""
-    RUNTIME_METADATA.create_all(bind)
-
-
-def drop_runtime_tables(bind: Connection) -> None:
-    RUNTIME_METADATA.drop_all(bind)

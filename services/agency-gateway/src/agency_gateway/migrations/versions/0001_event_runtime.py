@@ -3,17 +3,15 @@
 Revision ID: 0001
 """
 
-from alembic import op
-
-from collections_common.runtime import create_runtime_tables, drop_runtime_tables
+from collections_common.runtime import schema
 
 revision = "0001"
 down_revision = None
 
 
 def upgrade() -> None:
-    create_runtime_tables(op.get_bind())
+    schema.create_v1()
 
 
 def downgrade() -> None:
-    drop_runtime_tables(op.get_bind())
+    schema.drop_v1()

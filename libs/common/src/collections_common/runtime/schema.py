@@ -1,0 +1,74 @@
+"""The event runtime's tables as Alembic operations, frozen per version.
+
+Each service's first migration calls :func:`create_v1`. A later change to the runtime's tables
+comes as a new function here (``upgrade_v2``...) called by a new migration in every service, so a
+migration always creates exactly what it created when it was written. ``tables.py`` holds the
+same tables for the code that reads and writes them; a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
+
+
+def create_v1() -> None:
+    op.create_table(
+        "consumer_positions",
+        sa.Column("consumer", sa.String(length=120), nullable=False),
+        sa.Column("topic", sa.String(length=255), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("next_offset", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "topic", "partition"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("lane", sa.Integer(), nullable=False),
+        sa.Column("topic", sa.String(length=255), nullable=False),
+        sa.Column("key", sa.LargeBinary(), nullable=True),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "headers",
+            postgresql.JSONB(astext_type=Text()),
+            server_default=sa.text("'[]'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column("event_id", sa.String(length=255), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "outbox_pending",
+        "outbox",
+        ["lane", "id"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.create_index(
+        "outbox_published",
+        "outbox",
+        ["published_at"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NOT NULL"),
+    )
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(length=120), nullable=False),
+        sa.Column("source", sa.String(length=255), nullable=False),
+        sa.Column("event_id", sa.String(length=255), nullable=False),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("consumer", "source", "event_id"),
+    )
+
+
+def drop_v1() -> None:
+    op.drop_table("processed_events")
+    op.drop_table("outbox")
+    op.drop_table("consumer_positions")
