@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -51,6 +51,7 @@ from collections_common.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 _SEEN = text(
     "SELECT p.source, p.event_id FROM processed_events p"
@@ -106,7 +107,8 @@ class ConsumerRunner:
         self._group = group
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
-        self._held: dict[TopicPartition, int] = {}
+        self._held: dict[TopicPartition, list[Record]] = {}  # behind the gate, partition paused
+        self._ready: dict[TopicPartition, list[Record]] = {}  # released by the gate, to apply next
         self._next: dict[TopicPartition, int] = {}
         self._sought: dict[TopicPartition, int] = {}  # serial of the last seek to the stored position
         self._seeks = 0
@@ -130,7 +132,7 @@ class ConsumerRunner:
         try:
             while not stop.is_set():
                 records = await consumer.getmany(
-                    timeout_ms=self.settings.consumer_poll_timeout_ms,
+                    timeout_ms=0 if self._ready else self.settings.consumer_poll_timeout_ms,
                     max_records=self.settings.consumer_batch_max,
                 )
                 sought = dict(self._sought)
@@ -147,6 +149,7 @@ class ConsumerRunner:
                         if self._gate is not None:  # fresh limits before these records are applied
                             await self._retrying(lambda: self._tick(), stop, "gate")
                             self._release_held()
+                        records = self._take_ready(records)
                         if records:
                             await self._process(records, stop)
                             if self._gate is not None:  # what this batch completed applies now
@@ -197,15 +200,13 @@ class ConsumerRunner:
         return None
 
     # -- one poll -----------------------------------------------------------------------------
-    async def _process(
-        self, records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]], stop: asyncio.Event
-    ) -> None:
+    async def _process(self, records: dict[TopicPartition, list[Record]], stop: asyncio.Event) -> None:
         deliveries: list[Delivery] = []
         for tp, batch in records.items():
             limit = self._gate.hold_from(self._logical(tp.topic), tp.partition) if self._gate else None
-            for record in batch:
+            for index, record in enumerate(batch):
                 if limit is not None and record.offset >= limit:
-                    self._hold(tp, record.offset)
+                    self._hold(tp, batch[index:])
                     break
                 deliveries.append(
                     Delivery(
@@ -383,21 +384,44 @@ class ConsumerRunner:
             log.debug("kafka offset commit skipped: %s", exc)
 
     # -- holding records behind a gate ----------------------------------------------------------
-    def _hold(self, tp: TopicPartition, offset: int) -> None:
+    def _hold(self, tp: TopicPartition, records: list[Record]) -> None:
+        """Keep ``records`` (from the first one behind the gate on) and stop fetching ``tp``.
+
+        They stay in memory, so releasing them costs no new fetch; the consumer's position is
+        already past them, so what it fetches after ``resume`` follows them in order.
+        """
         assert self._consumer is not None
-        self._held[tp] = offset
-        self._consumer.seek(tp, offset)
+        self._held[tp] = records
         self._consumer.pause(tp)
 
     def _release_held(self) -> None:
+        """Move held records whose gate has opened to the records to apply next."""
         if self._consumer is None or self._gate is None:
             return
-        for tp, offset in list(self._held.items()):
+        for tp, records in list(self._held.items()):
             limit = self._gate.hold_from(self._logical(tp.topic), tp.partition)
-            if limit is None or limit > offset:
+            if limit is None or limit > records[0].offset:
                 del self._held[tp]
+                self._ready[tp] = records
                 if tp in self._consumer.assignment():
                     self._consumer.resume(tp)
+
+    def _take_ready(self, fetched: dict[TopicPartition, list[Record]]) -> dict[TopicPartition, list[Record]]:
+        """Released records first, then what was fetched after them, partition by partition."""
+        ready, self._ready = self._ready, {}
+        merged = dict(ready)
+        for tp, records in fetched.items():
+            merged[tp] = [*merged.get(tp, []), *records]
+        return merged
+
+    def _forget_held(self, partitions: Sequence[TopicPartition]) -> None:
+        """Drop held and released records of ``partitions`` (they are read again from the
+        stored positions) and let the consumer fetch them."""
+        for tp in partitions:
+            self._held.pop(tp, None)
+            self._ready.pop(tp, None)
+            if self._consumer is not None and tp in self._consumer.assignment():
+                self._consumer.resume(tp)
 
     async def _tick(self) -> None:
         assert self._gate is not None
@@ -419,13 +443,10 @@ class ConsumerRunner:
             else:
                 consumer.seek(tp, offset)
                 self._next[tp] = offset
-        self._held = {tp: o for tp, o in self._held.items() if tp in partitions}
-        for tp in self._held:
-            consumer.pause(tp)
+        self._forget_held(partitions)
 
     async def _reseek_all(self) -> None:
         if self._consumer is not None:
-            self._held.clear()
             await self._seek_to_stored(sorted(self._consumer.assignment()))
 
     async def _load_positions(self, partitions: Sequence[TopicPartition]) -> dict[tuple[str, int], int]:
@@ -469,6 +490,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._runner._lock:  # wait for the batch in hand: its work is committed
             for tp in revoked:
                 self._runner._sought.pop(tp, None)
+            self._runner._forget_held(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         async with self._runner._lock:
