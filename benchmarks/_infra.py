@@ -75,7 +75,13 @@ async def durability_settings(stack: Stack, database: str) -> dict[str, str]:
     try:
         return {
             name: await conn.fetchval(f"SHOW {name}")
-            for name in ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method")
+            for name in (
+                "fsync",
+                "synchronous_commit",
+                "full_page_writes",
+                "wal_sync_method",
+                "shared_buffers",
+            )
         }
     finally:
         await conn.close()

@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from benchmarks._infra import aging_worker, benchmark_stack, connect, durability_settings, until
@@ -291,7 +292,7 @@ async def run(accounts: int, days: int) -> None:
                 every=0.005,
             )
 
-        with aging_worker(stack, database, prefix, logs, CONSUMER_BATCH_MAX="2000"):
+        with aging_worker(stack, database, prefix, logs, CONSUMER_BATCH_MAX="2000") as worker:
             await asyncio.sleep(8)  # let the consumer group settle before the clock starts
             started = time.perf_counter()
             counting = asyncio.create_task(
@@ -300,6 +301,7 @@ async def run(accounts: int, days: int) -> None:
             await produce(stack, prefix, events, noted)
             produced = time.perf_counter()
             finished = await counting
+            metrics = httpx.get(f"http://127.0.0.1:{worker.env['WORKER_PORT']}/metrics").text
         elapsed = finished - started
         rate = len(events) / elapsed
         emitted = await conn.fetchval("SELECT count(*) FROM stage_changes")
@@ -310,6 +312,16 @@ async def run(accounts: int, days: int) -> None:
             f"(producing took {produced - started:.1f}s); stage changes {emitted:,} (expected {expected:,}), "
             f"dead letters {dead}"
         )
+        wanted = (
+            "collections_batch_seconds_sum",
+            "collections_batch_seconds_count",
+            "aging_day_close_seconds_sum",
+            "aging_day_close_seconds_count",
+            "collections_transient_failures_total",
+        )
+        for line in metrics.splitlines():
+            if line.startswith(wanted):
+                print("   worker:", line)
         seconds = await passthrough(
             stack,
             prefix,

@@ -108,6 +108,8 @@ class PostgresCluster:
                         "listen_addresses=127.0.0.1",
                         "-c",
                         "max_connections=200",
+                        "-c",
+                        "shared_buffers=512MB",
                     ]
                 ),
                 stdout=log,

@@ -52,6 +52,7 @@ class CalendarReader:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._offsets: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
 
     async def handle_batch(self, batch: Batch) -> None:
         for incoming in batch.events:
@@ -73,12 +74,13 @@ class CalendarReader:
             consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers)
             await consumer.start()
             self._offsets = consumer
-        partitions = [
-            TopicPartition(self._settings.topic(topic), partition)
-            for topic in BARRIER_TOPICS
-            for partition in await partitions_of(self._settings, self._settings.topic(topic))
-        ]
-        ends = await self._offsets.end_offsets(partitions)
+        if not self._partitions:  # partition counts are fixed while the service runs
+            self._partitions = [
+                TopicPartition(self._settings.topic(topic), partition)
+                for topic in BARRIER_TOPICS
+                for partition in await partitions_of(self._settings, self._settings.topic(topic))
+            ]
+        ends = await self._offsets.end_offsets(self._partitions)
         barrier: dict[str, dict[str, int]] = {topic: {} for topic in BARRIER_TOPICS}
         for tp, end in ends.items():
             barrier[tp.topic.removeprefix(self._settings.kafka_topic_prefix)][str(tp.partition)] = end

@@ -15,6 +15,7 @@ ASCII digit, while pydantic's (Rust) and Python's `\\d` also match other scripts
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from typing import Annotated, Any
@@ -118,10 +119,15 @@ class ContractModel(BaseModel):
     @model_serializer(mode="wrap")
     def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Leave out optional fields that are absent (None); keep required nullable ones."""
-        fields = type(self).model_fields
-        omittable = {name for name, field in fields.items() if not field.is_required()}
+        omittable = _omittable(type(self))
         dumped: dict[str, Any] = handler(self)
         return {name: v for name, v in dumped.items() if v is not None or name not in omittable}
+
+
+@functools.cache
+def _omittable(model: type[BaseModel]) -> frozenset[str]:
+    """The optional fields of ``model`` (computed once per class: dumps are on the hot path)."""
+    return frozenset(name for name, field in model.model_fields.items() if not field.is_required())
 
 
 class EventData(ContractModel):
