@@ -105,6 +105,7 @@ class OutboxRelay:
                     now = time.monotonic()
                     if now - last_claim > 2.0 or not self._lanes:
                         await self._claim_lanes()
+                        OUTBOX_BACKLOG.set(await self.backlog())
                         last_claim = now
                     if self._producer is None:
                         self._producer = await new_producer(self._settings)
@@ -174,9 +175,14 @@ class OutboxRelay:
         return len(rows)
 
     async def backlog(self) -> int:
+        """Rows not yet published in the lanes this relay holds (refreshed every claim cycle)."""
+        if not self._lanes:
+            return 0
         async with self._engine.connect() as conn:
             result = await conn.execute(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.published_at.is_(None), outbox.c.lane.in_(sorted(self._lanes)))
             )
             return int(result.scalar_one())
 

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.bulk import insert_rows
-from collections_common.events import InvalidEvent, parse
+from collections_common.events import InvalidEvent, decode, parse
 from collections_common.logs import event_log_context
 from collections_common.metrics import (
     BATCH_SECONDS,
@@ -224,14 +224,20 @@ class ConsumerRunner:
 
         async def one_by_one(_: Exception) -> None:
             for delivery in deliveries:
-                await self._retrying(
-                    lambda d=delivery: self._apply([d]),  # type: ignore[misc]
-                    stop,
-                    "consumer",
-                    fallback=lambda exc, d=delivery: self._apply(  # type: ignore[misc]
-                        [d], failure=f"handler error: {type(exc).__name__}: {exc}"
-                    ),
-                )
+                with event_log_context(
+                    topic=delivery.topic,
+                    partition=delivery.partition,
+                    offset=delivery.offset,
+                    event_id=_event_id_of(delivery),
+                ):
+                    await self._retrying(
+                        lambda d=delivery: self._apply([d]),  # type: ignore[misc]
+                        stop,
+                        "consumer",
+                        fallback=lambda exc, d=delivery: self._apply(  # type: ignore[misc]
+                            [d], failure=f"handler error: {type(exc).__name__}: {exc}"
+                        ),
+                    )
 
         await self._retrying(lambda: self._apply(deliveries), stop, "consumer", fallback=one_by_one)
         elapsed = time.perf_counter() - started
@@ -293,7 +299,10 @@ class ConsumerRunner:
                     invalid.append((incoming.delivery, batch.rejected[id(incoming)]))
             for delivery, reason in invalid:
                 with event_log_context(
-                    topic=delivery.topic, partition=delivery.partition, offset=delivery.offset
+                    topic=delivery.topic,
+                    partition=delivery.partition,
+                    offset=delivery.offset,
+                    event_id=_event_id_of(delivery),
                 ):
                     log.warning("dead letter: %s", reason)
                 dead_letter(outbox, delivery, reason, consumer=self.name)
@@ -495,6 +504,14 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         async with self._runner._lock:
             await self._runner._seek_to_stored(sorted(assigned))
+
+
+def _event_id_of(delivery: Delivery) -> str | None:
+    """The CloudEvents id of a message, when it has one, for logs about it."""
+    try:
+        return decode(delivery.value).id
+    except InvalidEvent:
+        return None
 
 
 def _type_of(delivery: Delivery) -> str:
