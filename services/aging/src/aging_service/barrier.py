@@ -12,6 +12,7 @@ calendar; each applies closes only to the partitions it owns.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,14 +21,14 @@ from datetime import date
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from aging_service.adapters.orm import business_day_closes
 from aging_service.adapters.repository import partition_clocks_of
 from aging_service.handlers import AgingHandlers
 from aging_service.metrics import CLOSES_PENDING, DAY_CLOSE_ACCOUNTS, DAY_CLOSE_SECONDS
 from collections_common.events import BusinessDayClosed, Topics
-from collections_common.runtime import Batch, Outbox
+from collections_common.runtime import Batch, ConsumerRunner, Outbox
 from collections_common.runtime.kafka import partitions_of
 from collections_common.runtime.tables import consumer_positions
 from collections_common.settings import ServiceSettings
@@ -47,12 +48,29 @@ class NotedClose:
 
 
 class CalendarReader:
-    """Batch handler for ``corebank.calendar.v1``: notes each close with its barrier offsets."""
+    """A worker component reading ``corebank.calendar.v1`` in every instance (no consumer group):
+    it notes each close with its barrier offsets, for the instances' gates to apply."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, engine: AsyncEngine) -> None:
         self._settings = settings
         self._offsets: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
+        self._runner = ConsumerRunner(
+            settings=settings,
+            engine=engine,
+            topics=(Topics.CALENDAR,),
+            handler=self.handle_batch,
+            name=f"{settings.consumer_group}-calendar",
+            group=False,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._runner.run(stop)
+        finally:
+            offsets, self._offsets = self._offsets, None
+            if offsets is not None:
+                await offsets.stop()
 
     async def handle_batch(self, batch: Batch) -> None:
         for incoming in batch.events:

@@ -37,7 +37,6 @@ def create_api(settings: AgingSettings) -> FastAPI:
 
 def worker_components(settings: AgingSettings, engine: AsyncEngine) -> list[Component]:
     handlers = AgingHandlers(settings.policy, settings.source)
-    calendar = CalendarReader(settings)
     return [
         ConsumerRunner(
             settings=settings,
@@ -46,14 +45,7 @@ def worker_components(settings: AgingSettings, engine: AsyncEngine) -> list[Comp
             handler=handlers.handle_batch,
             gate=CloseBarrier(handlers, consumer=settings.consumer_group),
         ),
-        ConsumerRunner(
-            settings=settings,
-            engine=engine,
-            topics=(Topics.CALENDAR,),
-            handler=calendar.handle_batch,
-            name=f"{settings.consumer_group}-calendar",
-            group=False,
-        ),
+        CalendarReader(settings, engine),
         StageGauges(engine, [bucket.name for bucket in settings.policy.buckets]),
     ]
 

@@ -115,8 +115,7 @@ class ConsumerRunner:
 
     # -- topic names --------------------------------------------------------------------------
     def _logical(self, physical: str) -> str:
-        prefix = self.settings.kafka_topic_prefix
-        return physical[len(prefix) :] if prefix and physical.startswith(prefix) else physical
+        return physical.removeprefix(self.settings.kafka_topic_prefix)
 
     @property
     def assigned(self) -> list[tuple[str, int]]:
