@@ -147,44 +147,13 @@ def workload(accounts: int, days: int, seed: int = 7) -> list[tuple[str, dict[st
 
 def expected_changes(events: list[tuple[str, dict[str, Any]]]) -> int:
     """Stage changes the pure domain emits for these events applied in publish order."""
-    from aging_service.domain.account import AccountBook
     from aging_service.domain.policy import AgingPolicy
+    from tests.pure_driver import PureDriver
 
-    policy, books, as_of, changes = AgingPolicy(), {}, None, 0
-    for _, e in events:
-        d, kind = e["data"], e["type"]
-        if kind == "corebank.business-day.closed":
-            as_of = date.fromisoformat(d["business_date"]) + timedelta(days=1)
-            changes += sum(1 for b in books.values() if b.apply_close(as_of, e["id"]) is not None)
-            continue
-        book = books.setdefault(d["account_id"], AccountBook(account_id=d["account_id"], policy=policy))
-        if kind == "corebank.account.opened":
-            book.open(d["customer_id"], d["currency"], event_id=e["id"], as_of=as_of)
-            continue
-        if kind == "corebank.statement.issued":
-            change = book.record_statement(
-                d["statement_id"],
-                date.fromisoformat(d["statement_date"]),
-                date.fromisoformat(d["due_date"]),
-                d["minimum_due_minor"],
-                d["statement_balance_minor"],
-                d["currency"],
-                event_id=e["id"],
-                as_of=as_of,
-            )
-        elif kind == "corebank.payment.posted":
-            change = book.record_payment(
-                d["payment_id"],
-                date.fromisoformat(d["value_date"]),
-                d["amount_minor"],
-                d["currency"],
-                event_id=e["id"],
-                as_of=as_of,
-            )
-        else:
-            change = book.record_reversal(d["payment_id"], event_id=e["id"], as_of=as_of)
-        changes += change is not None
-    return changes
+    driver = PureDriver(AgingPolicy())
+    for _, event in events:
+        driver.deliver(event)
+    return len(driver.changes)
 
 
 async def produce(stack: Stack, prefix: str, events: list[tuple[str, dict[str, Any]]], noted: Any) -> None:
