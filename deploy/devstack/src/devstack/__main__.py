@@ -16,14 +16,10 @@ import time
 from functools import partial
 from pathlib import Path
 
-from devstack._process import REPO_ROOT, port_open, stop_process, wait_until
+from devstack._process import REPO_ROOT, port_open, stop_process, venv_script, wait_until
 from devstack.stack import SERVICES, Stack
 
 RUN_DIR = REPO_ROOT / ".run"
-
-
-def _script(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
 def up(with_demo: bool) -> int:
@@ -50,7 +46,7 @@ def up(with_demo: bool) -> int:
         for service in SERVICES:
             env = {**os.environ, **stack.service_env(service)}
             subprocess.run(
-                [_script(service.script), "migrate"],
+                [venv_script(service.script), "migrate"],
                 env=env,
                 check=True,
                 stdout=subprocess.DEVNULL,
@@ -60,7 +56,7 @@ def up(with_demo: bool) -> int:
                 with (logs / f"{service.name}-{role}.log").open("ab") as log:
                     processes.append(
                         subprocess.Popen(
-                            [_script(service.script), role],
+                            [venv_script(service.script), role],
                             env=env,
                             stdout=log,
                             stderr=subprocess.STDOUT,

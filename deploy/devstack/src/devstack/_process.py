@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 def cache_dir() -> Path:
     """Where fetched artefacts live (git ignores it); a second run reuses them."""
     return Path(os.environ.get("COLLECTIONS_CACHE_DIR", REPO_ROOT / ".cache"))
+
+
+def venv_script(name: str) -> str:
+    """A console script installed beside this interpreter (the project's virtualenv)."""
+    return str(Path(sys.executable).parent / name)
 
 
 def free_port() -> int:

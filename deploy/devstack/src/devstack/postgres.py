@@ -7,13 +7,17 @@ user (the data folder is handed to that user). Durability settings are PostgreSQ
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
 import signal
 import subprocess
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devstack._process import free_port, port_open, stop_process, wait_until
 
@@ -133,37 +137,8 @@ class PostgresCluster:
 
     def create_database(self, name: str) -> str:
         """Create ``name`` if missing; return its SQLAlchemy URL."""
-        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
-        if exists != "1":
-            self.psql(f'CREATE DATABASE "{name}"')
+        create_database(self.url("postgres"), name)
         return self.url(name)
-
-    def drop_database(self, name: str) -> None:
-        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def psql(self, sql: str, database: str = "postgres") -> str:
-        psql = shutil.which("psql") or str(bin_dir() / "psql")
-        result = subprocess.run(
-            [
-                psql,
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-tAc",
-                sql,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return result.stdout
 
     def _accepts_connections(self) -> bool:
         if not port_open(self.port):
@@ -173,3 +148,45 @@ class PostgresCluster:
             capture_output=True,
         )
         return probe.returncode == 0
+
+
+def create_database(admin_url: str, name: str) -> None:
+    """Create database ``name`` on the server of ``admin_url`` unless it exists."""
+    _run(_create_database(admin_url, name))
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop database ``name`` (closing its connections) if it exists."""
+    _run(_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to completion, also when called from inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
+async def _execute(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _create_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()

@@ -7,20 +7,15 @@ existing ones instead (then nothing is started for them).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
-import sys
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from devstack._process import REPO_ROOT
+from devstack._process import REPO_ROOT, venv_script
 from devstack.kafka import KafkaBroker
-from devstack.postgres import SERVICE_DATABASES, PostgresCluster
+from devstack.postgres import SERVICE_DATABASES, PostgresCluster, create_database, drop_database
 
 TOPIC_MANIFEST = REPO_ROOT / "deploy" / "topics.yaml"
 
@@ -84,11 +79,11 @@ class Stack:
 
     def create_database(self, name: str) -> str:
         """Create ``name`` if it does not exist; return its URL."""
-        _run(_create_database(self.admin_url, name))
+        create_database(self.admin_url, name)
         return self.database_url(name)
 
     def drop_database(self, name: str) -> None:
-        _run(_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(self.admin_url, name)
 
     def apply_topics(self, *, prefix: str = "", profile: str = "local") -> None:
         run_admin(
@@ -121,40 +116,4 @@ class Stack:
 
 def run_admin(bootstrap_servers: str, prefix: str, *args: str) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, "KAFKA_TOPIC_PREFIX": prefix}
-    subprocess.run([_script("collections-admin"), *args], check=True, env=env, stdout=subprocess.DEVNULL)
-
-
-def _script(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-def _run(coro: Coroutine[Any, Any, None]) -> None:
-    """Run ``coro`` to completion, also when called from inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(coro)
-        return
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, coro).result()
-
-
-async def _execute(admin_url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _create_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    subprocess.run([venv_script("collections-admin"), *args], check=True, env=env, stdout=subprocess.DEVNULL)
