@@ -18,6 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -27,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.bulk import insert_rows
-from collections_common.events import InvalidEvent, decode, parse
+from collections_common.events import CloudEvent, InvalidEvent, decode, validate
 from collections_common.logs import event_log_context
 from collections_common.metrics import (
     BATCH_SECONDS,
@@ -227,7 +228,7 @@ class ConsumerRunner:
                     topic=delivery.topic,
                     partition=delivery.partition,
                     offset=delivery.offset,
-                    event_id=_event_id_of(delivery),
+                    event_id=_id_or_none(_envelope_of(delivery)),
                 ):
                     await self._retrying(
                         lambda d=delivery: self._apply([d]),  # type: ignore[misc]
@@ -279,32 +280,40 @@ class ConsumerRunner:
         """Apply ``deliveries`` in one transaction (or dead-letter them all with ``failure``)."""
         async with AsyncSession(self._engine) as session, session.begin():
             outbox = Outbox(session)
-            invalid: list[tuple[Delivery, str]] = []
+            invalid: list[_Invalid] = []
             decoded: list[Incoming] = []
             for delivery in deliveries:
                 if failure is not None:
-                    invalid.append((delivery, failure))
+                    invalid.append(_Invalid(delivery, failure, _envelope_of(delivery)))
                     continue
                 try:
-                    decoded.append(Incoming(delivery, parse(delivery.value, topic=delivery.topic)))
+                    envelope = decode(delivery.value)
                 except InvalidEvent as exc:
-                    invalid.append((delivery, exc.reason))
+                    invalid.append(_Invalid(delivery, exc.reason, None))
+                    continue
+                try:
+                    decoded.append(Incoming(delivery, validate(envelope, topic=delivery.topic)))
+                except InvalidEvent as exc:
+                    invalid.append(_Invalid(delivery, exc.reason, envelope))
             fresh = await self._unseen(session, decoded)
             batch = Batch(session=session, outbox=outbox, events=fresh)
             if fresh:
                 await self._handler(batch)
             for incoming in fresh:
                 if batch.is_rejected(incoming):
-                    invalid.append((incoming.delivery, batch.rejected[id(incoming)]))
-            for delivery, reason in invalid:
+                    invalid.append(
+                        _Invalid(incoming.delivery, batch.rejected[id(incoming)], incoming.event.envelope)
+                    )
+            for item in invalid:
+                delivery = item.delivery
                 with event_log_context(
                     topic=delivery.topic,
                     partition=delivery.partition,
                     offset=delivery.offset,
-                    event_id=_event_id_of(delivery),
+                    event_id=item.envelope.id if item.envelope else None,
                 ):
-                    log.warning("dead letter: %s", reason)
-                dead_letter(outbox, delivery, reason, consumer=self.name)
+                    log.warning("dead letter: %s", item.reason)
+                dead_letter(outbox, delivery, item.reason, consumer=self.name)
             applied = [incoming for incoming in fresh if not batch.is_rejected(incoming)]
             if applied:
                 await insert_rows(
@@ -365,16 +374,17 @@ class ConsumerRunner:
     def _count(
         self,
         applied: Sequence[Incoming],
-        invalid: Sequence[tuple[Delivery, str]],
+        invalid: Sequence[_Invalid],
         duplicates: int,
         deliveries: Sequence[Delivery],
     ) -> None:
         for incoming in applied:
             EVENTS_HANDLED.labels(self.name, incoming.delivery.topic, incoming.event.envelope.type).inc()
-        for delivery, reason in invalid:
-            kind = reason.split(":", 1)[0][:40]
-            DEAD_LETTERS.labels(self.name, delivery.topic, kind).inc()
-            EVENTS_FAILED.labels(self.name, delivery.topic, _type_of(delivery)).inc()
+        for item in invalid:
+            kind = item.reason.split(":", 1)[0][:40]
+            DEAD_LETTERS.labels(self.name, item.delivery.topic, kind).inc()
+            event_type = item.envelope.type if item.envelope else "undecodable"
+            EVENTS_FAILED.labels(self.name, item.delivery.topic, event_type).inc()
         if duplicates:
             EVENTS_DUPLICATE.labels(self.name, deliveries[0].topic).inc(duplicates)
 
@@ -505,16 +515,21 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._runner._seek_to_stored(sorted(assigned))
 
 
-def _event_id_of(delivery: Delivery) -> str | None:
-    """The CloudEvents id of a message, when it has one, for logs about it."""
+@dataclass(frozen=True)
+class _Invalid:
+    """A message going to the dead-letter topic, with its envelope when it has a valid one."""
+
+    delivery: Delivery
+    reason: str
+    envelope: CloudEvent | None
+
+
+def _envelope_of(delivery: Delivery) -> CloudEvent | None:
     try:
-        return decode(delivery.value).id
+        return decode(delivery.value)
     except InvalidEvent:
         return None
 
 
-def _type_of(delivery: Delivery) -> str:
-    try:
-        return parse(delivery.value, topic=delivery.topic).envelope.type
-    except InvalidEvent:
-        return "undecodable"
+def _id_or_none(envelope: CloudEvent | None) -> str | None:
+    return envelope.id if envelope else None
