@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -18,6 +15,7 @@ sys.path.insert(0, str(REPO))
 
 from devstack._process import free_port  # noqa: E402
 from devstack.stack import SERVICES, Stack  # noqa: E402
+from tests.e2e.aging_harness import until  # noqa: E402, F401 - shared with the benchmarks
 from tests.processes import ServiceProcess, wait_for_status  # noqa: E402
 
 AGING = next(service for service in SERVICES if service.name == "aging")
@@ -57,17 +55,6 @@ async def connect(stack: Stack, database: str) -> asyncpg.Connection:
     return await asyncpg.connect(
         stack.database_url(database).replace("postgresql+asyncpg://", "postgresql://")
     )
-
-
-async def until(
-    check: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 600, every: float = 0.05
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(every)
-    raise TimeoutError(what)
 
 
 async def durability_settings(stack: Stack, database: str) -> dict[str, str]:

@@ -236,6 +236,8 @@ async def passthrough(stack: Stack, prefix: str, topics: list[str], total: int) 
 async def run(accounts: int, days: int) -> None:
     events = workload(accounts, days)
     expected = expected_changes(events)
+    if expected == 0:
+        raise SystemExit("this workload changes no stage (the clock would stop at once): use more days")
     mix: dict[str, int] = {}
     for _, e in events:
         mix[e["type"]] = mix.get(e["type"], 0) + 1
@@ -259,6 +261,7 @@ async def run(accounts: int, days: int) -> None:
                 ),
                 what=f"close {day}",
                 every=0.005,
+                timeout=600,
             )
 
         with aging_worker(stack, database, prefix, logs, CONSUMER_BATCH_MAX="2000") as worker:

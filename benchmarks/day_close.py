@@ -124,7 +124,7 @@ async def close_day(stack: Stack, database: str, prefix: str) -> float:
             )
             return bool(closed == PARTITIONS)
 
-        await until(applied, what="close applied", every=0.01)
+        await until(applied, what="close applied", timeout=600, every=0.01)
         elapsed = time.perf_counter() - started
         changes = await conn.fetchval("SELECT count(*) FROM stage_changes")
         assert changes == CHANGING, f"expected {CHANGING} stage changes, got {changes}"

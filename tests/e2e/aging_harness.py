@@ -143,12 +143,15 @@ class AgingUnderTest:
         return await read_all(self.stack, self.prefix + topic)
 
 
-async def until(check: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 60) -> None:
+async def until(
+    check: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 60, every: float = 0.1
+) -> None:
+    """Poll ``check`` every ``every`` seconds until it is truthy; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if await check():
             return
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)
     raise AssertionError(f"timed out waiting for: {what}")
 
 
