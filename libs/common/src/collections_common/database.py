@@ -6,13 +6,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from collections_common.settings import ServiceSettings
 
+SERVER_SETTINGS = {
+    # Statements are prepared and cached per connection. After five runs PostgreSQL may switch a
+    # prepared statement to a generic plan chosen without its parameters; planned while a table
+    # was still small, a batch lookup (``= ANY(:ids)``, a join on ``unnest``) stays a full scan
+    # after the table has grown. Planning each run with its parameters costs far less than that.
+    "plan_cache_mode": "force_custom_plan",
+}
+
 
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
         pool_pre_ping=True,
-        connect_args={"timeout": 5, "server_settings": {"application_name": settings.service_name}},
+        connect_args={
+            "timeout": 5,
+            "server_settings": {"application_name": settings.service_name, **SERVER_SETTINGS},
+        },
     )
 
 
