@@ -222,6 +222,8 @@ class LedgerState:
     consumers: set[str]
     pending_outbox: int
     outbox_ids_written_twice: dict[str, int]
+    processed: set[str]
+    """Ids of the events recorded as processed by the ledger's consumer."""
 
     @property
     def over_applied(self) -> dict[str, int]:
@@ -246,6 +248,9 @@ async def read_state(database_url: str) -> LedgerState:
             "SELECT event_id, count(*) AS n FROM outbox WHERE event_id IS NOT NULL"
             " GROUP BY event_id HAVING count(*) > 1"
         )
+        processed = await conn.fetch(
+            "SELECT event_id FROM processed_events WHERE consumer = $1", CONSUMER_NAME
+        )
     finally:
         await conn.close()
     return LedgerState(
@@ -255,6 +260,7 @@ async def read_state(database_url: str) -> LedgerState:
         consumers={r["consumer"] for r in rows},
         pending_outbox=int(pending),
         outbox_ids_written_twice={r["event_id"]: r["n"] for r in twice},
+        processed={r["event_id"] for r in processed},
     )
 
 

@@ -34,7 +34,8 @@ async def test_invalid_and_rejected_payments_are_dead_lettered_and_the_partition
     """On one partition: a good payment, one failing validation (``amount_minor: -5``), bytes that
     are not JSON, one the handler rejects (channel ``poison``), another good payment. The three bad
     ones land on ``corebank.payments.v1.dlq`` unchanged, each with ``dlq-reason`` saying why and
-    ``dlq-source-*`` saying where it came from; both good ones are applied and cause their event."""
+    ``dlq-source-*`` saying where it came from; both good ones are applied and cause their event.
+    Only the good ones are recorded as processed, so a dead letter can be replayed."""
     account = "ACC-POISON"
     first = Payment("pay-good-1", account, 100)
     invalid = Payment("pay-negative", account, 1)
@@ -59,6 +60,9 @@ async def test_invalid_and_rejected_payments_are_dead_lettered_and_the_partition
     assert final.applied == {first.id: 1, second.id: 1}, "the good payment behind the bad ones is applied"
     assert final.balances == {account: first.amount + second.amount}
     assert final.positions[partition] == sent[-1].offset + 1
+    assert final.processed == {first.id, second.id}, (
+        "the event the handler rejected is not recorded as processed: replayed from the DLQ, it is applied"
+    )
     assert_output_matches(await read_output(ledger.bootstrap, ledger.prefix), [first, second])
 
     letters = await read_all(ledger.bootstrap, f"{ledger.prefix}{DLQ}")

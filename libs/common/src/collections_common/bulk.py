@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table, Text, bindparam, text
+from sqlalchemy import JSON, Row, Table, Text, bindparam, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,14 +24,17 @@ async def insert_rows(
     *,
     conflict: Sequence[str] = (),
     update: Sequence[str] = (),
-) -> None:
+    returning: Sequence[str] = (),
+) -> Sequence[Row[Any]]:
     """Insert ``rows`` (all with the same keys) into ``table``.
 
     With ``conflict`` (the key columns) existing rows are left alone, or, when ``update`` names
-    columns, those columns take the new values (``ON CONFLICT ... DO UPDATE``).
+    columns, those columns take the new values (``ON CONFLICT ... DO UPDATE``). With
+    ``returning``, those columns of the rows inserted or updated (not of the rows left alone)
+    are returned.
     """
     if not rows:
-        return
+        return []
     columns = list(rows[0].keys())
     json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
     casts = ", ".join(
@@ -50,6 +53,8 @@ async def insert_rows(
             sql += f" ON CONFLICT ({target}) DO NOTHING"
     elif update:
         raise ValueError("update needs the conflict columns")
+    if returning:
+        sql += f" RETURNING {', '.join(returning)}"
     statement = text(sql).bindparams(
         *(
             bindparam(name, type_=postgresql.ARRAY(Text() if name in json_columns else table.c[name].type))
@@ -61,7 +66,8 @@ async def insert_rows(
         name: [json.dumps(row[name]) if name in json_columns else row[name] for row in rows]
         for name in columns
     }
-    await session.execute(statement, values)
+    result = await session.execute(statement, values)
+    return result.all() if returning else []
 
 
 def _array_type(table: Table, column: str) -> str:

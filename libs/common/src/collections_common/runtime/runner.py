@@ -1,8 +1,8 @@
 """The consumer runner: the one place where delivery guarantees are made.
 
-For each poll (``getmany``) it decodes and validates the records, skips events whose identity
-(``source``, ``id``) was already applied, hands the rest to the service's batch handler, and in
-the *same* database transaction records their identities, dead-letters bad input (through the
+For each poll (``getmany``) it decodes and validates the records, claims their identities
+(``source``, ``id``) so that events already applied are skipped, hands the rest to the service's
+batch handler, and in the *same* database transaction dead-letters bad input (through the
 outbox) and stores the next offset of every partition. Kafka's committed offsets are written
 afterwards for monitoring only: on assignment the runner seeks to the positions stored in the
 database, so a database restored from a backup re-reads what it has not applied.
@@ -23,8 +23,7 @@ from typing import Protocol, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.bulk import insert_rows
@@ -54,11 +53,25 @@ log = logging.getLogger(__name__)
 BatchHandler = Callable[[Batch], Awaitable[None]]
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
-_SEEN = text(
-    "SELECT p.source, p.event_id FROM processed_events p"
-    " JOIN unnest(CAST(:sources AS varchar[]), CAST(:ids AS varchar[])) AS batch(source, event_id)"
-    " ON p.source = batch.source AND p.event_id = batch.event_id WHERE p.consumer = :consumer"
+_RELEASE = text(
+    "DELETE FROM processed_events p"
+    " USING unnest(CAST(:sources AS varchar[]), CAST(:ids AS varchar[])) AS batch(source, event_id)"
+    " WHERE p.consumer = :consumer AND p.source = batch.source AND p.event_id = batch.event_id"
 )
+_STORE_POSITIONS = text(
+    "WITH batch AS ("
+    " SELECT * FROM unnest(CAST(:topics AS varchar[]), CAST(:partitions AS integer[]),"
+    " CAST(:firsts AS bigint[]), CAST(:nexts AS bigint[])) AS b(topic, partition, first, next))"
+    " INSERT INTO consumer_positions AS p (consumer, topic, partition, next_offset)"
+    " SELECT :consumer, topic, partition, next FROM batch"
+    " ON CONFLICT (consumer, topic, partition) DO UPDATE"
+    " SET next_offset = EXCLUDED.next_offset, updated_at = now()"
+    " WHERE p.next_offset <= (SELECT first FROM batch"
+    " WHERE batch.topic = EXCLUDED.topic AND batch.partition = EXCLUDED.partition)"
+    " RETURNING p.topic, p.partition"
+)
+"""Every partition of a batch moves to its next offset in one statement, each only if its stored
+position is not past the batch's first offset there (a stale owner is fenced off)."""
 
 
 class Gate(Protocol):
@@ -295,15 +308,13 @@ class ConsumerRunner:
                     decoded.append(Incoming(delivery, validate(envelope, topic=delivery.topic)))
                 except InvalidEvent as exc:
                     invalid.append(_Invalid(delivery, exc.reason, envelope))
-            fresh = await self._unseen(session, decoded)
+            fresh = await self._claim(session, decoded)
             batch = Batch(session=session, outbox=outbox, events=fresh)
             if fresh:
                 await self._handler(batch)
-            for incoming in fresh:
-                if batch.is_rejected(incoming):
-                    invalid.append(
-                        _Invalid(incoming.delivery, batch.rejected[id(incoming)], incoming.event.envelope)
-                    )
+            rejected = [incoming for incoming in fresh if batch.is_rejected(incoming)]
+            invalid.extend(_Invalid(i.delivery, batch.rejected[id(i)], i.event.envelope) for i in rejected)
+            await self._release(session, rejected)
             for item in invalid:
                 delivery = item.delivery
                 with event_log_context(
@@ -315,16 +326,6 @@ class ConsumerRunner:
                     log.warning("dead letter: %s", item.reason)
                 dead_letter(outbox, delivery, item.reason, consumer=self.name)
             applied = [incoming for incoming in fresh if not batch.is_rejected(incoming)]
-            if applied:
-                await insert_rows(
-                    session,
-                    processed_events,
-                    [
-                        {"consumer": self.name, "source": i.identity[0], "event_id": i.identity[1]}
-                        for i in applied
-                    ],
-                    conflict=("consumer", "source", "event_id"),
-                )
             await outbox.flush()
             await self._store_positions(session, deliveries)
             crash_point("handler.before_commit")
@@ -332,22 +333,49 @@ class ConsumerRunner:
         self._count(applied, invalid, len(decoded) - len(fresh), deliveries)
         await self._commit_kafka_offsets()
 
-    async def _unseen(self, session: AsyncSession, decoded: Sequence[Incoming]) -> list[Incoming]:
-        """Drop events already applied (by identity), and repeats inside the batch."""
+    async def _claim(self, session: AsyncSession, decoded: Sequence[Incoming]) -> list[Incoming]:
+        """Record the identities of ``decoded`` as applied; return the events not applied before,
+        each once (a repeat inside the batch is a duplicate too).
+
+        Inserting first (``ON CONFLICT DO NOTHING RETURNING``) answers "seen before?" through the
+        primary key in the same statement that records the answer; the claim commits or rolls back
+        with the batch's effects.
+        """
         if not decoded:
             return []
-        sources, ids = zip(*{incoming.identity for incoming in decoded}, strict=True)
-        rows = await session.execute(
-            _SEEN, {"consumer": self.name, "sources": list(sources), "ids": list(ids)}
-        )
-        seen = {(row.source, row.event_id) for row in rows}
+        identities = [
+            {"consumer": self.name, "source": source, "event_id": event_id}
+            for source, event_id in (incoming.identity for incoming in decoded)
+        ]
+        claimed = {
+            (row.source, row.event_id)
+            for row in await insert_rows(
+                session,
+                processed_events,
+                identities,
+                conflict=("consumer", "source", "event_id"),
+                returning=("source", "event_id"),
+            )
+        }
         fresh: list[Incoming] = []
         for incoming in decoded:
-            if incoming.identity in seen:
-                continue
-            seen.add(incoming.identity)
-            fresh.append(incoming)
+            if incoming.identity in claimed:
+                claimed.discard(incoming.identity)
+                fresh.append(incoming)
         return fresh
+
+    async def _release(self, session: AsyncSession, rejected: Sequence[Incoming]) -> None:
+        """Forget the claims of events the handler rejected: a replay from the DLQ applies them."""
+        if not rejected:
+            return
+        await session.execute(
+            _RELEASE,
+            {
+                "consumer": self.name,
+                "sources": [i.identity[0] for i in rejected],
+                "ids": [i.identity[1] for i in rejected],
+            },
+        )
 
     async def _store_positions(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
         first: dict[tuple[str, int], int] = {}
@@ -356,20 +384,25 @@ class ConsumerRunner:
             key = (delivery.topic, delivery.partition)
             first.setdefault(key, delivery.offset)
             last[key] = delivery.offset
-        for (topic, partition), offset in last.items():
-            statement = (
-                pg_insert(consumer_positions)
-                .values(consumer=self.name, topic=topic, partition=partition, next_offset=offset + 1)
-                .on_conflict_do_update(
-                    index_elements=["consumer", "topic", "partition"],
-                    set_={"next_offset": offset + 1, "updated_at": func.now()},
-                    where=consumer_positions.c.next_offset <= first[(topic, partition)],
-                )
-                .returning(consumer_positions.c.next_offset)
+        keys = list(last)
+        moved = {
+            (row.topic, row.partition)
+            for row in await session.execute(
+                _STORE_POSITIONS,
+                {
+                    "consumer": self.name,
+                    "topics": [topic for topic, _ in keys],
+                    "partitions": [partition for _, partition in keys],
+                    "firsts": [first[key] for key in keys],
+                    "nexts": [last[key] + 1 for key in keys],
+                },
             )
-            if (await session.execute(statement)).first() is None:
+        }
+        for topic, partition in keys:
+            if (topic, partition) not in moved:
                 raise StalePosition(f"{topic}[{partition}] is past offset {first[(topic, partition)]}")
-            self._next[TopicPartition(self.settings.topic(topic), partition)] = offset + 1
+        for topic, partition in keys:
+            self._next[TopicPartition(self.settings.topic(topic), partition)] = last[(topic, partition)] + 1
 
     def _count(
         self,
