@@ -152,7 +152,7 @@ def _load_json(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidEvent(f"not JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        return _STRICT_JSON.decode(text)
     except RecursionError:
         raise InvalidEvent("not JSON: nested too deeply") from None
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
@@ -161,16 +161,23 @@ def _load_json(raw: bytes) -> Any:
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """Refuse an object with a repeated name: parsers disagree on which value wins."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
     seen: set[str] = set()
     for name, _ in pairs:
         if name in seen:
             raise ValueError(f"duplicate name {_short(name)} in an object")
         seen.add(name)
-    return dict(pairs)
+    raise AssertionError("unreachable: fewer names than pairs means a repeated name")
 
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+_STRICT_JSON: Final = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+"""One decoder for every record (``json.loads`` with options builds a new one per call)."""
 
 
 def _short(value: object) -> str:
