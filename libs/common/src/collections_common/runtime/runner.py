@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
@@ -411,8 +412,9 @@ class ConsumerRunner:
         duplicates: int,
         deliveries: Sequence[Delivery],
     ) -> None:
-        for incoming in applied:
-            EVENTS_HANDLED.labels(self.name, incoming.delivery.topic, incoming.event.envelope.type).inc()
+        handled = Counter((incoming.delivery.topic, incoming.event.envelope.type) for incoming in applied)
+        for (topic, event_type), count in handled.items():  # one labelled increment per kind
+            EVENTS_HANDLED.labels(self.name, topic, event_type).inc(count)
         for item in invalid:
             kind = item.reason.split(":", 1)[0][:40]
             DEAD_LETTERS.labels(self.name, item.delivery.topic, kind).inc()
