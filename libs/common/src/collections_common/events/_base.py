@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -27,9 +27,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     StringConstraints,
-    ValidationInfo,
     WithJsonSchema,
-    field_validator,
     model_serializer,
 )
 from pydantic_core import PydanticCustomError
@@ -43,6 +41,7 @@ __all__ = [
     "Identifier",
     "IsoDate",
     "MinorAmount",
+    "Omittable",
     "Phone",
     "PositiveMinorAmount",
 ]
@@ -98,23 +97,26 @@ PositiveMinorAmount = Annotated[int, Field(ge=1)]
 """Money as a count of minor units, at least 1."""
 
 
+def _not_null(value: object) -> object:
+    """Reject an explicit `null` in an optional field: the schemas want it left out."""
+    if value is None:
+        raise PydanticCustomError(
+            "null_not_allowed", "Input should not be null (leave the field out instead)"
+        )
+    return value
+
+
+_T = TypeVar("_T")
+
+Omittable = Annotated[_T | None, BeforeValidator(_not_null)]
+"""An optional field: it may be absent (then `None`), but not `null`. Declared as
+`name: Omittable[X] = None`; the check runs only when the field is present."""
+
+
 class ContractModel(BaseModel):
-    """Strict, immutable, unknown fields ignored; optional means absent, never null."""
+    """Strict, immutable, unknown fields ignored; optional (`Omittable`) means absent, never null."""
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _absent_is_not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        """Reject an explicit `null` in an optional field: the schemas want it left out."""
-        if value is not None:  # the common case, checked first: this runs for every field
-            return value
-        field = cls.model_fields.get(info.field_name) if info.field_name else None
-        if field is not None and not field.is_required():
-            raise PydanticCustomError(
-                "null_not_allowed", "Input should not be null (leave the field out instead)"
-            )
-        return value
 
     @model_serializer(mode="wrap")
     def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from ._base import (
     Identifier,
     IsoDate,
     MinorAmount,
+    Omittable,
     Phone,
     PositiveMinorAmount,
 )
@@ -45,50 +46,50 @@ RiskRating = Literal["A", "B", "C", "D", "E"]
 class Address(EventData):
     """A postal address; every part optional."""
 
-    line1: str | None = None
-    city: str | None = None
-    region: str | None = None
-    postal_code: str | None = None
-    country: CountryCode | None = None
+    line1: Omittable[str] = None
+    city: Omittable[str] = None
+    region: Omittable[str] = None
+    postal_code: Omittable[str] = None
+    country: Omittable[CountryCode] = None
 
 
 class Holder(EventData):
     """The card holder; in `account.updated` only the parts that changed."""
 
-    name: Annotated[str, Field(min_length=1)] | None = None
-    national_id: str | None = None
-    phones: list[Phone] | None = None
-    email: Email | None = None
-    address: Address | None = None
-    timezone: Annotated[str, Field(min_length=1, description="IANA time zone")] | None = None
-    language: str | None = None
+    name: Omittable[Annotated[str, Field(min_length=1)]] = None
+    national_id: Omittable[str] = None
+    phones: Omittable[list[Phone]] = None
+    email: Omittable[Email] = None
+    address: Omittable[Address] = None
+    timezone: Omittable[Annotated[str, Field(min_length=1, description="IANA time zone")]] = None
+    language: Omittable[str] = None
 
 
 class Consents(EventData):
     """Channel consents; in `account.updated` only the ones that changed."""
 
-    sms: bool | None = None
-    email: bool | None = None
-    push: bool | None = None
-    autodial: bool | None = None
+    sms: Omittable[bool] = None
+    email: Omittable[bool] = None
+    push: Omittable[bool] = None
+    autodial: Omittable[bool] = None
 
 
 class Flags(EventData):
     """Account flags that stop or shape collection; only the ones that changed."""
 
-    do_not_contact: bool | None = None
-    dispute: bool | None = None
-    bankruptcy: bool | None = None
-    deceased: bool | None = None
-    legal_representation: bool | None = None
-    hardship: bool | None = None
-    fraud_suspected: bool | None = None
+    do_not_contact: Omittable[bool] = None
+    dispute: Omittable[bool] = None
+    bankruptcy: Omittable[bool] = None
+    deceased: Omittable[bool] = None
+    legal_representation: Omittable[bool] = None
+    hardship: Omittable[bool] = None
+    fraud_suspected: Omittable[bool] = None
 
 
 class Risk(EventData):
     """The bank's risk view of the account."""
 
-    rating: RiskRating | None = None
+    rating: Omittable[RiskRating] = None
     signals: (
         Annotated[
             list[str],
@@ -114,10 +115,10 @@ class AccountUpdated(EventData):
     """`corebank.account.updated`: some of holder, consents, flags and risk changed."""
 
     account_id: Identifier
-    holder: Holder | None = None
-    consents: Consents | None = None
-    flags: Flags | None = None
-    risk: Risk | None = None
+    holder: Omittable[Holder] = None
+    consents: Omittable[Consents] = None
+    flags: Omittable[Flags] = None
+    risk: Omittable[Risk] = None
 
 
 class AccountClosed(EventData):
@@ -125,7 +126,7 @@ class AccountClosed(EventData):
 
     account_id: Identifier
     closed_on: IsoDate
-    reason: str | None = None
+    reason: Omittable[str] = None
 
 
 class StatementIssued(EventData):
@@ -149,7 +150,7 @@ class AccountReaged(EventData):
     account_id: Identifier
     reage_id: Identifier
     effective_date: IsoDate
-    reason: str | None = None
+    reason: Omittable[str] = None
 
 
 class PaymentPosted(EventData):
@@ -160,7 +161,7 @@ class PaymentPosted(EventData):
     amount_minor: PositiveMinorAmount
     currency: Currency
     value_date: IsoDate
-    channel: str | None = None
+    channel: Omittable[str] = None
 
 
 class PaymentReversed(EventData):
@@ -168,7 +169,7 @@ class PaymentReversed(EventData):
 
     account_id: Identifier
     payment_id: Identifier
-    reason: str | None = None
+    reason: Omittable[str] = None
 
 
 class BusinessDayClosed(EventData):

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ._base import ContractModel
+from ._base import ContractModel, Omittable
 from ._errors import InvalidEvent, describe_errors, json_type_name
 
 __all__ = ["CloudEvent", "decode", "encode", "new_event"]
@@ -90,8 +90,8 @@ class CloudEvent(ContractModel):
     id: Annotated[str, Field(min_length=1)]
     source: Annotated[str, Field(min_length=1, description="the producer, e.g. `aging`")]
     type: Annotated[str, Field(min_length=1)]
-    time: Rfc3339DateTime | None = None
-    subject: Annotated[str, Field(description="the account id, or `calendar`")] | None = None
+    time: Omittable[Rfc3339DateTime] = None
+    subject: Omittable[Annotated[str, Field(description="the account id, or `calendar`")]] = None
     datacontenttype: Literal["application/json"] = DATACONTENTTYPE
     data: dict[str, Any]
 
