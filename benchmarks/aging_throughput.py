@@ -156,20 +156,35 @@ def expected_changes(events: list[tuple[str, dict[str, Any]]]) -> int:
     return len(driver.changes)
 
 
-async def produce(stack: Stack, prefix: str, events: list[tuple[str, dict[str, Any]]], noted: Any) -> None:
+Record = tuple[str, bytes, bytes, str | None]
+"""(topic, key, value, the business date if the event is a close): encoded before the clock."""
+
+
+def records(events: list[tuple[str, dict[str, Any]]]) -> list[Record]:
+    return [
+        (
+            topic,
+            (e["data"].get("account_id") or "calendar").encode(),
+            json.dumps(e).encode(),
+            e["data"]["business_date"] if e["type"] == "corebank.business-day.closed" else None,
+        )
+        for topic, e in events
+    ]
+
+
+async def produce(stack: Stack, prefix: str, events: list[Record], noted: Any) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=5
     )
     await producer.start()
     try:
         pending = []
-        for topic, e in events:
-            key = (e["data"].get("account_id") or "calendar").encode()
-            pending.append(await producer.send(prefix + topic, json.dumps(e).encode(), key=key))
-            if e["type"] == "corebank.business-day.closed":
+        for topic, key, value, closed in events:
+            pending.append(await producer.send(prefix + topic, value, key=key))
+            if closed is not None:
                 await asyncio.gather(*pending)
                 pending.clear()
-                await noted(e["data"]["business_date"])  # the next day starts after the close is read
+                await noted(closed)  # the next day starts after the close is read
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
@@ -264,13 +279,14 @@ async def run(accounts: int, days: int) -> None:
                 timeout=600,
             )
 
+        encoded = records(events)
         with aging_worker(stack, database, prefix, logs, CONSUMER_BATCH_MAX="2000") as worker:
             await asyncio.sleep(8)  # let the consumer group settle before the clock starts
             started = time.perf_counter()
             counting = asyncio.create_task(
                 count_outputs(stack, prefix + "collections.delinquency.v1", expected)
             )
-            await produce(stack, prefix, events, noted)
+            await produce(stack, prefix, encoded, noted)
             produced = time.perf_counter()
             finished = await counting
             metrics = httpx.get(f"http://127.0.0.1:{worker.env['WORKER_PORT']}/metrics").text

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Result, String, Table, any_, bindparam, select
+from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,51 +75,62 @@ class BookRepository:
         if not ids:
             return books
 
-        async def rows_of(table: Table) -> Result[Any]:
-            return await self.session.execute(select(table).where(table.c.account_id == any_(_ids(ids))))
+        async def rows(*columns: Any) -> Iterable[Any]:
+            """Only the columns a book needs, as plain tuples, for the accounts in ``ids``."""
+            table = columns[0].table
+            query = select(*columns).where(table.c.account_id == any_(_ids(ids)))
+            return (await self.session.execute(query)).tuples()
 
-        for row in await self.session.execute(
-            select(accounts).where(accounts.c.account_id == any_(_ids(ids)))
+        policy = self.policy
+        loaded = self._loaded
+        a = accounts.c
+        for account_id, partition, customer_id, currency, opened, stage, as_of, next_change in await rows(
+            a.account_id, a.partition, a.customer_id, a.currency, a.opened, a.stage, a.as_of, a.next_change_on
         ):
-            books[row.account_id] = AccountBook(
-                account_id=row.account_id,
-                policy=self.policy,
-                customer_id=row.customer_id,
-                currency=row.currency,
-                opened=row.opened,
-                stage=row.stage,
-                as_of=row.as_of,
-                next_change_on=row.next_change_on,
+            books[account_id] = AccountBook(
+                account_id=account_id,
+                policy=policy,
+                customer_id=customer_id,
+                currency=currency,
+                opened=opened,
+                stage=stage,
+                as_of=as_of,
+                next_change_on=next_change,
             )
-            self._loaded[row.account_id] = _Loaded(row.partition)
-        for row in await self.session.execute(
-            select(statements).where(statements.c.account_id == any_(_ids(ids)))
+            loaded[account_id] = _Loaded(partition)
+        st = statements.c
+        for account_id, statement_id, statement_date, due_date, minimum, balance in await rows(
+            st.account_id,
+            st.statement_id,
+            st.statement_date,
+            st.due_date,
+            st.minimum_due_minor,
+            st.statement_balance_minor,
         ):
-            books[row.account_id].statements[row.statement_id] = Statement(
-                statement_id=row.statement_id,
-                statement_date=row.statement_date,
-                due_date=row.due_date,
-                minimum_due_minor=row.minimum_due_minor,
-                statement_balance_minor=row.statement_balance_minor,
+            books[account_id].statements[statement_id] = Statement(
+                statement_id=statement_id,
+                statement_date=statement_date,
+                due_date=due_date,
+                minimum_due_minor=minimum,
+                statement_balance_minor=balance,
             )
-            self._loaded[row.account_id].statement_ids.add(row.statement_id)
-        for row in await self.session.execute(
-            select(payments).where(payments.c.account_id == any_(_ids(ids)))
+            loaded[account_id].statement_ids.add(statement_id)
+        pc = payments.c
+        for account_id, payment_id, value_date, amount in await rows(
+            pc.account_id, pc.payment_id, pc.value_date, pc.amount_minor
         ):
-            books[row.account_id].payments[row.payment_id] = PostedPayment(
-                payment_id=row.payment_id, value_date=row.value_date, amount_minor=row.amount_minor
+            books[account_id].payments[payment_id] = PostedPayment(
+                payment_id=payment_id, value_date=value_date, amount_minor=amount
             )
-            self._loaded[row.account_id].payment_ids.add(row.payment_id)
-        for row in await self.session.execute(
-            select(reversals).where(reversals.c.account_id == any_(_ids(ids)))
+            loaded[account_id].payment_ids.add(payment_id)
+        for account_id, payment_id in await rows(reversals.c.account_id, reversals.c.payment_id):
+            books[account_id].reversed_payment_ids.add(payment_id)
+            loaded[account_id].reversal_ids.add(payment_id)
+        for account_id, reage_id, effective_date in await rows(
+            reages.c.account_id, reages.c.reage_id, reages.c.effective_date
         ):
-            books[row.account_id].reversed_payment_ids.add(row.payment_id)
-            self._loaded[row.account_id].reversal_ids.add(row.payment_id)
-        for row in await rows_of(reages):
-            books[row.account_id].reages[row.reage_id] = Reage(
-                reage_id=row.reage_id, effective_date=row.effective_date
-            )
-            self._loaded[row.account_id].reage_ids.add(row.reage_id)
+            books[account_id].reages[reage_id] = Reage(reage_id=reage_id, effective_date=effective_date)
+            loaded[account_id].reage_ids.add(reage_id)
         for account_id in ids:
             if account_id not in books:
                 books[account_id] = AccountBook(account_id=account_id, policy=self.policy)
