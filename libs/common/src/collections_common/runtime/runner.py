@@ -349,8 +349,8 @@ class ConsumerRunner:
             for source, event_id in (incoming.identity for incoming in decoded)
         ]
         claimed = {
-            (source, event_id)
-            for source, event_id in await insert_rows(
+            (row.source, row.event_id)
+            for row in await insert_rows(
                 session,
                 processed_events,
                 identities,
