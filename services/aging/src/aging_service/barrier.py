@@ -28,9 +28,8 @@ from aging_service.adapters.repository import partition_clocks_of
 from aging_service.handlers import AgingHandlers
 from aging_service.metrics import CLOSES_PENDING, DAY_CLOSE_ACCOUNTS, DAY_CLOSE_SECONDS
 from collections_common.events import BusinessDayClosed, Topics
-from collections_common.runtime import Batch, ConsumerRunner, Outbox
+from collections_common.runtime import Batch, ConsumerRunner, Outbox, stored_positions
 from collections_common.runtime.kafka import partitions_of
-from collections_common.runtime.tables import consumer_positions
 from collections_common.settings import ServiceSettings
 
 BARRIER_TOPICS = (Topics.BILLING, Topics.PAYMENTS)
@@ -133,16 +132,7 @@ class CloseBarrier:
             self._limits = {}
             CLOSES_PENDING.set(0)
             return
-        positions = {
-            (row.topic, row.partition): row.next_offset
-            for row in await session.execute(
-                select(
-                    consumer_positions.c.topic,
-                    consumer_positions.c.partition,
-                    consumer_positions.c.next_offset,
-                ).where(consumer_positions.c.consumer == self._consumer)
-            )
-        }
+        positions = await stored_positions(session, self._consumer)
         outbox = Outbox(session)
         limits: dict[tuple[str, int], int] = {}
         pending = 0

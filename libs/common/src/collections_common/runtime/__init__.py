@@ -5,7 +5,7 @@ from collections_common.runtime.dispatch import EventHandler, per_event
 from collections_common.runtime.errors import BadInput, is_transient
 from collections_common.runtime.faults import crash_point
 from collections_common.runtime.outbox import Outbox, OutboxRelay
-from collections_common.runtime.runner import BatchHandler, ConsumerRunner, Gate
+from collections_common.runtime.runner import BatchHandler, ConsumerRunner, Gate, stored_positions
 from collections_common.runtime.tables import RUNTIME_METADATA
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "dead_letter",
     "is_transient",
     "per_event",
+    "stored_positions",
 ]

@@ -25,7 +25,7 @@ from typing import Protocol, TypeAlias
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from collections_common.bulk import insert_rows
 from collections_common.events import CloudEvent, InvalidEvent, decode, validate
@@ -73,6 +73,16 @@ _STORE_POSITIONS = text(
 )
 """Every partition of a batch moves to its next offset in one statement, each only if its stored
 position is not past the batch's first offset there (a stale owner is fenced off)."""
+
+
+async def stored_positions(db: AsyncSession | AsyncConnection, consumer: str) -> dict[tuple[str, int], int]:
+    """The next offset to read of every (topic, partition) ``consumer`` has stored."""
+    rows = await db.execute(
+        select(
+            consumer_positions.c.topic, consumer_positions.c.partition, consumer_positions.c.next_offset
+        ).where(consumer_positions.c.consumer == consumer)
+    )
+    return {(row.topic, row.partition): row.next_offset for row in rows}
 
 
 class Gate(Protocol):
@@ -507,14 +517,7 @@ class ConsumerRunner:
         while True:
             try:
                 async with self._engine.connect() as conn:
-                    rows = await conn.execute(
-                        select(
-                            consumer_positions.c.topic,
-                            consumer_positions.c.partition,
-                            consumer_positions.c.next_offset,
-                        ).where(consumer_positions.c.consumer == self.name)
-                    )
-                    return {(row.topic, row.partition): row.next_offset for row in rows}
+                    return await stored_positions(conn, self.name)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
