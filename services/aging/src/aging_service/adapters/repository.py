@@ -133,8 +133,8 @@ class BookRepository:
             loaded[account_id].reage_ids.add(reage_id)
         for account_id in ids:
             if account_id not in books:
-                books[account_id] = AccountBook(account_id=account_id, policy=self.policy)
-                self._loaded[account_id] = _Loaded(partitions[account_id])
+                books[account_id] = AccountBook(account_id=account_id, policy=policy)
+                loaded[account_id] = _Loaded(partitions[account_id])
         return books
 
     async def partition_of(self, account_id: str) -> int | None:
