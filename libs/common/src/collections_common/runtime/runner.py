@@ -52,6 +52,9 @@ from collections_common.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
+
+KAFKA_COMMIT_INTERVAL = 1.0
+"""Seconds between two mirrors of the stored positions into Kafka's committed offsets."""
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 _RELEASE = text(
@@ -120,9 +123,16 @@ class ConsumerRunner:
         name: str | None = None,
         gate: Gate | None = None,
         group: bool = True,
+        deduplicate: bool = True,
     ) -> None:
         """``group=False`` reads every partition of ``topics`` in every instance (no consumer group),
-        e.g. a calendar all instances must see; instances then share positions by ``name``."""
+        e.g. a calendar all instances must see; instances then share positions by ``name``.
+
+        ``deduplicate=False`` is for a handler that is idempotent by itself: every effect keyed by
+        the identity the event carries (a statement id, a payment id), so applying an event again
+        changes nothing. The runner then records no event identities (no ``processed_events``
+        rows): the handler's own keys absorb a resent or replayed event.
+        """
         self.settings = settings
         self.name = name or settings.consumer_group
         self._engine = engine
@@ -130,6 +140,7 @@ class ConsumerRunner:
         self._handler = handler
         self._gate = gate
         self._group = group
+        self._deduplicate = deduplicate
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._held: dict[TopicPartition, list[Record]] = {}  # behind the gate, partition paused
@@ -137,6 +148,7 @@ class ConsumerRunner:
         self._next: dict[TopicPartition, int] = {}
         self._sought: dict[TopicPartition, int] = {}  # serial of the last seek to the stored position
         self._seeks = 0
+        self._kafka_committed_at = 0.0  # monotonic time of the last mirror of positions into Kafka
 
     # -- topic names --------------------------------------------------------------------------
     def _logical(self, physical: str) -> str:
@@ -184,6 +196,7 @@ class ConsumerRunner:
                     log.warning("stopping with an uncommitted batch; it will be read again")
                     break
         finally:
+            await self._commit_kafka_offsets(force=True)
             self._consumer = None
             await consumer.stop()
 
@@ -352,8 +365,8 @@ class ConsumerRunner:
         primary key in the same statement that records the answer; the claim commits or rolls back
         with the batch's effects.
         """
-        if not decoded:
-            return []
+        if not decoded or not self._deduplicate:
+            return list(decoded)
         identities = [
             {"consumer": self.name, "source": source, "event_id": event_id}
             for source, event_id in (incoming.identity for incoming in decoded)
@@ -377,7 +390,7 @@ class ConsumerRunner:
 
     async def _release(self, session: AsyncSession, rejected: Sequence[Incoming]) -> None:
         """Forget the claims of events the handler rejected: a replay from the DLQ applies them."""
-        if not rejected:
+        if not rejected or not self._deduplicate:
             return
         await session.execute(
             _RELEASE,
@@ -433,11 +446,17 @@ class ConsumerRunner:
         if duplicates:
             EVENTS_DUPLICATE.labels(self.name, deliveries[0].topic).inc(duplicates)
 
-    async def _commit_kafka_offsets(self) -> None:
-        """Mirror the stored positions into Kafka, for lag monitoring by standard tools only."""
+    async def _commit_kafka_offsets(self, *, force: bool = False) -> None:
+        """Mirror the stored positions into Kafka, for lag monitoring by standard tools only: at
+        most once per ``KAFKA_COMMIT_INTERVAL`` (a round trip to the broker per batch would cost
+        the batch loop more than the monitoring gains), and when the runner stops."""
         consumer = self._consumer
         if consumer is None:
             return
+        now = time.monotonic()
+        if not force and now - self._kafka_committed_at < KAFKA_COMMIT_INTERVAL:
+            return
+        self._kafka_committed_at = now
         offsets = {tp: offset for tp, offset in self._next.items() if tp in consumer.assignment()}
         if not offsets:
             return
