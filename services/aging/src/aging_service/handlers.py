@@ -4,6 +4,10 @@ One function per inbound event type, registered in ``EVENT_HANDLERS``; ``AgingHa
 a batch of them with one load and one save, and ``apply_close`` moves a partition's accounts to
 a new as-of date. Every stage change is stored in the history and emitted through the outbox as
 ``collections.stage.changed`` in the same transaction.
+
+Applying an event again changes nothing: each fact is keyed by its own id (statement, payment,
+reversal's payment, reage), a repeat with the same content is a no-op and emits no change. So the
+consumer runner records no event identities for aging (``deduplicate=False``).
 """
 
 from __future__ import annotations
