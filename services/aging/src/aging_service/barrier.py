@@ -6,7 +6,8 @@ close lies below it. For each partition this instance owns, the close is applied
 consumer has stored positions at or past both barriers; until then, records at or after a
 barrier are held back, so an event published after the close is applied after it. Closes are
 applied one by one in date order (each is a day of its own, with its own stage changes); a single
-close that jumps several days moves the as-of date straight there. Every instance reads the whole
+close that jumps several days moves the as-of date straight there. The partitions a close is due
+for at the same moment move together. Every instance reads the whole
 calendar; each applies closes only to the partitions it owns.
 """
 
@@ -135,24 +136,29 @@ class CloseBarrier:
         positions = await stored_positions(session, self._consumer)
         outbox = Outbox(session)
         limits: dict[tuple[str, int], int] = {}
-        pending = 0
-        for partition in owned:
-            for close in closes:
+        blocked: set[int] = set()  # partitions waiting for a close: later closes wait behind it
+        for close in closes:
+            ready: list[int] = []
+            for partition in owned:
+                if partition in blocked:
+                    continue
                 if clocks.get(partition) is not None and close.business_date <= clocks[partition]:
                     continue  # rule 1: a close not after the last closed date changes nothing
                 if not all(
                     positions.get((t, partition), 0) >= close.offset(t, partition) for t in BARRIER_TOPICS
                 ):
-                    pending += 1
+                    blocked.add(partition)
                     for topic in BARRIER_TOPICS:  # hold what was published after this close
                         limits[(topic, partition)] = close.offset(topic, partition)
-                    break
+                    continue
+                ready.append(partition)
+            if ready:  # the partitions this close is due for move together
                 started = time.perf_counter()
                 touched = await self._handlers.apply_close(
-                    session, outbox, partition, close.business_date, close.event_id
+                    session, outbox, ready, close.business_date, close.event_id
                 )
                 DAY_CLOSE_SECONDS.observe(time.perf_counter() - started)
                 DAY_CLOSE_ACCOUNTS.inc(touched)
         await outbox.flush()
         self._limits = limits
-        CLOSES_PENDING.set(pending)
+        CLOSES_PENDING.set(len(blocked))

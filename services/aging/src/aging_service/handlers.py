@@ -1,7 +1,7 @@
 """Use cases of the aging service: decode, load, decide (the pure domain), store, emit.
 
 One function per inbound event type, registered in ``EVENT_HANDLERS``; ``AgingHandlers`` applies
-a batch of them with one load and one save, and ``apply_close`` moves a partition's accounts to
+a batch of them with one load and one save, and ``apply_close`` moves partitions' accounts to
 a new as-of date. Every stage change is stored in the history and emitted through the outbox as
 ``collections.stage.changed`` in the same transaction.
 
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -141,28 +143,38 @@ class AgingHandlers:
         await repo.save(touched.values(), self._emit(batch.outbox, changes))
 
     async def apply_close(
-        self, session: AsyncSession, outbox: Outbox, partition: int, business_date: date, event_id: str
+        self,
+        session: AsyncSession,
+        outbox: Outbox,
+        partitions: Sequence[int],
+        business_date: date,
+        event_id: str,
     ) -> int:
-        """Move ``partition`` to the as-of date after ``business_date``; return accounts touched.
+        """Move ``partitions`` to the as-of date after ``business_date``; return accounts touched.
 
         Only accounts whose ``next_change_on`` has come are loaded: a close costs what changes.
+        The partitions a close is due for are moved together, with one load and one save.
         """
         as_of = as_of_after(business_date)
         assert as_of is not None
+        ordered = sorted(set(partitions))
+        if not ordered:
+            return 0
+        clock = pg_insert(partition_clocks).values(
+            [{"partition": partition, "closed_through": business_date} for partition in ordered]
+        )
         await session.execute(
-            pg_insert(partition_clocks)
-            .values(partition=partition, closed_through=business_date)
-            .on_conflict_do_update(
+            clock.on_conflict_do_update(
                 index_elements=[partition_clocks.c.partition],
-                set_={"closed_through": business_date},
-                where=partition_clocks.c.closed_through < business_date,
+                set_={"closed_through": clock.excluded.closed_through},
+                where=partition_clocks.c.closed_through < clock.excluded.closed_through,
             )
         )
         due = (
             (
                 await session.execute(
                     select(accounts.c.account_id).where(
-                        accounts.c.partition == partition, accounts.c.next_change_on <= as_of
+                        accounts.c.partition == any_(_partitions(ordered)), accounts.c.next_change_on <= as_of
                     )
                 )
             )
@@ -205,6 +217,11 @@ class AgingHandlers:
             STAGE_TRANSITIONS.labels(change.from_stage, change.to_stage, change.cause).inc()
             emitted.append((change, event.id))
         return emitted
+
+
+def _partitions(partitions: Sequence[int]) -> Any:
+    """The partitions as one array parameter."""
+    return bindparam("partitions", list(partitions), type_=ARRAY(Integer))
 
 
 def _account_id(data: EventData) -> str:
