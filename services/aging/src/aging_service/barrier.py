@@ -6,9 +6,9 @@ close lies below it. For each partition this instance owns, the close is applied
 consumer has stored positions at or past both barriers; until then, records at or after a
 barrier are held back, so an event published after the close is applied after it. Closes are
 applied one by one in date order (each is a day of its own, with its own stage changes); a single
-close that jumps several days moves the as-of date straight there. The partitions a close is due
-for at the same moment move together. Every instance reads the whole
-calendar; each applies closes only to the partitions it owns.
+close that jumps several days moves the as-of date straight there; the partitions a close is due
+for at the same moment move together. Every instance reads the whole calendar; each applies closes
+only to the partitions it owns.
 """
 
 from __future__ import annotations

@@ -54,7 +54,6 @@ accounts = Table(
         "next_change_on",
         postgresql_where=text("next_change_on IS NOT NULL"),
     ),
-    Index("accounts_stage", "stage"),
 )
 
 statements = Table(
