@@ -45,6 +45,8 @@ class FactSource:
     reason: str | None = None
 
 
+_UNKNOWN_SOURCE = FactSource(event_id="unknown")
+
 _ACCOUNT_FIGURES = (
     "customer_id",
     "currency",
@@ -251,7 +253,7 @@ class BookRepository:
         )
 
     def _source(self, account_id: str, kind: str, fact_id: str) -> FactSource:
-        return self.sources.get((account_id, kind, fact_id), FactSource(event_id="unknown"))
+        return self.sources.get((account_id, kind, fact_id)) or _UNKNOWN_SOURCE
 
 
 def current_assessment(book: AccountBook) -> Assessment:

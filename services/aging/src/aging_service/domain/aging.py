@@ -89,6 +89,9 @@ class Assessment:
         return self.oldest_unpaid_due_date is None
 
 
+_ONE_DAY = timedelta(days=1)
+
+
 def _allocation_order(due: Due) -> tuple[date, date, str]:
     # Rule 2: oldest due_date first; ties by statement_date, then statement_id.
     return (due.due_date, due.statement_date, due.statement_id)
@@ -157,16 +160,22 @@ def _figures(unpaid: Sequence[DueStatus], as_of: date | None, policy: AgingPolic
         # Rule 1: before any day has closed no account is delinquent (and nothing is past due,
         # since no due date is before an as-of date that does not exist yet).
         return _Figures(current, 0, 0, None)
-    # Rule 3: past_due = sum of the unpaid parts of the dues with due_date < A.
-    past_due = sum(status.unpaid_minor for status in unpaid if status.due.due_date < as_of)
+    # Rule 3: past_due = sum of the unpaid parts of the dues with due_date < A;
+    # d* = the earliest of those due dates with an unpaid part > 0.
+    past_due = 0
+    oldest: date | None = None
+    for status in unpaid:
+        due_date = status.due.due_date
+        if due_date < as_of:
+            owed = status.unpaid_minor
+            past_due += owed
+            if owed > 0 and (oldest is None or due_date < oldest):
+                oldest = due_date
     # Rule 3: past_due <= tolerance_minor means current (past_due_minor is still the real sum).
-    if past_due <= policy.tolerance_minor:
+    if oldest is None or past_due <= policy.tolerance_minor:
         return _Figures(current, 0, past_due, None)
-    # Rule 3: d* = the earliest due_date < A with an unpaid part > 0; DPD = A - d*.
-    owing = [status.due.due_date for status in unpaid if status.unpaid_minor > 0]
-    oldest = min(due_date for due_date in owing if due_date < as_of)
+    # Rule 3: DPD = A - d*; DPD <= grace_days means current.
     dpd = (as_of - oldest).days
-    # Rule 3: DPD <= grace_days means current.
     if dpd <= policy.grace_days:
         return _Figures(current, 0, past_due, None)
     # Rule 4: the stage by DPD.
@@ -188,7 +197,8 @@ def _next_change_on(
       to current, and the stage by DPD is monotone: the stage is non-decreasing in ``A'``.
 
     The stage is thus constant between the candidate dates below (every point where one of
-    its inputs can change); checking them in order finds the first change exactly. Cost:
+    its inputs can change: ``due_date + 1`` of each unpaid due, and ``e`` plus each of the
+    policy's ``change_offsets``); checking them in order finds the first change exactly. Cost:
     O(u * (u + b)) for u unpaid dues and b buckets, nothing when every due is paid.
 
     ``as_of`` ``None`` (no day closed yet) returns ``None``: nothing changes before a close.
@@ -198,11 +208,10 @@ def _next_change_on(
         return None
     due_dates = {status.due.due_date for status in unpaid}
     earliest = min(due_dates)
-    candidates = {due_date + timedelta(days=1) for due_date in due_dates}
-    candidates.add(earliest + timedelta(days=policy.grace_days + 1))
-    candidates.update(earliest + timedelta(days=bucket.min_dpd) for bucket in policy.buckets)
-    for candidate in sorted(candidate for candidate in candidates if candidate > as_of):
-        if _figures(unpaid, candidate, policy).stage != stage:
+    candidates = {due_date + _ONE_DAY for due_date in due_dates}
+    candidates.update(earliest + offset for offset in policy.change_offsets)
+    for candidate in sorted(candidates):
+        if candidate > as_of and _figures(unpaid, candidate, policy).stage != stage:
             return candidate
     return None
 

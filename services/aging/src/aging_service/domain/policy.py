@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aging_service.domain.errors import InvalidPolicy
 
@@ -58,6 +59,9 @@ class AgingPolicy:
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
     grace_days: int = 0
     tolerance_minor: int = 0
+    change_offsets: tuple[timedelta, ...] = field(init=False, repr=False, compare=False)
+    """How long after the earliest unpaid due date the stage can change without a new event: when
+    the grace ends and where each bucket starts (sorted; computed once for every reassessment)."""
 
     def __post_init__(self) -> None:
         # Accept any sequence of buckets, store a tuple so the policy stays hashable.
@@ -81,6 +85,8 @@ class AgingPolicy:
         tolerance = self.tolerance_minor
         if not _is_int(tolerance) or tolerance < 0:
             raise InvalidPolicy(f"tolerance_minor must be a non-negative integer: {tolerance!r}")
+        offsets = {timedelta(days=self.grace_days + 1), *(timedelta(days=t) for t in thresholds)}
+        object.__setattr__(self, "change_offsets", tuple(sorted(offsets)))
 
     @property
     def current_stage(self) -> str:
