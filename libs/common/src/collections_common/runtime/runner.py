@@ -99,11 +99,18 @@ class Gate(Protocol):
         """The first offset of ``topic[partition]`` that may not be applied yet, or None."""
 
     async def tick(self, session: AsyncSession, assigned: Sequence[tuple[str, int]]) -> None:
-        """Called after every poll in its own transaction: apply what became due."""
+        """Apply what became due: called before a poll's records are applied (in a transaction
+        of its own, for fresh limits) and at the end of each batch's transaction (so what the
+        batch completed is applied with it)."""
 
 
 class Abandoned(Exception):
     """Stopping while the batch in hand cannot be committed; it is read again after a restart."""
+
+
+class GateFailed(Exception):
+    """The gate failed for a reason that is not transient: no event is to blame, so the batch is
+    not retried event by event (which would dead-letter them); the runner stops."""
 
 
 class StalePosition(Exception):
@@ -187,10 +194,8 @@ class ConsumerRunner:
                             self._release_held()
                         records = self._take_ready(records)
                         if records:
-                            await self._process(records, stop)
-                            if self._gate is not None:  # what this batch completed applies now
-                                await self._retrying(lambda: self._tick(), stop, "gate")
-                                self._release_held()
+                            await self._process(records, stop)  # ticks the gate in its transaction
+                            self._release_held()
                         self._report_lag()
                 except Abandoned:
                     log.warning("stopping with an uncommitted batch; it will be read again")
@@ -298,6 +303,8 @@ class ConsumerRunner:
                 log.warning("lost ownership, re-reading from the stored position: %s", exc)
                 await self._reseek_all()
                 return
+            except GateFailed:
+                raise
             except Exception as exc:
                 if is_transient(exc):
                     TRANSIENT_FAILURES.labels(self.name, component).inc()
@@ -352,6 +359,13 @@ class ConsumerRunner:
             applied = [incoming for incoming in fresh if not batch.is_rejected(incoming)]
             await outbox.flush()
             await self._store_positions(session, deliveries)
+            if self._gate is not None and failure is None:  # what this batch completed applies with it
+                try:
+                    await self._gate.tick(session, self.assigned)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    raise GateFailed(f"gate failed: {type(exc).__name__}: {exc}") from exc
             crash_point("handler.before_commit")
         crash_point("consumer.after_db_commit")
         self._count(applied, invalid, len(decoded) - len(fresh), deliveries)
