@@ -15,11 +15,15 @@ SERVER_SETTINGS = {
 }
 
 
-def create_engine(settings: ServiceSettings) -> AsyncEngine:
+def create_engine(settings: ServiceSettings, *, pre_ping: bool = True) -> AsyncEngine:
+    """The service's engine. ``pre_ping`` checks each connection with a round trip as it leaves
+    the pool, so an HTTP request after a database restart does not fail. A worker passes False:
+    it retries every transient failure with backoff, and SQLAlchemy drops the pool's older
+    connections at the first disconnect it sees, so the check would only cost it round trips."""
     return create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args={
             "timeout": 5,
             "server_settings": {"application_name": settings.service_name, **SERVER_SETTINGS},

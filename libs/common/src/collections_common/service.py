@@ -125,7 +125,7 @@ def tune_garbage_collection() -> None:
 
 async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
     """Run the consumers, the outbox relay and a health/metrics endpoint until SIGTERM."""
-    engine = create_engine(settings)
+    engine = create_engine(settings, pre_ping=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
