@@ -342,7 +342,7 @@ async def run(accounts: int, days: int) -> None:
             )
 
         encoded = records(events)
-        with aging_worker(stack, database, prefix, logs, CONSUMER_BATCH_MAX="2000") as worker:
+        with aging_worker(stack, database, prefix, logs) as worker:
             await asyncio.sleep(8)  # let the consumer group settle before the clock starts
             started = time.perf_counter()
             counting = asyncio.create_task(

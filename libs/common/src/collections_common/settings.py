@@ -34,7 +34,11 @@ class ServiceSettings(BaseSettings):
         default="", description="namespace for every topic name, e.g. per test run"
     )
     kafka_consumer_group: str = ""
-    consumer_batch_max: int = Field(default=500, ge=1)
+    consumer_batch_max: int = Field(
+        default=2000,
+        ge=1,
+        description="records applied in one transaction at most (they share the batch's fixed costs)",
+    )
     consumer_poll_timeout_ms: int = Field(default=200, ge=1)
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_interval_ms: int = Field(default=50, ge=1)
