@@ -6,11 +6,12 @@ per-row work. Used wherever a batch writes rows (outbox, processed events, aging
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Row, Table, Text, bindparam, text
+from sqlalchemy import JSON, Row, Table, Text, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,8 +36,28 @@ async def insert_rows(
     """
     if not rows:
         return []
-    columns = list(rows[0].keys())
-    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    columns = tuple(rows[0].keys())
+    statement, json_columns = _statement(table, columns, tuple(conflict), tuple(update), tuple(returning))
+    values = {
+        # JSON values travel as text, one array element each (a list would read as a dimension)
+        name: [json.dumps(row[name]) if name in json_columns else row[name] for row in rows]
+        for name in columns
+    }
+    result = await session.execute(statement, values)
+    return result.all() if returning else []
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(
+    table: Table,
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> tuple[TextClause, frozenset[str]]:
+    """The statement for one shape of write (built once: batches repeat the same few shapes),
+    and which of its columns are JSON."""
+    json_columns = frozenset(name for name in columns if isinstance(table.c[name].type, JSON))
     casts = ", ".join(
         f"CAST(CAST(:{name} AS text[]) AS {_array_type(table, name)})"
         if name in json_columns
@@ -61,13 +82,7 @@ async def insert_rows(
             for name in columns
         )
     )
-    values = {
-        # JSON values travel as text, one array element each (a list would read as a dimension)
-        name: [json.dumps(row[name]) if name in json_columns else row[name] for row in rows]
-        for name in columns
-    }
-    result = await session.execute(statement, values)
-    return result.all() if returning else []
+    return statement, json_columns
 
 
 def _array_type(table: Table, column: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import Select, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,17 +77,14 @@ class BookRepository:
         if not ids:
             return books
 
-        async def rows(*columns: Any) -> Iterable[Any]:
-            """Only the columns a book needs, as plain tuples, for the accounts in ``ids``."""
-            table = columns[0].table
-            query = select(*columns).where(table.c.account_id == any_(_ids(ids)))
-            return (await self.session.execute(query)).tuples()
+        async def rows(query: Select[Any]) -> Iterable[Any]:
+            result: Iterable[Any] = (await self.session.execute(query, {"ids": ids})).tuples()
+            return result
 
         policy = self.policy
         loaded = self._loaded
-        a = accounts.c
         for account_id, partition, customer_id, currency, opened, stage, as_of, next_change in await rows(
-            a.account_id, a.partition, a.customer_id, a.currency, a.opened, a.stage, a.as_of, a.next_change_on
+            _LOAD_ACCOUNTS
         ):
             books[account_id] = AccountBook(
                 account_id=account_id,
@@ -100,14 +97,8 @@ class BookRepository:
                 next_change_on=next_change,
             )
             loaded[account_id] = _Loaded(partition)
-        st = statements.c
         for account_id, statement_id, statement_date, due_date, minimum, balance in await rows(
-            st.account_id,
-            st.statement_id,
-            st.statement_date,
-            st.due_date,
-            st.minimum_due_minor,
-            st.statement_balance_minor,
+            _LOAD_STATEMENTS
         ):
             books[account_id].statements[statement_id] = Statement(
                 statement_id=statement_id,
@@ -117,20 +108,15 @@ class BookRepository:
                 statement_balance_minor=balance,
             )
             loaded[account_id].statement_ids.add(statement_id)
-        pc = payments.c
-        for account_id, payment_id, value_date, amount in await rows(
-            pc.account_id, pc.payment_id, pc.value_date, pc.amount_minor
-        ):
+        for account_id, payment_id, value_date, amount in await rows(_LOAD_PAYMENTS):
             books[account_id].payments[payment_id] = PostedPayment(
                 payment_id=payment_id, value_date=value_date, amount_minor=amount
             )
             loaded[account_id].payment_ids.add(payment_id)
-        for account_id, payment_id in await rows(reversals.c.account_id, reversals.c.payment_id):
+        for account_id, payment_id in await rows(_LOAD_REVERSALS):
             books[account_id].reversed_payment_ids.add(payment_id)
             loaded[account_id].reversal_ids.add(payment_id)
-        for account_id, reage_id, effective_date in await rows(
-            reages.c.account_id, reages.c.reage_id, reages.c.effective_date
-        ):
+        for account_id, reage_id, effective_date in await rows(_LOAD_REAGES):
             books[account_id].reages[reage_id] = Reage(reage_id=reage_id, effective_date=effective_date)
             loaded[account_id].reage_ids.add(reage_id)
         for account_id in ids:
@@ -288,9 +274,27 @@ def next_change_on(book: AccountBook, current: Assessment) -> date | None:
     return min(candidates, default=None)
 
 
-def _ids(ids: Sequence[str]) -> Any:
-    """A single array parameter instead of one parameter per id."""
-    return bindparam("ids", ids, type_=ARRAY(String))
+def _for_accounts(*columns: Any) -> Select[Any]:
+    """Only the columns a book needs, for the accounts in the one array parameter ``ids``."""
+    table = columns[0].table
+    return select(*columns).where(table.c.account_id == any_(bindparam("ids", type_=ARRAY(String))))
+
+
+_a, _st, _p = accounts.c, statements.c, payments.c
+_LOAD_ACCOUNTS = _for_accounts(
+    _a.account_id, _a.partition, _a.customer_id, _a.currency, _a.opened, _a.stage, _a.as_of, _a.next_change_on
+)
+_LOAD_STATEMENTS = _for_accounts(
+    _st.account_id,
+    _st.statement_id,
+    _st.statement_date,
+    _st.due_date,
+    _st.minimum_due_minor,
+    _st.statement_balance_minor,
+)
+_LOAD_PAYMENTS = _for_accounts(_p.account_id, _p.payment_id, _p.value_date, _p.amount_minor)
+_LOAD_REVERSALS = _for_accounts(reversals.c.account_id, reversals.c.payment_id)
+_LOAD_REAGES = _for_accounts(reages.c.account_id, reages.c.reage_id, reages.c.effective_date)
 
 
 async def partition_clocks_of(session: AsyncSession, partitions: Collection[int]) -> dict[int, date]:
