@@ -78,6 +78,8 @@ class BookRepository:
             return books
 
         async def rows(query: Select[Any]) -> Iterable[Any]:
+            if not ids:
+                return ()
             result: Iterable[Any] = (await self.session.execute(query, {"ids": ids})).tuples()
             return result
 
@@ -97,6 +99,8 @@ class BookRepository:
                 next_change_on=next_change,
             )
             loaded[account_id] = _Loaded(partition)
+        requested, ids = ids, [account_id for account_id in ids if account_id in books]
+        # An account's facts are saved with its row, so only accounts with a row can have facts.
         for account_id, statement_id, statement_date, due_date, minimum, balance in await rows(
             _LOAD_STATEMENTS
         ):
@@ -119,7 +123,7 @@ class BookRepository:
         for account_id, reage_id, effective_date in await rows(_LOAD_REAGES):
             books[account_id].reages[reage_id] = Reage(reage_id=reage_id, effective_date=effective_date)
             loaded[account_id].reage_ids.add(reage_id)
-        for account_id in ids:
+        for account_id in requested:
             if account_id not in books:
                 books[account_id] = AccountBook(account_id=account_id, policy=policy)
                 loaded[account_id] = _Loaded(partitions[account_id])
