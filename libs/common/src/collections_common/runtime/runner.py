@@ -52,10 +52,10 @@ from collections_common.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 KAFKA_COMMIT_INTERVAL = 1.0
 """Seconds between two mirrors of the stored positions into Kafka's committed offsets."""
-Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 _RELEASE = text(
     "DELETE FROM processed_events p"
