@@ -77,16 +77,16 @@ class BookRepository:
         if not ids:
             return books
 
-        async def rows(query: Select[Any]) -> Iterable[Any]:
-            if not ids:
+        async def rows(query: Select[Any], of: list[str]) -> Iterable[Any]:
+            if not of:
                 return ()
-            result: Iterable[Any] = (await self.session.execute(query, {"ids": ids})).tuples()
+            result: Iterable[Any] = (await self.session.execute(query, {"ids": of})).tuples()
             return result
 
         policy = self.policy
         loaded = self._loaded
         for account_id, partition, customer_id, currency, opened, stage, as_of, next_change in await rows(
-            _LOAD_ACCOUNTS
+            _LOAD_ACCOUNTS, ids
         ):
             books[account_id] = AccountBook(
                 account_id=account_id,
@@ -99,10 +99,10 @@ class BookRepository:
                 next_change_on=next_change,
             )
             loaded[account_id] = _Loaded(partition)
-        requested, ids = ids, [account_id for account_id in ids if account_id in books]
         # An account's facts are saved with its row, so only accounts with a row can have facts.
+        known = [account_id for account_id in ids if account_id in books]
         for account_id, statement_id, statement_date, due_date, minimum, balance in await rows(
-            _LOAD_STATEMENTS
+            _LOAD_STATEMENTS, known
         ):
             books[account_id].statements[statement_id] = Statement(
                 statement_id=statement_id,
@@ -112,18 +112,18 @@ class BookRepository:
                 statement_balance_minor=balance,
             )
             loaded[account_id].statement_ids.add(statement_id)
-        for account_id, payment_id, value_date, amount in await rows(_LOAD_PAYMENTS):
+        for account_id, payment_id, value_date, amount in await rows(_LOAD_PAYMENTS, known):
             books[account_id].payments[payment_id] = PostedPayment(
                 payment_id=payment_id, value_date=value_date, amount_minor=amount
             )
             loaded[account_id].payment_ids.add(payment_id)
-        for account_id, payment_id in await rows(_LOAD_REVERSALS):
+        for account_id, payment_id in await rows(_LOAD_REVERSALS, known):
             books[account_id].reversed_payment_ids.add(payment_id)
             loaded[account_id].reversal_ids.add(payment_id)
-        for account_id, reage_id, effective_date in await rows(_LOAD_REAGES):
+        for account_id, reage_id, effective_date in await rows(_LOAD_REAGES, known):
             books[account_id].reages[reage_id] = Reage(reage_id=reage_id, effective_date=effective_date)
             loaded[account_id].reage_ids.add(reage_id)
-        for account_id in requested:
+        for account_id in ids:
             if account_id not in books:
                 books[account_id] = AccountBook(account_id=account_id, policy=policy)
                 loaded[account_id] = _Loaded(partitions[account_id])
