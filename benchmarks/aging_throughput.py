@@ -271,7 +271,10 @@ async def passthrough_same_clock(stack: Stack, encoded: list[Record]) -> float:
         through.update(closes[r.value] for r in records if r.value in closes)
 
     async def noted(day: str) -> None:
-        await until(lambda: asyncio.sleep(0, day in through), what=f"close {day}", every=0.005, timeout=600)
+        async def gone_through() -> bool:
+            return day in through
+
+        await until(gone_through, what=f"close {day}", every=0.005, timeout=600)
 
     ready = asyncio.Event()
     relaying = asyncio.create_task(relay(stack, prefix, INPUTS, forwarded, ready))
