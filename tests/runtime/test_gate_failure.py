@@ -29,6 +29,9 @@ class GateBrokenInsideBatches:
     def hold_from(self, topic: str, partition: int) -> int | None:
         return None
 
+    async def close(self) -> None:
+        pass
+
     async def tick(self, session: AsyncSession, assigned: Sequence[tuple[str, int]]) -> None:
         stored = await session.scalar(
             text("SELECT count(*) FROM consumer_positions WHERE consumer = :c"), {"c": CONSUMER_NAME}

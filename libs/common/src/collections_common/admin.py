@@ -16,13 +16,14 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from collections_common.runtime.kafka import new_producer, partitions_of
@@ -37,6 +38,12 @@ class TopicSpec:
     partitions: int
     replication_factor: int
     min_insync_replicas: int
+    configs: dict[str, str] = field(default_factory=dict)
+    """Kafka topic configs of the manifest (``message.timestamp.type``...), beside min.insync.replicas."""
+
+    @property
+    def topic_configs(self) -> dict[str, str]:
+        return {"min.insync.replicas": str(self.min_insync_replicas), **self.configs}
 
 
 def load_manifest(path: Path, profile: str) -> list[TopicSpec]:
@@ -46,20 +53,23 @@ def load_manifest(path: Path, profile: str) -> list[TopicSpec]:
     specs: list[TopicSpec] = []
     for topic in manifest["topics"]:
         partitions = int(topic.get("partitions", manifest["account_keyed_partitions"]))
-        for name in (topic["name"], f"{topic['name']}.dlq"):
+        configs = {str(name): str(value) for name, value in (topic.get("configs") or {}).items()}
+        for name, own in ((topic["name"], configs), (f"{topic['name']}.dlq", {})):
             specs.append(
                 TopicSpec(
                     name,
                     partitions,
                     int(settings["replication_factor"]),
                     int(settings["min_insync_replicas"]),
+                    own,
                 )
             )
     return specs
 
 
 async def apply_topics(settings: ServiceSettings, specs: Sequence[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+    """Create the topics that do not exist yet and set the manifest's configs on those that do;
+    return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
@@ -73,11 +83,19 @@ async def apply_topics(settings: ServiceSettings, specs: Sequence[TopicSpec]) ->
                             settings.topic(spec.name),
                             spec.partitions,
                             spec.replication_factor,
-                            topic_configs={"min.insync.replicas": str(spec.min_insync_replicas)},
+                            topic_configs=spec.topic_configs,
                         )
                         for spec in missing
                     ]
                 )
+        present = [spec for spec in specs if spec.configs and spec not in missing]
+        if present:  # AlterConfigs replaces a topic's configs whole: send the manifest's full set
+            await admin.alter_configs(
+                [
+                    ConfigResource(ConfigResourceType.TOPIC, settings.topic(spec.name), spec.topic_configs)
+                    for spec in present
+                ]
+            )
         return [spec.name for spec in missing]
     finally:
         await admin.close()

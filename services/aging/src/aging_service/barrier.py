@@ -1,25 +1,44 @@
-"""Rule 1: the business-day close is a barrier.
+"""Rule 1: the business-day close is a barrier, placed by the close's own position in time.
 
-When the calendar reader notes ``business-day.closed(D)`` it records, per partition of the
-billing and payments topics, the end offset at that moment: everything published before the
-close lies below it. For each partition this instance owns, the close is applied once the
-consumer has stored positions at or past both barriers; until then, records at or after a
-barrier are held back, so an event published after the close is applied after it. Closes are
-applied one by one in date order (each is a day of its own, with its own stage changes); a single
-close that jumps several days moves the as-of date straight there; the partitions a close is due
-for at the same moment move together. Every instance reads the whole calendar; each applies closes
-only to the partitions it owns.
+Core banking publishes ``business-day.closed(D)`` after every event of day D has been
+acknowledged, and the next day's events as soon as the close is. The billing, payments and
+calendar topics stamp every record with the broker's clock (``message.timestamp.type=
+LogAppendTime``), so a record appended before the close carries a timestamp at or below the
+close's, and one appended after it a timestamp at or above it. The barrier of a close with
+timestamp ``T``, per partition of billing and payments, is therefore read from the log itself,
+however late the close is read (a lagging reader, a restart, a replay from the start):
+
+- records stamped before ``T - skew`` are before the close, records stamped after ``T + skew``
+  after it (``skew`` is ``BARRIER_CLOCK_SKEW_MS``, 0 on one broker);
+- in between (the close's own millisecond, widened by the skew), where the broker's clock cannot
+  tell, the events' own CloudEvents ``time`` does (core banking stamps events when it creates
+  them, finer than a millisecond), and failing that their business date (:func:`published_after`).
+  A partition's records are in append order, so the first record found to be after the close
+  makes the barrier, and every later one is after it too.
+
+Two parts apply it. :class:`CalendarReader` reads the calendar in every instance and notes each
+close with its barrier offsets. :class:`CloseBarrier` is the account consumer's gate: it applies a
+close to the partitions this instance owns once the consumer has stored positions at or past the
+close's barriers, and holds back the records at or after them until then. It also holds every
+billing and payment record while the calendar reader is behind the calendar's end: a close not
+yet noted may sit before those records, so none is applied until every close appended before
+they were fetched has been noted. Closes are applied one by one in date order (each is a day of
+its own, with its own stage changes); a close that jumps several days moves the as-of date
+straight there; the partitions a close is due for at the same moment move together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -28,13 +47,32 @@ from aging_service.adapters.orm import business_day_closes
 from aging_service.adapters.repository import partition_clocks_of
 from aging_service.handlers import AgingHandlers
 from aging_service.metrics import CLOSES_PENDING, DAY_CLOSE_ACCOUNTS, DAY_CLOSE_SECONDS
-from collections_common.events import BusinessDayClosed, Topics
+from collections_common.events import (
+    AccountReaged,
+    BusinessDayClosed,
+    InvalidEvent,
+    PaymentPosted,
+    StatementIssued,
+    Topics,
+    parse,
+)
 from collections_common.runtime import Batch, ConsumerRunner, Outbox, stored_positions
+from collections_common.runtime.faults import delay_point
 from collections_common.runtime.kafka import partitions_of
 from collections_common.settings import ServiceSettings
 
 BARRIER_TOPICS = (Topics.BILLING, Topics.PAYMENTS)
 """The close waits for these. Account events carry no aging fact, so they are not held."""
+
+LOG_APPEND_TIME = 1
+"""Kafka's timestamp type of a record stamped by the broker (``message.timestamp.type=LogAppendTime``)."""
+
+TIMESTAMP_TOPICS = (*BARRIER_TOPICS, Topics.CALENDAR)
+"""Topics whose records must carry the broker's append time for the barrier to be exact."""
+
+
+class BarrierMisconfigured(RuntimeError):
+    """A topic the barrier reads does not stamp records with the broker's append time."""
 
 
 @dataclass(frozen=True)
@@ -47,79 +85,251 @@ class NotedClose:
         return self.barrier.get(topic, {}).get(str(partition), 0)
 
 
+@dataclass(frozen=True)
+class CloseStamp:
+    """Where a close stands among the events: its date, broker timestamp and CloudEvents time."""
+
+    business_date: date
+    timestamp_ms: int
+    time: datetime | None
+
+
+class KafkaClock:
+    """A consumer without a group, started on first use, for offset look-ups and short reads."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: dict[str, list[TopicPartition]] = {}
+
+    async def client(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                enable_auto_commit=False,
+                fetch_max_wait_ms=10,  # reads ask for records that are there: no long polls
+            )
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer
+
+    async def partitions(self, topic: str) -> list[TopicPartition]:
+        """The partitions of a logical topic (partition counts are fixed while the service runs)."""
+        if topic not in self._partitions:
+            physical = self._settings.topic(topic)
+            self._partitions[topic] = [
+                TopicPartition(physical, p) for p in await partitions_of(self._settings, physical)
+            ]
+        return self._partitions[topic]
+
+    async def end_offsets(self, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+        partitions = [tp for topic in topics for tp in await self.partitions(topic)]
+        ends = await (await self.client()).end_offsets(partitions)
+        return {(self._logical(tp.topic), tp.partition): end for tp, end in ends.items()}
+
+    async def first_at_or_after(
+        self, partitions: Sequence[TopicPartition], timestamp_ms: int
+    ) -> dict[TopicPartition, int | None]:
+        """Per partition, the first offset stamped at or after ``timestamp_ms`` (None: no such record yet)."""
+        found = await (await self.client()).offsets_for_times({tp: max(0, timestamp_ms) for tp in partitions})
+        return {tp: (None if hit is None else hit.offset) for tp, hit in found.items()}
+
+    async def read(self, tp: TopicPartition, start: int, stop: int) -> list[ConsumerRecord[bytes, bytes]]:
+        """The records of ``tp`` from offset ``start`` up to (not including) ``stop``."""
+        consumer = await self.client()
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        try:
+            while await consumer.position(tp) < stop:
+                fetched = await consumer.getmany(tp, timeout_ms=1000)
+                records.extend(r for r in fetched.get(tp, []) if r.offset < stop)
+        finally:
+            consumer.unsubscribe()  # no fetch left in flight to delay the next offset look-up
+        return records
+
+    async def check_log_append_time(self, topics: Iterable[str]) -> None:
+        """Refuse to run when a topic is not stamped by the broker: the barrier would not be exact."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            names = [self._settings.topic(topic) for topic in topics]
+            described = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+            )
+        finally:
+            await admin.close()
+        for response in described:
+            for error_code, _, _, name, entries in response.resources:
+                if error_code:
+                    raise BarrierMisconfigured(f"topic {name} cannot be described (Kafka error {error_code})")
+                configs = {entry[0]: entry[1] for entry in entries}
+                if configs.get("message.timestamp.type") != "LogAppendTime":
+                    raise BarrierMisconfigured(
+                        f"topic {name} must have message.timestamp.type=LogAppendTime"
+                        " (deploy/topics.yaml): the close barrier is placed by the broker's timestamps"
+                    )
+
+    async def stop(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    def _logical(self, physical: str) -> str:
+        return physical.removeprefix(self._settings.kafka_topic_prefix)
+
+
+class BarrierLocator:
+    """Finds, per partition of billing and payments, the first offset after a close."""
+
+    def __init__(self, settings: ServiceSettings, clock: KafkaClock, *, skew_ms: int = 0) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._skew_ms = skew_ms
+
+    async def barrier(self, close: CloseStamp) -> dict[str, dict[str, int]]:
+        # Everything stamped up to T + skew is in the log once the broker's clock has passed it.
+        await _sleep_until_ms(close.timestamp_ms + self._skew_ms + 1)
+        partitions = [tp for topic in BARRIER_TOPICS for tp in await self._clock.partitions(topic)]
+        low = await self._clock.first_at_or_after(partitions, close.timestamp_ms - self._skew_ms)
+        high = await self._clock.first_at_or_after(partitions, close.timestamp_ms + self._skew_ms + 1)
+        ends = await self._clock.end_offsets(BARRIER_TOPICS)
+        barrier: dict[str, dict[str, int]] = {topic: {} for topic in BARRIER_TOPICS}
+        for tp in partitions:
+            topic = tp.topic.removeprefix(self._settings.kafka_topic_prefix)
+            end = ends[(topic, tp.partition)]
+            start, stop = low[tp], high[tp]
+            start = end if start is None else start
+            stop = end if stop is None else stop
+            offset = stop
+            if start < stop:  # records the clock cannot place: ask what they say
+                for record in await self._clock.read(tp, start, stop):
+                    if published_after(record.value or b"", topic, close):
+                        offset = record.offset
+                        break
+            barrier[topic][str(tp.partition)] = offset
+        return barrier
+
+
+def published_after(value: bytes, topic: str, close: CloseStamp) -> bool:
+    """For a record stamped in the close's own millisecond: does it belong after the close?
+
+    Core banking stamps each event's CloudEvents ``time`` when it creates it, on one clock finer
+    than the broker's millisecond: a ``time`` later than the close's is after it, an earlier one
+    before it. Without a ``time`` that tells (missing on either side, or equal), a business date
+    later than the close's (``statement_date``, ``value_date``, ``effective_date``) is after it;
+    anything else is before it, a record that cannot be read included (it is dead-lettered
+    wherever it stands).
+    """
+    try:
+        event = parse(value, topic=topic)
+    except InvalidEvent:
+        return False
+    sent = event.envelope.time
+    if sent is not None and close.time is not None and sent != close.time:
+        return sent > close.time
+    dated = _business_date(event.data)
+    return dated is not None and dated > close.business_date
+
+
+def _business_date(data: object) -> date | None:
+    match data:
+        case StatementIssued():
+            return data.statement_date
+        case PaymentPosted():
+            return data.value_date
+        case AccountReaged():
+            return data.effective_date
+    return None
+
+
+async def _sleep_until_ms(epoch_ms: int) -> None:
+    wait = epoch_ms / 1000 - time.time()
+    if wait > 0:
+        await asyncio.sleep(min(wait, 5.0))
+
+
 class CalendarReader:
     """A worker component reading ``corebank.calendar.v1`` in every instance (no consumer group):
     it notes each close with its barrier offsets, for the instances' gates to apply."""
 
-    def __init__(self, settings: ServiceSettings, engine: AsyncEngine) -> None:
+    def __init__(self, settings: ServiceSettings, engine: AsyncEngine, *, skew_ms: int = 0) -> None:
         self._settings = settings
-        self._offsets: AIOKafkaConsumer | None = None
-        self._partitions: list[TopicPartition] = []
+        self._clock = KafkaClock(settings)
+        self._locator = BarrierLocator(settings, self._clock, skew_ms=skew_ms)
+        self.name = calendar_reader_name(settings)
         self._runner = ConsumerRunner(
             settings=settings,
             engine=engine,
             topics=(Topics.CALENDAR,),
             handler=self.handle_batch,
-            name=f"{settings.consumer_group}-calendar",
+            name=self.name,
             group=False,
         )
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
+            await self._clock.check_log_append_time(TIMESTAMP_TOPICS)
             await self._runner.run(stop)
         finally:
-            offsets, self._offsets = self._offsets, None
-            if offsets is not None:
-                await offsets.stop()
+            await self._clock.stop()
 
     async def handle_batch(self, batch: Batch) -> None:
         for incoming in batch.events:
             data = incoming.event.data
             if not isinstance(data, BusinessDayClosed):
                 continue
+            if incoming.delivery.timestamp_type != LOG_APPEND_TIME:
+                batch.reject(incoming, "close not stamped with the broker's append time")
+                continue
+            await delay_point("calendar.before_note")
+            stamp = CloseStamp(data.business_date, incoming.delivery.timestamp, incoming.event.envelope.time)
             await batch.session.execute(
                 pg_insert(business_day_closes)
                 .values(
                     business_date=data.business_date,
                     event_id=incoming.event.envelope.id,
-                    barrier=await self._end_offsets(),
+                    barrier=await self._locator.barrier(stamp),
                 )
                 .on_conflict_do_nothing()
             )
 
-    async def _end_offsets(self) -> dict[str, dict[str, int]]:
-        if self._offsets is None:
-            consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers)
-            await consumer.start()
-            self._offsets = consumer
-        if not self._partitions:  # partition counts are fixed while the service runs
-            self._partitions = [
-                TopicPartition(self._settings.topic(topic), partition)
-                for topic in BARRIER_TOPICS
-                for partition in await partitions_of(self._settings, self._settings.topic(topic))
-            ]
-        ends = await self._offsets.end_offsets(self._partitions)
-        barrier: dict[str, dict[str, int]] = {topic: {} for topic in BARRIER_TOPICS}
-        for tp, end in ends.items():
-            barrier[tp.topic.removeprefix(self._settings.kafka_topic_prefix)][str(tp.partition)] = end
-        return barrier
+
+def calendar_reader_name(settings: ServiceSettings) -> str:
+    """The name the calendar reader stores its positions under (shared by every instance)."""
+    return f"{settings.consumer_group}-calendar"
 
 
 class CloseBarrier:
     """The consumer runner's gate: holds post-close records and applies closes when due."""
 
-    def __init__(self, handlers: AgingHandlers, consumer: str) -> None:
+    def __init__(self, handlers: AgingHandlers, settings: ServiceSettings) -> None:
         self._handlers = handlers
-        self._consumer = consumer
+        self._consumer = settings.consumer_group
+        self._calendar_reader = calendar_reader_name(settings)
+        self._clock = KafkaClock(settings)
         self._limits: dict[tuple[str, int], int] = {}
 
     def hold_from(self, topic: str, partition: int) -> int | None:
         return self._limits.get((topic, partition))
 
+    async def close(self) -> None:
+        await self._clock.stop()
+
     async def tick(self, session: AsyncSession, assigned: Sequence[tuple[str, int]]) -> None:
         owned = sorted({partition for topic, partition in assigned if topic in BARRIER_TOPICS})
         if not owned:
             self._limits = {}
+            return
+        calendar_end = await self._clock.end_offsets((Topics.CALENDAR,))
+        positions = await stored_positions(session, self._consumer)
+        read = await stored_positions(session, self._calendar_reader)
+        if any(read.get(tp, 0) < end for tp, end in calendar_end.items()):
+            # A close not noted yet may stand before any record fetched so far: hold them all.
+            self._limits = {
+                (topic, p): positions.get((topic, p), 0) for topic in BARRIER_TOPICS for p in owned
+            }
+            CLOSES_PENDING.set(len(owned))
             return
         clocks = await partition_clocks_of(session, owned)
         oldest = min((clocks.get(p) for p in owned), key=lambda d: d or date.min)
@@ -133,7 +343,6 @@ class CloseBarrier:
             self._limits = {}
             CLOSES_PENDING.set(0)
             return
-        positions = await stored_positions(session, self._consumer)
         outbox = Outbox(session)
         limits: dict[tuple[str, int], int] = {}
         blocked: set[int] = set()  # partitions waiting for a close: later closes wait behind it

@@ -43,12 +43,12 @@ def worker_components(settings: AgingSettings, engine: AsyncEngine) -> list[Comp
             engine=engine,
             topics=ACCOUNT_TOPICS,
             handler=handlers.handle_batch,
-            gate=CloseBarrier(handlers, consumer=settings.consumer_group),
+            gate=CloseBarrier(handlers, settings),
             # Every aging fact is keyed by its own id and a repeat with the same content is a
             # no-op (rule 5 emits nothing for it): the book absorbs a resent or replayed event.
             deduplicate=False,
         ),
-        CalendarReader(settings, engine),
+        CalendarReader(settings, engine, skew_ms=settings.barrier_clock_skew_ms),
         StageGauges(engine, [bucket.name for bucket in settings.policy.buckets]),
     ]
 

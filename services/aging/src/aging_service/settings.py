@@ -20,6 +20,14 @@ class AgingSettings(ServiceSettings):
         description="ordered NAME:MIN_DPD pairs; e.g. append ',CHARGE_OFF:181'",
     )
 
+    barrier_clock_skew_ms: int = Field(
+        default=0,
+        ge=0,
+        le=60_000,
+        description="how far apart the brokers' clocks may be; records stamped this close to a close"
+        " are placed by their business date (rule 1's barrier, services/aging/.../barrier.py)",
+    )
+
     @field_validator("stage_buckets")
     @classmethod
     def _valid_buckets(cls, value: str) -> str:

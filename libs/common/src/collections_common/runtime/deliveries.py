@@ -22,6 +22,9 @@ class Delivery:
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp: int = -1
+    """Milliseconds since the epoch: the producer's clock, or the broker's (``timestamp_type`` 1)."""
+    timestamp_type: int = 0
 
     @property
     def position(self) -> str:

@@ -103,6 +103,9 @@ class Gate(Protocol):
         of its own, for fresh limits) and at the end of each batch's transaction (so what the
         batch completed is applied with it)."""
 
+    async def close(self) -> None:
+        """Release what the gate holds (clients); called once when the runner stops."""
+
 
 class Abandoned(Exception):
     """Stopping while the batch in hand cannot be committed; it is read again after a restart."""
@@ -204,6 +207,8 @@ class ConsumerRunner:
             await self._commit_kafka_offsets(force=True)
             self._consumer = None
             await consumer.stop()
+            if self._gate is not None:
+                await self._gate.close()
 
     async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
         backoff = 0.5
@@ -258,6 +263,8 @@ class ConsumerRunner:
                         key=record.key,
                         value=record.value or b"",
                         headers=tuple((name, bytes(value)) for name, value in record.headers),
+                        timestamp=record.timestamp,
+                        timestamp_type=record.timestamp_type,
                     )
                 )
         if not deliveries:
