@@ -90,7 +90,9 @@ class CloudEvent(ContractModel):
     id: Annotated[str, Field(min_length=1, max_length=255, pattern=PRINTABLE_PATTERN)]
     source: Annotated[
         str,
-        Field(min_length=1, max_length=255, pattern=PRINTABLE_PATTERN, description="the producer, e.g. `aging`"),
+        Field(
+            min_length=1, max_length=255, pattern=PRINTABLE_PATTERN, description="the producer, e.g. `aging`"
+        ),
     ]
     type: Annotated[str, Field(min_length=1)]
     time: Omittable[Rfc3339DateTime] = None
