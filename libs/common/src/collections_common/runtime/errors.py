@@ -82,3 +82,14 @@ def is_transient(exc: BaseException) -> bool:
 def _transient_sqlstate(error: object) -> bool:
     state = getattr(error, "sqlstate", None)
     return isinstance(state, str) and (state.startswith("08") or state in _TRANSIENT_SQLSTATES)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A dead letter's reason for an event whose handler failed: the kind of failure, never its
+    message (a database error's message holds the SQL and its parameters, i.e. the values)."""
+    if isinstance(exc, BadInput):
+        return exc.reason
+    if isinstance(exc, DBAPIError):
+        state = getattr(exc.orig, "sqlstate", None)
+        return f"handler error: database refused the event (SQLSTATE {state or 'unknown'})"
+    return f"handler error: {type(exc).__name__}"

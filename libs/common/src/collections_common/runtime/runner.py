@@ -42,7 +42,7 @@ from collections_common.metrics import (
 )
 from collections_common.runtime._aio import sleep_or_stop
 from collections_common.runtime.deliveries import Batch, Delivery, Incoming, dead_letter
-from collections_common.runtime.errors import is_transient
+from collections_common.runtime.errors import failure_reason, is_transient
 from collections_common.runtime.faults import crash_point
 from collections_common.runtime.kafka import new_consumer, partitions_of
 from collections_common.runtime.outbox import Outbox
@@ -257,7 +257,7 @@ class ConsumerRunner:
                         offset=record.offset,
                         key=record.key,
                         value=record.value or b"",
-                        headers=tuple((name, bytes(value)) for name, value in record.headers),
+                        headers=tuple((name, value or b"") for name, value in record.headers),
                     )
                 )
         if not deliveries:
@@ -277,7 +277,7 @@ class ConsumerRunner:
                         stop,
                         "consumer",
                         fallback=lambda exc, d=delivery: self._apply(  # type: ignore[misc]
-                            [d], failure=f"handler error: {type(exc).__name__}: {exc}"
+                            [d], failure=failure_reason(exc)
                         ),
                     )
 
@@ -365,7 +365,7 @@ class ConsumerRunner:
                 except Exception as exc:
                     if is_transient(exc):
                         raise
-                    raise GateFailed(f"gate failed: {type(exc).__name__}: {exc}") from exc
+                    raise GateFailed(f"gate failed: {failure_reason(exc)}") from exc
             crash_point("handler.before_commit")
         crash_point("consumer.after_db_commit")
         self._count(applied, invalid, len(decoded) - len(fresh), deliveries)
