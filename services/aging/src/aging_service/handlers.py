@@ -226,6 +226,7 @@ class AgingHandlers:
 
 
 _PENDING_TRANSITIONS = "aging_stage_transitions"
+_LISTENING = "aging_stage_transitions_listening"
 
 
 def count_on_commit(session: AsyncSession, changes: Sequence[StageChanged]) -> None:
@@ -233,30 +234,22 @@ def count_on_commit(session: AsyncSession, changes: Sequence[StageChanged]) -> N
     before: a transaction rolled back (and retried) counts nothing."""
     if not changes:
         return
-    pending: Counter[tuple[str, str, str]] | None = session.info.get(_PENDING_TRANSITIONS)
-    if pending is None:
-        pending = session.info[_PENDING_TRANSITIONS] = Counter()
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
         sync = session.sync_session
         event.listen(sync, "after_commit", _count_committed)
         event.listen(sync, "after_rollback", _forget_uncommitted)
+    pending: Counter[tuple[str, str, str]] = session.info.setdefault(_PENDING_TRANSITIONS, Counter())
     pending.update((c.from_stage, c.to_stage, c.cause) for c in changes)
 
 
 def _count_committed(session: Session) -> None:
     for labels, count in session.info.pop(_PENDING_TRANSITIONS, Counter()).items():
         STAGE_TRANSITIONS.labels(*labels).inc(count)
-    _stop_listening(session)
 
 
 def _forget_uncommitted(session: Session) -> None:
     session.info.pop(_PENDING_TRANSITIONS, None)
-    _stop_listening(session)
-
-
-def _stop_listening(session: Session) -> None:
-    for name, listener in (("after_commit", _count_committed), ("after_rollback", _forget_uncommitted)):
-        if event.contains(session, name, listener):
-            event.remove(session, name, listener)
 
 
 def _partitions(partitions: Sequence[int]) -> Any:
