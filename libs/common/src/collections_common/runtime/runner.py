@@ -365,7 +365,7 @@ class ConsumerRunner:
                 except Exception as exc:
                     if is_transient(exc):
                         raise
-                    raise GateFailed(f"gate failed: {failure_reason(exc)}") from exc
+                    raise GateFailed(f"gate failed: {type(exc).__name__}: {exc}") from exc
             crash_point("handler.before_commit")
         crash_point("consumer.after_db_commit")
         self._count(applied, invalid, len(decoded) - len(fresh), deliveries)
