@@ -87,7 +87,7 @@ async def test_portfolio_summary_now_and_as_of_a_past_date(aging: httpx.AsyncCli
 async def test_unknown_accounts_and_bad_parameters_get_precise_4xx(aging: httpx.AsyncClient) -> None:
     unknown = await aging.get("/v1/accounts/NOPE/delinquency")
     assert unknown.status_code == 404
-    assert unknown.json() == {"detail": "account 'NOPE' is unknown to aging"}
+    assert unknown.json() == {"detail": "the account is unknown to aging"}
     assert (await aging.get("/v1/accounts/NOPE/stage-history")).status_code == 404
     too_long = await aging.get(f"/v1/accounts/{'A' * 65}/delinquency")
     assert too_long.status_code == 422

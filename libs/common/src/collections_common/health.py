@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -11,6 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 PROBE_TIMEOUT_S = 3.0
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,9 @@ async def probe_database(engine: AsyncEngine) -> ProbeResult:
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_S), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready; the reason is reported
-        return ProbeResult("database", ok=False, detail=f"{type(exc).__name__}: {exc}"[:300])
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        log.warning("readiness: database unavailable: %s", type(exc).__name__)
+        return ProbeResult("database", ok=False, detail="unavailable")
     return ProbeResult("database")
 
 
@@ -46,9 +51,10 @@ class KafkaProbe:
                     await admin.start()
                     self._admin = admin
                 await self._admin.describe_cluster()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            log.warning("readiness: broker unavailable: %s", type(exc).__name__)
             await self.close()
-            return ProbeResult("kafka", ok=False, detail=f"{type(exc).__name__}: {exc}"[:300])
+            return ProbeResult("kafka", ok=False, detail="unavailable")
         return ProbeResult("kafka")
 
     async def close(self) -> None:

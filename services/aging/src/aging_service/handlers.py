@@ -12,14 +12,16 @@ consumer runner records no event identities for aging (``deduplicate=False``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, any_, bindparam, select
+from sqlalchemy import Integer, any_, bindparam, event, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from aging_service.adapters.orm import accounts, partition_clocks
 from aging_service.adapters.repository import BookRepository, FactSource, partition_clocks_of
@@ -61,8 +63,7 @@ def statement_issued(
     book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
 ) -> StageChanged | None:
     assert isinstance(data, StatementIssued)
-    repo.note_source(book.account_id, "statement", data.statement_id, FactSource(event_id))
-    return book.record_statement(
+    change = book.record_statement(
         data.statement_id,
         data.statement_date,
         data.due_date,
@@ -72,32 +73,37 @@ def statement_issued(
         event_id=event_id,
         as_of=as_of,
     )
+    repo.note_source(book.account_id, "statement", data.statement_id, FactSource(event_id))
+    return change
 
 
 def payment_posted(
     book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
 ) -> StageChanged | None:
     assert isinstance(data, PaymentPosted)
-    repo.note_source(book.account_id, "payment", data.payment_id, FactSource(event_id))
-    return book.record_payment(
+    change = book.record_payment(
         data.payment_id, data.value_date, data.amount_minor, data.currency, event_id=event_id, as_of=as_of
     )
+    repo.note_source(book.account_id, "payment", data.payment_id, FactSource(event_id))
+    return change
 
 
 def payment_reversed(
     book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
 ) -> StageChanged | None:
     assert isinstance(data, PaymentReversed)
+    change = book.record_reversal(data.payment_id, event_id=event_id, as_of=as_of)
     repo.note_source(book.account_id, "reversal", data.payment_id, FactSource(event_id, data.reason))
-    return book.record_reversal(data.payment_id, event_id=event_id, as_of=as_of)
+    return change
 
 
 def account_reaged(
     book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
 ) -> StageChanged | None:
     assert isinstance(data, AccountReaged)
+    change = book.record_reage(data.reage_id, data.effective_date, event_id=event_id, as_of=as_of)
     repo.note_source(book.account_id, "reage", data.reage_id, FactSource(event_id, data.reason))
-    return book.record_reage(data.reage_id, data.effective_date, event_id=event_id, as_of=as_of)
+    return change
 
 
 EVENT_HANDLERS: dict[type[EventData], Apply] = {
@@ -214,9 +220,36 @@ class AgingHandlers:
                 ),
             )
             outbox.add(Topics.DELINQUENCY, event, key=change.account_id)
-            STAGE_TRANSITIONS.labels(change.from_stage, change.to_stage, change.cause).inc()
             emitted.append((change, event.id))
+        count_on_commit(outbox.session, changes)
         return emitted
+
+
+_PENDING_TRANSITIONS = "aging_stage_transitions"
+_LISTENING = "aging_stage_transitions_listening"
+
+
+def count_on_commit(session: AsyncSession, changes: Sequence[StageChanged]) -> None:
+    """Count ``changes`` in ``STAGE_TRANSITIONS`` once ``session``'s transaction commits, not
+    before: a transaction rolled back (and retried) counts nothing."""
+    if not changes:
+        return
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
+        sync = session.sync_session
+        event.listen(sync, "after_commit", _count_committed)
+        event.listen(sync, "after_rollback", _forget_uncommitted)
+    pending: Counter[tuple[str, str, str]] = session.info.setdefault(_PENDING_TRANSITIONS, Counter())
+    pending.update((c.from_stage, c.to_stage, c.cause) for c in changes)
+
+
+def _count_committed(session: Session) -> None:
+    for labels, count in session.info.pop(_PENDING_TRANSITIONS, Counter()).items():
+        STAGE_TRANSITIONS.labels(*labels).inc(count)
+
+
+def _forget_uncommitted(session: Session) -> None:
+    session.info.pop(_PENDING_TRANSITIONS, None)
 
 
 def _partitions(partitions: Sequence[int]) -> Any:

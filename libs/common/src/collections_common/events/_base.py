@@ -44,6 +44,7 @@ __all__ = [
     "Omittable",
     "Phone",
     "PositiveMinorAmount",
+    "Text",
 ]
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -71,8 +72,20 @@ IsoDate = Annotated[
 ]
 """A calendar date, on the wire `YYYY-MM-DD` exactly."""
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-"""An account, customer, statement, payment or reage id: 1 to 64 characters."""
+PRINTABLE_PATTERN = "^[^\u0000-\u001f\u007f]+$"
+"""No control character (C0 or DEL), at least one character."""
+
+NO_NUL_PATTERN = "^[^\u0000]*$"
+"""Any text without a NUL character (PostgreSQL text cannot hold one)."""
+
+MAX_MINOR_AMOUNT = 10**15
+"""The largest amount any event carries, in minor units."""
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE_PATTERN)]
+"""An account, customer, statement, payment or reage id: 1 to 64 printable characters."""
+
+Text = Annotated[str, StringConstraints(pattern=NO_NUL_PATTERN)]
+"""Free text (a reason, a channel): anything but NUL."""
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 """An ISO 4217 alphabetic currency code, e.g. `CNY`."""
@@ -90,11 +103,11 @@ Email = Annotated[
 ]
 """An e-mail address (`local@domain`; the schemas say `format: email`)."""
 
-MinorAmount = Annotated[int, Field(ge=0)]
-"""Money as a count of minor units (e.g. fen), zero or more."""
+MinorAmount = Annotated[int, Field(ge=0, le=MAX_MINOR_AMOUNT)]
+"""Money as a count of minor units (e.g. fen), from zero to ``MAX_MINOR_AMOUNT``."""
 
-PositiveMinorAmount = Annotated[int, Field(ge=1)]
-"""Money as a count of minor units, at least 1."""
+PositiveMinorAmount = Annotated[int, Field(ge=1, le=MAX_MINOR_AMOUNT)]
+"""Money as a count of minor units, from 1 to ``MAX_MINOR_AMOUNT``."""
 
 
 def _not_null(value: object) -> object:

@@ -6,9 +6,11 @@ the schema lists it in `required`, and carries the same type, bounds and pattern
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from ._base import (
     CountryCode,
@@ -21,6 +23,7 @@ from ._base import (
     Omittable,
     Phone,
     PositiveMinorAmount,
+    Text,
 )
 
 __all__ = [
@@ -126,7 +129,7 @@ class AccountClosed(EventData):
 
     account_id: Identifier
     closed_on: IsoDate
-    reason: Omittable[str] = None
+    reason: Omittable[Text] = None
 
 
 class StatementIssued(EventData):
@@ -150,7 +153,7 @@ class AccountReaged(EventData):
     account_id: Identifier
     reage_id: Identifier
     effective_date: IsoDate
-    reason: Omittable[str] = None
+    reason: Omittable[Text] = None
 
 
 class PaymentPosted(EventData):
@@ -161,7 +164,7 @@ class PaymentPosted(EventData):
     amount_minor: PositiveMinorAmount
     currency: Currency
     value_date: IsoDate
-    channel: Omittable[str] = None
+    channel: Omittable[Text] = None
 
 
 class PaymentReversed(EventData):
@@ -169,10 +172,21 @@ class PaymentReversed(EventData):
 
     account_id: Identifier
     payment_id: Identifier
-    reason: Omittable[str] = None
+    reason: Omittable[Text] = None
 
 
 class BusinessDayClosed(EventData):
-    """`corebank.business-day.closed`: every event of that business day has been published."""
+    """`corebank.business-day.closed`: every event of that business day has been published.
+
+    A close for the last representable date (9999-12-31) is refused: it has no next day to age
+    to (DOMAIN.md section 3).
+    """
 
     business_date: IsoDate
+
+    @field_validator("business_date")
+    @classmethod
+    def _has_a_next_day(cls, value: date) -> date:
+        if value == date.max:
+            raise PydanticCustomError("no_next_day", "a close must have a next day (not 9999-12-31)")
+        return value

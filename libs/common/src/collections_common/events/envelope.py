@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ._base import ContractModel, Omittable
+from ._base import PRINTABLE_PATTERN, ContractModel, Omittable
 from ._errors import InvalidEvent, describe_errors, json_type_name
 
 __all__ = ["CloudEvent", "decode", "encode", "new_event"]
@@ -87,8 +87,13 @@ class CloudEvent(ContractModel):
     """A CloudEvents 1.0 event; `data` is the raw JSON object (see `catalog.parse`)."""
 
     specversion: Literal["1.0"]
-    id: Annotated[str, Field(min_length=1)]
-    source: Annotated[str, Field(min_length=1, description="the producer, e.g. `aging`")]
+    id: Annotated[str, Field(min_length=1, max_length=255, pattern=PRINTABLE_PATTERN)]
+    source: Annotated[
+        str,
+        Field(
+            min_length=1, max_length=255, pattern=PRINTABLE_PATTERN, description="the producer, e.g. `aging`"
+        ),
+    ]
     type: Annotated[str, Field(min_length=1)]
     time: Omittable[Rfc3339DateTime] = None
     subject: Omittable[Annotated[str, Field(description="the account id, or `calendar`")]] = None

@@ -11,8 +11,11 @@ the runner pauses and retries them, never skips.
 
 from __future__ import annotations
 
+import socket
+
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NodeNotReadyError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 class EventRuntimeError(Exception):
@@ -29,27 +32,64 @@ class BadInput(EventRuntimeError):
 
 _TRANSIENT_KAFKA = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError)
 
+_TRANSIENT_SQLSTATES = frozenset(
+    {
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+        "53300",  # too_many_connections
+        "57P01",  # admin_shutdown
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now
+    }
+)
+"""PostgreSQL errors after which the same work can succeed; class 08 (connection) is too."""
 
-def is_transient(exc: BaseException) -> bool:
-    """True when retrying later can succeed: lost connections, timeouts, a database restarting."""
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, _TRANSIENT_KAFKA):
-        return True
-    if isinstance(exc, KafkaError) and getattr(exc, "retriable", False):
-        return True
-    if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
-        return True
-    cause = exc.__cause__ or exc.__context__
-    name = type(exc).__name__
-    if name in {
+_TRANSIENT_DRIVER_ERRORS = frozenset(
+    {
         "CannotConnectNowError",
         "ConnectionDoesNotExistError",
-        "AdminShutdownError",
         "ConnectionFailureError",
+        "AdminShutdownError",
         "TooManyConnectionsError",
-    }:
+    }
+)
+"""asyncpg's names for a lost or refused connection, when raised outside SQLAlchemy."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when retrying later can succeed: a lost or refused connection, a timeout, a database
+    restarting, a serialization failure or deadlock, a broker unavailable.
+
+    Only what ``exc`` itself is counts, never what it was raised from or while handling: a bug
+    in an ``except`` block around a database error is a bug (retried forever, it would stall its
+    partition), not an outage.
+    """
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
         return True
-    return cause is not None and cause is not exc and is_transient(cause)
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or _transient_sqlstate(exc.orig)
+    if isinstance(exc, _TRANSIENT_KAFKA):
+        return True
+    if isinstance(exc, KafkaError):
+        return bool(getattr(exc, "retriable", False))
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)):
+        return True
+    if type(exc) is OSError:  # asyncio's failed connect to several addresses: a bare OSError
+        return True
+    return type(exc).__name__ in _TRANSIENT_DRIVER_ERRORS or _transient_sqlstate(exc)
+
+
+def _transient_sqlstate(error: object) -> bool:
+    state = getattr(error, "sqlstate", None)
+    return isinstance(state, str) and (state.startswith("08") or state in _TRANSIENT_SQLSTATES)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A dead letter's reason for an event whose handler failed: the kind of failure, never its
+    message (a database error's message holds the SQL and its parameters, i.e. the values)."""
+    if isinstance(exc, BadInput):
+        return exc.reason
+    if isinstance(exc, DBAPIError):
+        state = getattr(exc.orig, "sqlstate", None)
+        return f"handler error: database refused the event (SQLSTATE {state or 'unknown'})"
+    return f"handler error: {type(exc).__name__}"

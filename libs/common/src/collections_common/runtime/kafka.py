@@ -6,7 +6,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
+from collections_common.runtime import records
 from collections_common.settings import ServiceSettings
+
+records.install()  # no record's header bytes can make a fetch fail (see records.py)
 
 
 async def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:

@@ -11,6 +11,7 @@ absorb by identity.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 import zlib
@@ -43,7 +44,8 @@ LANES = 16
 _LOCK_NAMESPACE = 0x0C0B  # advisory lock class id of outbox lanes
 log = logging.getLogger(__name__)
 
-Header = tuple[str, str]
+Header = tuple[str, bytes]
+"""A Kafka header: its name and its value, any bytes."""
 
 
 def lane_of(key: bytes | None) -> int:
@@ -69,7 +71,7 @@ class Outbox:
                 "topic": topic,
                 "key": key,
                 "payload": payload,
-                "headers": [list(h) for h in headers],
+                "headers": [_stored(name, value) for name, value in headers],
                 "event_id": event_id,
             }
         )
@@ -81,6 +83,20 @@ class Outbox:
         if self._rows:
             await insert_rows(self.session, outbox, self._rows)
             self._rows.clear()
+
+
+def _stored(name: str, value: bytes) -> list[str]:
+    """A header as the outbox keeps it: name and value in base64, so any bytes fit in JSONB
+    (which refuses NUL) and come back unchanged."""
+    raw_name = name.encode("utf-8", "surrogateescape")
+    return [base64.b64encode(raw_name).decode("ascii"), base64.b64encode(value).decode("ascii")]
+
+
+def _header(stored: Sequence[str]) -> tuple[str, bytes]:
+    """The header to publish from its stored form. Kafka clients take a header name as text:
+    bytes of a name that are not UTF-8 are written as ``\\xNN`` escapes."""
+    name = base64.b64decode(stored[0]).decode("utf-8", "backslashreplace")
+    return name, base64.b64decode(stored[1])
 
 
 class OutboxRelay:
@@ -157,7 +173,7 @@ class OutboxRelay:
                     self._settings.topic(row.topic),
                     value=row.payload,
                     key=row.key,
-                    headers=[(name, value.encode()) for name, value in row.headers],
+                    headers=[_header(stored) for stored in row.headers],
                 )
                 for row in rows
             ]

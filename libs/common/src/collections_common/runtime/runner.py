@@ -42,7 +42,7 @@ from collections_common.metrics import (
 )
 from collections_common.runtime._aio import sleep_or_stop
 from collections_common.runtime.deliveries import Batch, Delivery, Incoming, dead_letter
-from collections_common.runtime.errors import is_transient
+from collections_common.runtime.errors import failure_reason, is_transient
 from collections_common.runtime.faults import crash_point
 from collections_common.runtime.kafka import new_consumer, partitions_of
 from collections_common.runtime.outbox import Outbox
@@ -262,7 +262,7 @@ class ConsumerRunner:
                         offset=record.offset,
                         key=record.key,
                         value=record.value or b"",
-                        headers=tuple((name, bytes(value)) for name, value in record.headers),
+                        headers=tuple((name, value or b"") for name, value in record.headers),
                         timestamp=record.timestamp,
                         timestamp_type=record.timestamp_type,
                     )
@@ -284,7 +284,7 @@ class ConsumerRunner:
                         stop,
                         "consumer",
                         fallback=lambda exc, d=delivery: self._apply(  # type: ignore[misc]
-                            [d], failure=f"handler error: {type(exc).__name__}: {exc}"
+                            [d], failure=failure_reason(exc)
                         ),
                     )
 

@@ -72,3 +72,30 @@ def drop_v1() -> None:
     op.drop_table("processed_events")
     op.drop_table("outbox")
     op.drop_table("consumer_positions")
+
+
+_B64 = "translate(encode({}, 'base64'), E'\\n', '')"
+
+
+def upgrade_v2() -> None:
+    """Outbox headers as ``[[name, value], ...]`` in base64: JSONB refuses NUL, so a header value
+    holding one could not be stored (and a dead letter carrying it could not be written)."""
+    name = _B64.format("convert_to(h->>0, 'UTF8')")
+    value = _B64.format("convert_to(h->>1, 'UTF8')")
+    op.execute(
+        "UPDATE outbox SET headers = (SELECT coalesce(jsonb_agg(jsonb_build_array("
+        f"{name}, {value}) ORDER BY n), '[]'::jsonb)"
+        " FROM jsonb_array_elements(headers) WITH ORDINALITY AS e(h, n))"
+        " WHERE published_at IS NULL"
+    )
+
+
+def downgrade_v2() -> None:
+    """Headers back to text. It fails on an unpublished header that is not NUL-free UTF-8 (which
+    the first version cannot hold): let the relay publish the outbox first."""
+    op.execute(
+        "UPDATE outbox SET headers = (SELECT coalesce(jsonb_agg(jsonb_build_array("
+        "convert_from(decode(h->>0, 'base64'), 'UTF8'), convert_from(decode(h->>1, 'base64'), 'UTF8'))"
+        " ORDER BY n), '[]'::jsonb) FROM jsonb_array_elements(headers) WITH ORDINALITY AS e(h, n))"
+        " WHERE published_at IS NULL"
+    )

@@ -21,7 +21,7 @@ from aging_service.adapters.orm import (
     statements,
 )
 from aging_service.domain.account import AccountBook, PostedPayment, StageChanged, Statement
-from aging_service.domain.aging import Assessment, Reage
+from aging_service.domain.aging import Assessment, Reage, days_after
 from aging_service.domain.policy import AgingPolicy
 from collections_common.bulk import insert_rows
 
@@ -136,7 +136,8 @@ class BookRepository:
         )
 
     def note_source(self, account_id: str, kind: str, fact_id: str, source: FactSource) -> None:
-        """Remember which event brought a fact, for the rows saved later."""
+        """Remember which event brought a fact, for the rows saved later. Called once the book
+        has accepted the event (a rejected event brings nothing); the first accepted one counts."""
         self.sources.setdefault((account_id, kind, fact_id), source)
 
     async def save(self, books: Iterable[AccountBook], changes: Sequence[tuple[StageChanged, str]]) -> None:
@@ -269,9 +270,11 @@ def next_change_on(book: AccountBook, current: Assessment) -> date | None:
     else:
         start, assessment = book.as_of, current
     candidates = [
-        status.due.due_date + timedelta(days=1)
+        later
         for status in assessment.dues
-        if status.unpaid_minor > 0 and status.due.due_date >= start
+        if status.unpaid_minor > 0
+        and status.due.due_date >= start
+        and (later := days_after(status.due.due_date, timedelta(days=1)))
     ]
     if assessment.next_change_on is not None:
         candidates.append(assessment.next_change_on)

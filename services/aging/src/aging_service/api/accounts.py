@@ -18,10 +18,19 @@ from aging_service.api.schemas import (
     StageHistoryPublic,
 )
 from aging_service.handlers import as_of_after
+from collections_common.events._base import PRINTABLE_PATTERN
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
-AccountId = Annotated[str, Path(min_length=1, max_length=64, description="core banking's account id")]
+AccountId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=PRINTABLE_PATTERN,
+        description="core banking's account id (1-64 printable characters)",
+    ),
+]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "aging has seen no event for this account"}
 }
@@ -35,7 +44,7 @@ async def get_delinquency(
     repo = BookRepository(session, policy)
     partition = await repo.partition_of(account_id)
     if partition is None:
-        raise HTTPException(404, detail=f"account {account_id!r} is unknown to aging")
+        raise HTTPException(404, detail="the account is unknown to aging")
     book = (await repo.load([account_id], {}))[account_id]
     as_of = as_of_after((await partition_clocks_of(session, [partition])).get(partition))
     assessment = book.assess(as_of)
@@ -85,7 +94,7 @@ async def get_stage_history(
 ) -> StageHistoryPublic:
     """Every stage change of the account, oldest first, with its cause."""
     if await BookRepository(session, policy).partition_of(account_id) is None:
-        raise HTTPException(404, detail=f"account {account_id!r} is unknown to aging")
+        raise HTTPException(404, detail="the account is unknown to aging")
     rows = await session.execute(
         select(stage_changes).where(stage_changes.c.account_id == account_id).order_by(stage_changes.c.id)
     )

@@ -32,6 +32,10 @@ __all__ = ["AccountBook", "Cause", "PostedPayment", "StageChanged", "Statement"]
 
 Cause = Literal["day_close", "payment", "payment_reversal", "statement", "reage"]
 
+MAX_TOTAL_DUE_MINOR = 10**15
+"""The most an account's minimum dues may add up to: a past-due amount (at most their sum) then
+fits the contract's bound for ``past_due_minor`` and a 64-bit column (DOMAIN.md section 3)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Statement:
@@ -153,14 +157,10 @@ class AccountBook:
             if (customer_id, currency) == (self.customer_id, self.currency):
                 return None
             raise ConflictingDuplicate(
-                f"account {self.account_id} already opened for customer {self.customer_id} "
-                f"in {self.currency}; got customer {customer_id} in {currency}"
+                "account.opened: the account was opened with a different customer or currency"
             )
         if self.currency is not None and currency != self.currency:
-            raise CurrencyMismatch(
-                f"account.opened for {self.account_id} says {currency}, "
-                f"but its recorded statements or payments are in {self.currency}"
-            )
+            raise CurrencyMismatch("account.opened: currency differs from the account's recorded facts")
         self.opened = True
         self.customer_id = customer_id
         self.currency = currency
@@ -180,15 +180,10 @@ class AccountBook:
     ) -> StageChanged | None:
         """``statement.issued``: record the statement's minimum due."""
         if minimum_due_minor < 0 or statement_balance_minor < 0:
-            raise InvalidFact(
-                f"statement {statement_id}: negative amount "
-                f"(minimum {minimum_due_minor}, balance {statement_balance_minor})"
-            )
+            raise InvalidFact("statement: an amount is negative")
         if due_date < statement_date:
-            raise InvalidFact(
-                f"statement {statement_id}: due {due_date} before statement date {statement_date}"
-            )
-        self._check_currency(currency, f"statement {statement_id}")
+            raise InvalidFact("statement: due_date before statement_date")
+        self._check_currency(currency, "statement")
         statement = Statement(
             statement_id=statement_id,
             statement_date=statement_date,
@@ -200,9 +195,9 @@ class AccountBook:
         if known == statement:
             return None
         if known is not None:
-            raise ConflictingDuplicate(
-                f"statement {statement_id} already recorded as {known}; got {statement}"
-            )
+            raise ConflictingDuplicate("statement: same statement_id recorded with different content")
+        if self.total_due_minor() + minimum_due_minor > MAX_TOTAL_DUE_MINOR:
+            raise InvalidFact("statement: the account's minimum dues would total more than 10^15")
         self._adopt_currency(currency)
         self.statements[statement_id] = statement
         return self._reassess("statement", event_id, as_of)
@@ -219,8 +214,8 @@ class AccountBook:
     ) -> StageChanged | None:
         """``payment.posted``: record the payment (reversed already if its reversal came first)."""
         if amount_minor <= 0:
-            raise InvalidFact(f"payment {payment_id}: amount must be positive, got {amount_minor}")
-        self._check_currency(currency, f"payment {payment_id}")
+            raise InvalidFact("payment: amount must be positive")
+        self._check_currency(currency, "payment")
         payment = PostedPayment(
             payment_id=payment_id,
             value_date=value_date,
@@ -230,7 +225,7 @@ class AccountBook:
         if known == payment:
             return None
         if known is not None:
-            raise ConflictingDuplicate(f"payment {payment_id} recorded as {known}; got {payment}")
+            raise ConflictingDuplicate("payment: same payment_id recorded with different content")
         self._adopt_currency(currency)
         self.payments[payment_id] = payment
         return self._reassess("payment", event_id, as_of)
@@ -260,7 +255,7 @@ class AccountBook:
         if known == reage:
             return None
         if known is not None:
-            raise ConflictingDuplicate(f"reage {reage_id} already recorded as {known}; got {reage}")
+            raise ConflictingDuplicate("reage: same reage_id recorded with different content")
         self.reages[reage_id] = reage
         return self._reassess("reage", event_id, as_of)
 
@@ -273,13 +268,15 @@ class AccountBook:
             return None
         return self._reassess("day_close", event_id, as_of)
 
+    def total_due_minor(self) -> int:
+        """The sum of the minimum dues of every statement recorded."""
+        return sum(statement.minimum_due_minor for statement in self.statements.values())
+
     # -- internals -------------------------------------------------------------------------
 
     def _check_currency(self, currency: str, what: str) -> None:
         if self.currency is not None and currency != self.currency:
-            raise CurrencyMismatch(
-                f"{what} is in {currency}, account {self.account_id} is in {self.currency}"
-            )
+            raise CurrencyMismatch(f"{what}: currency differs from the account's")
 
     def _adopt_currency(self, currency: str) -> None:
         # Section 3: while account.opened is unseen, the first currency seen is the account's.

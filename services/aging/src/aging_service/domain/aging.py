@@ -92,6 +92,15 @@ class Assessment:
 _ONE_DAY = timedelta(days=1)
 
 
+def days_after(day: date, days: timedelta) -> date | None:
+    """``day + days``, or ``None`` past the last representable date (9999-12-31): a due on
+    that date never becomes past due, since no as-of date comes after it."""
+    try:
+        return day + days
+    except OverflowError:
+        return None
+
+
 def _allocation_order(due: Due) -> tuple[date, date, str]:
     # Rule 2: oldest due_date first; ties by statement_date, then statement_id.
     return (due.due_date, due.statement_date, due.statement_id)
@@ -208,8 +217,8 @@ def _next_change_on(
         return None
     due_dates = {status.due.due_date for status in unpaid}
     earliest = min(due_dates)
-    candidates = {due_date + _ONE_DAY for due_date in due_dates}
-    candidates.update(earliest + offset for offset in policy.change_offsets)
+    candidates = {later for due_date in due_dates if (later := days_after(due_date, _ONE_DAY))}
+    candidates.update(later for offset in policy.change_offsets if (later := days_after(earliest, offset)))
     for candidate in sorted(candidates):
         if candidate > as_of and _figures(unpaid, candidate, policy).stage != stage:
             return candidate
