@@ -319,9 +319,7 @@ def document_problems(app: FastAPI) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = build()
+        document = build()  # FastAPI's, cached until the routes change; the edits below are idempotent
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for model in (Problem, ValidationErrorItem, ValidationProblem):
             schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -336,7 +334,6 @@ def document_problems(app: FastAPI) -> None:
                     response["content"] = {
                         PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
                     }
-        app.openapi_schema = document
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from collections_common.auth import install_staff_auth
 from collections_common.health import KafkaProbe, ProbeResult, probe_database
 from collections_common.problems import ProblemError, document_problems, install_problem_handlers
 from collections_common.request_ids import RequestIdMiddleware
@@ -65,6 +66,7 @@ def create_app(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=_lifespan)
     for router in routers:
         app.include_router(router)
+    install_staff_auth(app, settings.staff_auth)
 
     @app.get("/healthz", response_model=Health, tags=["operations"])
     async def healthz() -> Health:
