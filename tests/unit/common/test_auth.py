@@ -214,6 +214,18 @@ class TestConfiguration:
         with pytest.raises(RuntimeError, match="AUTH_JWKS_URL"):
             build_app([router], settings=ServiceSettings(environment="production"))
 
+    def test_a_router_wide_requirement_is_seen_too(self) -> None:
+        audit = APIRouter(prefix="/admin", dependencies=[Depends(require_roles("auditor"))])
+
+        @audit.get("/audit")
+        async def read_audit() -> None:
+            return None
+
+        outer = APIRouter()
+        outer.include_router(audit)
+        with pytest.raises(RuntimeError, match="/admin/audit"):
+            build_app([outer], settings=ServiceSettings(environment="production"))
+
     def test_an_app_without_staff_routes_builds_without_a_provider(self) -> None:
         build_app([APIRouter()], settings=ServiceSettings(environment="production"))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -42,6 +42,7 @@ __all__ = [
     "KeySet",
     "KeySetUnavailable",
     "Role",
+    "RoleGuard",
     "StaffPrincipal",
     "TokenVerifier",
     "install_staff_auth",
@@ -266,20 +267,15 @@ def _bearer_token(authorization: str | None) -> str:
     return token
 
 
-StaffDependency = Callable[..., Awaitable[StaffPrincipal]]
+class RoleGuard:
+    """The dependency :func:`require_roles` returns: verifies the bearer token, checks the roles."""
 
+    def __init__(self, admitted: frozenset[Role]) -> None:
+        self.admitted = admitted
+        self._listed = ", ".join(sorted(admitted))
 
-def require_roles(*roles: Role | str) -> StaffDependency:
-    """A dependency admitting staff who hold at least one of ``roles``; it returns the principal.
-
-    An unknown role name fails here, when the route is defined.
-    """
-    admitted = frozenset(Role(role) for role in roles)
-    if not admitted:
-        raise ValueError("require_roles needs at least one role")
-    listed = ", ".join(sorted(admitted))
-
-    async def staff_principal(
+    async def __call__(
+        self,
         request: Request,
         _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
     ) -> StaffPrincipal:
@@ -294,16 +290,24 @@ def require_roles(*roles: Role | str) -> StaffDependency:
         except KeySetUnavailable:
             log.exception("staff token keys unavailable")
             raise ServiceUnavailable("staff tokens cannot be verified now", retry_after_seconds=5) from None
-        if not principal.roles & admitted:
+        if not principal.roles & self.admitted:
+            challenge = _challenge("insufficient_scope", f"needs one of: {self._listed}")
             raise Forbidden(
-                f"this action admits the roles: {listed}",
-                headers={"WWW-Authenticate": _challenge("insufficient_scope", f"needs one of: {listed}")},
+                f"this action admits the roles: {self._listed}", headers={"WWW-Authenticate": challenge}
             )
         request.state.staff = principal
         return principal
 
-    staff_principal.admitted_roles = admitted  # type: ignore[attr-defined]
-    return staff_principal
+
+def require_roles(*roles: Role | str) -> RoleGuard:
+    """A dependency admitting staff who hold at least one of ``roles``; it returns the principal.
+
+    An unknown role name fails here, when the route is defined.
+    """
+    admitted = frozenset(Role(role) for role in roles)
+    if not admitted:
+        raise ValueError("require_roles needs at least one role")
+    return RoleGuard(admitted)
 
 
 def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
@@ -322,7 +326,7 @@ def _uses_staff_auth(app: FastAPI) -> list[str]:
         pending = list(route.dependant.dependencies)
         while pending:
             dependant = pending.pop()
-            if hasattr(dependant.call, "admitted_roles"):
+            if isinstance(dependant.call, RoleGuard):
                 found.append(route.path)
                 break
             pending.extend(dependant.dependencies)

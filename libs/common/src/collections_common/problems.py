@@ -216,8 +216,11 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _status_slug(status: int) -> str:
-    return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "HTTP error"
 
 
 def install_problem_handlers(
@@ -259,12 +262,12 @@ def install_problem_handlers(
 
     async def on_http(request: Request, exc: Exception) -> ProblemResponse:
         assert isinstance(exc, StarletteHTTPException)
-        phrase = HTTPStatus(exc.status_code).phrase
+        phrase = _status_phrase(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) else phrase
         return _response(
             request,
             status=exc.status_code,
-            type_=problem_type(_status_slug(exc.status_code)),
+            type_=problem_type(phrase.lower().replace(" ", "-").replace("'", "")),
             title=phrase,
             detail=detail,
             headers=exc.headers,
