@@ -87,11 +87,20 @@ async def test_portfolio_summary_now_and_as_of_a_past_date(aging: httpx.AsyncCli
 async def test_unknown_accounts_and_bad_parameters_get_precise_4xx(aging: httpx.AsyncClient) -> None:
     unknown = await aging.get("/v1/accounts/NOPE/delinquency")
     assert unknown.status_code == 404
-    assert unknown.json() == {"detail": "the account is unknown to aging"}
+    assert unknown.headers["content-type"] == "application/problem+json"
+    body = unknown.json()
+    assert (body["status"], body["title"], body["detail"]) == (
+        404,
+        "Not found",
+        "the account is unknown to aging",
+    )
+    assert body["type"].endswith("/not-found")
     assert (await aging.get("/v1/accounts/NOPE/stage-history")).status_code == 404
     too_long = await aging.get(f"/v1/accounts/{'A' * 65}/delinquency")
     assert too_long.status_code == 422
-    assert too_long.json()["detail"][0]["loc"] == ["path", "account_id"]
+    assert too_long.json()["errors"][0]["location"] == ["path", "account_id"]
+    assert "A" * 65 not in too_long.text
     bad_date = await aging.get("/v1/portfolio/summary", params={"as_of": "2026-13-01"})
     assert bad_date.status_code == 422
-    assert bad_date.json()["detail"][0]["loc"] == ["query", "as_of"]
+    assert bad_date.json()["errors"][0]["location"] == ["query", "as_of"]
+    assert "2026-13-01" not in bad_date.text

@@ -1,8 +1,9 @@
-"""``collections-admin``: topics from the manifest, and dead letters (list, replay).
+"""``collections-admin``: topics from the manifest, dead letters (list, replay), local staff tokens.
 
     collections-admin topics apply --manifest deploy/topics.yaml --profile local
     collections-admin dlq list corebank.payments.v1
     collections-admin dlq replay corebank.payments.v1 --at 2:3 --at 0:7   (partition:offset, or --all)
+    collections-admin staff-token --role collector --sub alice            (ENVIRONMENT=local only)
 
 Kafka's address and the topic prefix come from the same environment variables as the services
 (``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_TOPIC_PREFIX``).
@@ -17,6 +18,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
+from collections_common.auth import Role
 from collections_common.runtime.kafka import new_producer, partitions_of
 from collections_common.settings import ServiceSettings
+from collections_common.staff_tokens import SigningKey
 
 REPLAYED_HEADER = "dlq-replayed-from"
 
@@ -173,6 +177,38 @@ async def replay(settings: ServiceSettings, topic: str, letters: Sequence[DeadLe
         await producer.stop()
 
 
+DEV_KEY_NAME = "dev-signing-key.pem"
+
+
+def staff_token(
+    settings: ServiceSettings, *, subject: str, roles: Sequence[str], name: str | None, lifetime: timedelta
+) -> str:
+    """A staff token the local run's services accept, signed with the dev key kept beside their JWKS.
+
+    The key (and the JWKS naming it) are created on first use; the services read the JWKS file
+    again when it changes. Refused outside ``ENVIRONMENT=local`` or when the JWKS is a URL.
+    """
+    auth = settings.staff_auth
+    if settings.environment != "local" or auth is None:
+        raise SystemExit("staff-token mints tokens for the local run only (ENVIRONMENT=local)")
+    if auth.jwks.startswith(("https://", "http://")):
+        raise SystemExit("staff-token needs AUTH_JWKS_URL to be a file: the local run's JWKS")
+    jwks_path = Path(auth.jwks.removeprefix("file://"))
+    key = SigningKey.load_or_create(jwks_path.parent / DEV_KEY_NAME)
+    published = json.loads(jwks_path.read_text()) if jwks_path.exists() else {}
+    if key.kid not in {jwk.get("kid") for jwk in published.get("keys", [])}:
+        key.write_jwks(jwks_path)
+    return key.mint(
+        subject=subject,
+        roles=roles,
+        issuer=auth.issuer,
+        audience=auth.audience,
+        lifetime=lifetime,
+        name=name,
+        roles_claim=auth.roles_claim,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collections-admin")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -188,8 +224,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     which = replay_cmd.add_mutually_exclusive_group(required=True)
     which.add_argument("--at", action="append", metavar="PARTITION:OFFSET", help="a dead letter (repeatable)")
     which.add_argument("--all", action="store_true")
+    token_cmd = groups.add_parser("staff-token", help="print a staff bearer token for the local run")
+    token_cmd.add_argument(
+        "--role", action="append", required=True, choices=[role.value for role in Role], help="(repeatable)"
+    )
+    token_cmd.add_argument("--sub", required=True, help="the staff member's id (the token's subject)")
+    token_cmd.add_argument("--name", help="a display name")
+    token_cmd.add_argument("--minutes", type=int, default=60, help="lifetime (default 60)")
     args = parser.parse_args(argv)
     settings = ServiceSettings()
+
+    if args.group == "staff-token":
+        lifetime = timedelta(minutes=args.minutes)
+        print(staff_token(settings, subject=args.sub, roles=args.role, name=args.name, lifetime=lifetime))
+        return 0
 
     if args.group == "topics":
         created = asyncio.run(apply_topics(settings, load_manifest(args.manifest, args.profile)))

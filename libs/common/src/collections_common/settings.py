@@ -7,10 +7,32 @@ source of configuration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_AUTH_JWKS = ".run/auth/jwks.json"
+LOCAL_AUTH_ISSUER = "http://127.0.0.1/collections-local-idp"
+LOCAL_AUTH_AUDIENCE = "collections"
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
+"""Signature algorithms a staff token may use: public-key ones only (never ``none`` or HS*)."""
+
+
+@dataclass(frozen=True)
+class StaffAuthSettings:
+    """How staff bearer tokens are verified (DOMAIN.md section 9)."""
+
+    jwks: str
+    issuer: str
+    audience: str
+    roles_claim: str
+    algorithms: tuple[str, ...]
+    leeway_seconds: int
+    jwks_cache_seconds: int
 
 
 class ServiceSettings(BaseSettings):
@@ -45,12 +67,59 @@ class ServiceSettings(BaseSettings):
 
     event_source: str = ""
 
+    auth_jwks_url: str | None = Field(
+        default=None,
+        description="the identity provider's JWKS: an https:// URL, or a file path (local run, tests); "
+        f"local run default {LOCAL_AUTH_JWKS}",
+    )
+    auth_issuer: str | None = Field(
+        default=None, description=f"expected ``iss``; local default {LOCAL_AUTH_ISSUER}"
+    )
+    auth_audience: str | None = Field(
+        default=None, description=f"expected ``aud``; local default {LOCAL_AUTH_AUDIENCE}"
+    )
+    auth_roles_claim: str = Field(
+        default="roles", description="claim holding the roles; dots walk into objects"
+    )
+    auth_algorithms: tuple[str, ...] = Field(default=("RS256", "ES256"), min_length=1)
+    auth_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="clock skew allowed on exp/nbf/iat"
+    )
+    auth_jwks_cache_seconds: int = Field(default=300, ge=1, description="how long a fetched JWKS is reused")
+
     @field_validator("database_url")
     @classmethod
     def _async_postgres(cls, url: str) -> str:
         if not url.startswith("postgresql+asyncpg://"):
             raise ValueError("database_url must be a postgresql+asyncpg:// URL")
         return url
+
+    @field_validator("auth_algorithms")
+    @classmethod
+    def _asymmetric_algorithms(cls, algorithms: tuple[str, ...]) -> tuple[str, ...]:
+        refused = [name for name in algorithms if name not in ASYMMETRIC_ALGORITHMS]
+        if refused:
+            raise ValueError(f"auth_algorithms must be among {sorted(ASYMMETRIC_ALGORITHMS)}: not {refused}")
+        return algorithms
+
+    @property
+    def staff_auth(self) -> StaffAuthSettings | None:
+        """Where staff tokens are verified; the local run has defaults, elsewhere all three are set."""
+        local = self.environment == "local"
+        jwks = self.auth_jwks_url or (LOCAL_AUTH_JWKS if local else None)
+        issuer = self.auth_issuer or (LOCAL_AUTH_ISSUER if local else None)
+        audience = self.auth_audience or (LOCAL_AUTH_AUDIENCE if local else None)
+        if jwks is None or issuer is None or audience is None:
+            return None
+        return StaffAuthSettings(
+            jwks=jwks,
+            issuer=issuer,
+            audience=audience,
+            roles_claim=self.auth_roles_claim,
+            algorithms=self.auth_algorithms,
+            leeway_seconds=self.auth_leeway_seconds,
+            jwks_cache_seconds=self.auth_jwks_cache_seconds,
+        )
 
     @property
     def consumer_group(self) -> str:

@@ -1,24 +1,25 @@
 """The FastAPI application every service (and every worker) is built from.
 
 ``/healthz`` says the process is alive; ``/readyz`` says its database and the broker answer
-(503 with the failing probe otherwise); ``/metrics`` is Prometheus' text format.
+(503 with the failing probe otherwise); ``/metrics`` is Prometheus' text format. Every request
+gets a request id, and every error is answered as RFC 9457 problem details (``problems.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from collections_common.auth import install_staff_auth
 from collections_common.health import KafkaProbe, ProbeResult, probe_database
+from collections_common.problems import ProblemError, document_problems, install_problem_handlers
+from collections_common.request_ids import RequestIdMiddleware
 from collections_common.settings import ServiceSettings
 
 Probe = Callable[[], Awaitable[ProbeResult]]
@@ -41,8 +42,12 @@ def create_app(
     description: str = "",
     routers: Sequence[APIRouter] = (),
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    problems: Mapping[type[Exception], type[ProblemError]] | None = None,
 ) -> FastAPI:
-    """Build a service's app: its routers plus health, readiness and metrics."""
+    """Build a service's app: its routers plus health, readiness and metrics.
+
+    ``problems`` maps the service's domain errors to the problem each is answered with.
+    """
     kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers)
     probes: list[Probe] = [lambda: probe_database(engine), kafka_probe]
 
@@ -61,6 +66,7 @@ def create_app(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=_lifespan)
     for router in routers:
         app.include_router(router)
+    install_staff_auth(app, settings.staff_auth)
 
     @app.get("/healthz", response_model=Health, tags=["operations"])
     async def healthz() -> Health:
@@ -86,16 +92,7 @@ def create_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": _describe(exc.errors())})
-
+    install_problem_handlers(app, problems)
+    document_problems(app)
+    app.add_middleware(RequestIdMiddleware)
     return app
-
-
-def _describe(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Validation errors without echoing input values back (they may hold personal data)."""
-    return [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
-        for error in errors
-    ]

@@ -9,11 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aging_service.api import routers
 from aging_service.barrier import CalendarReader, CloseBarrier
+from aging_service.domain.errors import UnknownAccount
 from aging_service.gauges import StageGauges
 from aging_service.handlers import AgingHandlers
 from aging_service.settings import AgingSettings
 from collections_common.database import create_engine, session_factory
 from collections_common.events import Topics
+from collections_common.problems import NotFound
 from collections_common.runtime import ConsumerRunner
 from collections_common.service import Component, ServiceDefinition
 from collections_common.web import create_app
@@ -29,6 +31,7 @@ def create_api(settings: AgingSettings) -> FastAPI:
         title="Aging service",
         description="Days past due and delinquency stages from core banking's billing and payment events.",
         routers=routers,
+        problems={UnknownAccount: NotFound},
     )
     app.state.sessions = session_factory(engine)
     app.state.policy = settings.policy

@@ -2,7 +2,8 @@
 
 Each service's first migration calls :func:`create_v1`. A later change to the runtime's tables
 comes as a new function here (``upgrade_v2``...) called by a new migration in every service, so a
-migration always creates exactly what it created when it was written. ``tables.py`` holds the
+migration always creates exactly what it created when it was written: :func:`upgrade_v2` adds the
+audit of personal-data reads. ``tables.py`` holds the
 same tables for the code that reads and writes them; a test checks that the two agree.
 """
 
@@ -99,3 +100,46 @@ def downgrade_v2() -> None:
         " ORDER BY n), '[]'::jsonb) FROM jsonb_array_elements(headers) WITH ORDINALITY AS e(h, n))"
         " WHERE published_at IS NULL"
     )
+
+
+def upgrade_v3() -> None:
+    """The audit of personal-data reads (``personal_data_reads``)."""
+    op.create_table(
+        "personal_data_reads",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_kind", sa.String(length=16), nullable=False, comment="staff or agency_client"),
+        sa.Column(
+            "actor_id",
+            sa.String(length=255),
+            nullable=False,
+            comment="the token's subject, or the agency client id",
+        ),
+        sa.Column(
+            "actor_roles",
+            postgresql.ARRAY(sa.String(length=64)),
+            server_default=sa.text("'{}'"),
+            nullable=False,
+        ),
+        sa.Column("agency_id", sa.String(length=64), nullable=True, comment="the agency of an agency client"),
+        sa.Column("subject_kind", sa.String(length=32), nullable=False, comment="customer, case, account..."),
+        sa.Column("subject_id", sa.String(length=255), nullable=False),
+        sa.Column("fields", postgresql.ARRAY(sa.String(length=64)), nullable=False),
+        sa.Column(
+            "route",
+            sa.String(length=255),
+            nullable=False,
+            comment="method and route template",
+        ),
+        sa.Column("request_id", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "personal_data_reads_subject", "personal_data_reads", ["subject_kind", "subject_id", "at"]
+    )
+    op.create_index("personal_data_reads_actor", "personal_data_reads", ["actor_id", "at"])
+    op.create_index("personal_data_reads_at", "personal_data_reads", ["at"])
+
+
+def downgrade_v3() -> None:
+    op.drop_table("personal_data_reads")

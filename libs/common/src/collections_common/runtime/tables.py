@@ -5,6 +5,8 @@
   same transaction as the work; on assignment the consumer seeks here, not to Kafka's offsets.
 - ``outbox``: events (and dead letters) to publish, written in the handler's transaction and
   published by the relay in id order per lane (a lane is a hash of the key).
+- ``personal_data_reads``: who read which personal fields of whom, when (``collections_common.audit``),
+  written in the transaction of the read.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 RUNTIME_METADATA = MetaData()
 
@@ -62,4 +64,23 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True), nullable=True),
     Index("outbox_pending", "lane", "id", postgresql_where=text("published_at IS NULL")),
     Index("outbox_published", "published_at", postgresql_where=text("published_at IS NOT NULL")),
+)
+
+personal_data_reads = Table(
+    "personal_data_reads",
+    RUNTIME_METADATA,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_kind", String(16), nullable=False, comment="staff or agency_client"),
+    Column("actor_id", String(255), nullable=False, comment="the token's subject, or the agency client id"),
+    Column("actor_roles", ARRAY(String(64)), nullable=False, server_default=text("'{}'")),
+    Column("agency_id", String(64), nullable=True, comment="the agency of an agency client"),
+    Column("subject_kind", String(32), nullable=False, comment="customer, case, account..."),
+    Column("subject_id", String(255), nullable=False),
+    Column("fields", ARRAY(String(64)), nullable=False),
+    Column("route", String(255), nullable=False, comment="method and route template"),
+    Column("request_id", String(64), nullable=True),
+    Index("personal_data_reads_subject", "subject_kind", "subject_id", "at"),
+    Index("personal_data_reads_actor", "actor_id", "at"),
+    Index("personal_data_reads_at", "at"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Path
 from sqlalchemy import select
 
 from aging_service.adapters.orm import reversals, stage_changes
@@ -17,8 +17,10 @@ from aging_service.api.schemas import (
     StageChangePublic,
     StageHistoryPublic,
 )
+from aging_service.domain.errors import UnknownAccount
 from aging_service.handlers import as_of_after
 from collections_common.events._base import PRINTABLE_PATTERN
+from collections_common.problems import Problem
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -32,7 +34,7 @@ AccountId = Annotated[
     ),
 ]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "aging has seen no event for this account"}
+    404: {"model": Problem, "description": "aging has seen no event for this account"}
 }
 
 
@@ -44,7 +46,7 @@ async def get_delinquency(
     repo = BookRepository(session, policy)
     partition = await repo.partition_of(account_id)
     if partition is None:
-        raise HTTPException(404, detail="the account is unknown to aging")
+        raise UnknownAccount(account_id)
     book = (await repo.load([account_id], {}))[account_id]
     as_of = as_of_after((await partition_clocks_of(session, [partition])).get(partition))
     assessment = book.assess(as_of)
@@ -94,7 +96,7 @@ async def get_stage_history(
 ) -> StageHistoryPublic:
     """Every stage change of the account, oldest first, with its cause."""
     if await BookRepository(session, policy).partition_of(account_id) is None:
-        raise HTTPException(404, detail="the account is unknown to aging")
+        raise UnknownAccount(account_id)
     rows = await session.execute(
         select(stage_changes).where(stage_changes.c.account_id == account_id).order_by(stage_changes.c.id)
     )

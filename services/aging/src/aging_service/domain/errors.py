@@ -4,6 +4,7 @@
 AgingError
  ├── InvalidPolicy            the aging configuration is unusable (also a ValueError)
  ├── InconsistentBook         an AccountBook broke one of its own invariants (a bug)
+ ├── UnknownAccount           a read of an account aging has seen no event for (HTTP 404)
  └── RejectedEvent            bad input: the event goes to the DLQ, the book is unchanged
       ├── CurrencyMismatch     a currency that differs from the account's
       ├── ConflictingDuplicate same identity as a recorded fact, different content
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidFact",
     "InvalidPolicy",
     "RejectedEvent",
+    "UnknownAccount",
 ]
 
 
@@ -39,6 +41,15 @@ class InvalidPolicy(AgingError, ValueError):
 
 class InconsistentBook(AgingError):
     """An AccountBook broke one of its invariants; a bug, never the input's fault."""
+
+
+class UnknownAccount(AgingError):
+    """Aging has seen no event for this account; the message, written for the API's caller, names
+    the rule and not the id the caller sent."""
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__("the account is unknown to aging")
+        self.account_id = account_id
 
 
 class RejectedEvent(AgingError):
