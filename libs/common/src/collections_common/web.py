@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -17,8 +18,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collections_common.health import KafkaProbe, ProbeResult, probe_database
+from collections_common.metrics import HTTP_REQUEST_SECONDS
 from collections_common.settings import ServiceSettings
 
 Probe = Callable[[], Awaitable[ProbeResult]]
@@ -59,6 +62,7 @@ def create_app(
             await engine.dispose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=_lifespan)
+    app.add_middleware(RequestTimer)
     for router in routers:
         app.include_router(router)
 
@@ -91,6 +95,38 @@ def create_app(
         return JSONResponse(status_code=422, content={"detail": _describe(exc.errors())})
 
     return app
+
+
+class RequestTimer:
+    """ASGI middleware: observes each HTTP request in ``collections_http_request_seconds``.
+
+    The route label is the matched route's template (``/v1/accounts/{account_id}``), or
+    ``unmatched`` for a path no route serves, so the label's values stay few.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_and_note)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            HTTP_REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 def _describe(errors: Sequence[Any]) -> list[dict[str, Any]]:
