@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine of this kind, and nothing twice:
-# Java 17 and Maven (to fetch and run Apache Kafka), PostgreSQL's server, and a Python
-# virtualenv (.venv) with every package of the repo installed in editable mode.
+# Java 17 and Maven (to fetch and run Apache Kafka), PostgreSQL's server, Prometheus (for
+# promtool, which checks and unit-tests the alert rules), kustomize (built once from the Go
+# module proxy into .cache/bin, for the Kubernetes manifests), and a Python virtualenv (.venv)
+# with every package of the repo installed in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,7 @@ command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
+command -v promtool >/dev/null || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing system packages: ${need_apt[*]} (install them, or run this as root)" >&2
@@ -21,6 +24,23 @@ if ((${#need_apt[@]})); then
   # Debian starts a system cluster on install; the project runs its own private clusters.
   command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' |
     while read -r version name; do pg_ctlcluster "$version" "$name" stop 2>/dev/null || true; done
+  # Likewise Prometheus (and its node exporter): only promtool is wanted.
+  for unit in prometheus prometheus-node-exporter; do
+    if [ -x "/etc/init.d/$unit" ]; then
+      command -v systemctl >/dev/null && systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      "/etc/init.d/$unit" stop >/dev/null 2>&1 || true
+    fi
+  done
+fi
+
+# kustomize renders deploy/k8s (tests/deployment/test_k8s.py); built from the Go module proxy.
+kustomize_version=v5.7.1
+kustomize=.cache/bin/kustomize
+if [ ! -x "$kustomize" ] || [ "$("$kustomize" version 2>/dev/null)" != "$kustomize_version" ]; then
+  command -v go >/dev/null || { echo "go is needed to build kustomize $kustomize_version" >&2; exit 1; }
+  echo "building kustomize $kustomize_version (once)"
+  mkdir -p .cache/bin
+  GOBIN="$PWD/.cache/bin" GOTOOLCHAIN=local go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
 fi
 
 # The interpreter: $PYTHON if set, else the distribution's CPython when it is 3.11 or newer, else

@@ -48,3 +48,9 @@ OUTBOX_PUBLISH_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 OUTBOX_LANES = Gauge("collections_outbox_lanes_held", "Outbox lanes this relay publishes")
+HTTP_REQUEST_SECONDS = Histogram(
+    "collections_http_request_seconds",
+    "Time to answer one HTTP request, by route template and status code",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)

@@ -64,6 +64,7 @@ def create_app(
             await engine.dispose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=_lifespan)
+    app.add_middleware(RequestTimer)
     for router in routers:
         app.include_router(router)
     install_staff_auth(app, settings.staff_auth)

@@ -20,3 +20,16 @@ DAY_CLOSE_ACCOUNTS = Counter(
     "aging_day_close_accounts_total", "Accounts a close had to look at (those whose stage could change)"
 )
 CLOSES_PENDING = Gauge("aging_closes_pending", "Closes noted but not yet applied to an assigned partition")
+CLOSED_THROUGH = Gauge(
+    "aging_closed_through_date_seconds",
+    "The business date every partition is closed through (the oldest partition clock), "
+    "as Unix time of that date's 00:00 UTC",
+)
+LAST_NOTED_CLOSE = Gauge(
+    "aging_close_noted_date_seconds",
+    "The latest business date whose close core banking published, as Unix time of its 00:00 UTC",
+)
+CLOSE_WAIT = Gauge(
+    "aging_close_wait_seconds",
+    "Seconds since the oldest close not yet applied to every partition was noted; 0 when none waits",
+)
