@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Final, Literal
 
@@ -37,7 +37,7 @@ from collections_common.events import (
 
 from .behaviours import plan_statement, react
 from .ledger import Due, Payment
-from .portfolio import CURRENCY, Account, Pay, Portfolio, Reverse, open_portfolio
+from .portfolio import BEHAVIOUR_MIX, CURRENCY, Account, Behaviour, Pay, Portfolio, Reverse, open_portfolio
 
 __all__ = [
     "CALENDAR_KEY",
@@ -91,15 +91,19 @@ class SimulationOptions:
     seed: int = 1
     calendar: Calendar = "weekdays"
     source: str = "corebank"
+    mix: Mapping[Behaviour, int] = field(default_factory=lambda: BEHAVIOUR_MIX)  # relative weights
 
     def __post_init__(self) -> None:
         if self.accounts < 1 or self.days < 1:
             raise ValueError("accounts and days must be at least 1")
+        if any(weight < 0 for weight in self.mix.values()) or sum(self.mix.values()) <= 0:
+            raise ValueError("behaviour weights must be positive")
 
     @property
     def namespace(self) -> uuid.UUID:
         """Event ids of a run are drawn from this; the number of days does not change it."""
-        name = f"corebank-simulator/{self.seed}/{self.accounts}/{self.start}/{self.calendar}"
+        mix = ",".join(f"{behaviour}={weight}" for behaviour, weight in sorted(self.mix.items()))
+        name = f"corebank-simulator/{self.seed}/{self.accounts}/{self.start}/{self.calendar}/{mix}"
         return uuid.uuid5(uuid.NAMESPACE_URL, name)
 
 
@@ -117,7 +121,12 @@ def simulate(options: SimulationOptions) -> Iterator[BusinessDay]:
     """Every business day of the run, in order, each with its events and its close."""
     rng = random.Random(options.seed)
     portfolio = open_portfolio(
-        options.accounts, options.start, rng, namespace=options.namespace, source=options.source
+        options.accounts,
+        options.start,
+        rng,
+        namespace=options.namespace,
+        source=options.source,
+        mix=options.mix,
     )
     for business_date in business_days(options.start, options.days, options.calendar):
         events = day_events(portfolio, business_date, rng)

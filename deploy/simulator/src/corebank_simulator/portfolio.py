@@ -122,10 +122,17 @@ class Portfolio:
 
 
 def open_portfolio(
-    accounts: int, start: date, rng: random.Random, *, namespace: uuid.UUID, source: str
+    accounts: int,
+    start: date,
+    rng: random.Random,
+    *,
+    namespace: uuid.UUID,
+    source: str,
+    mix: Mapping[Behaviour, int] = BEHAVIOUR_MIX,
 ) -> Portfolio:
-    """`accounts` accounts of customers, about 15% of whom hold two; behaviours by `BEHAVIOUR_MIX`."""
-    behaviours, weights = list(BEHAVIOUR_MIX), list(BEHAVIOUR_MIX.values())
+    """`accounts` accounts of customers, about 15% of whom hold two; each customer's behaviour
+    drawn with the weights of `mix`."""
+    behaviours, weights = list(mix), list(mix.values())
     opened: list[Account] = []
     customer = 0
     while len(opened) < accounts:
