@@ -114,7 +114,7 @@ async def run(args: argparse.Namespace) -> int:
         def closed(day: BusinessDay) -> None:
             nonlocal events
             events += len(day.events) + 1
-            bar.set_postfix_str(f"{day.business_date} closed, {events:,} events")
+            bar.set_postfix_str(f"{day.business_date} closed, {events:,} events", refresh=False)
             bar.update(1)
 
         try:
