@@ -156,7 +156,7 @@ def count_violations(
             talked_day = _day(talked_at, zone).toordinal()
             for item in calls:
                 later = item.request.at > talked_at
-                day = _day(item.request.at, zone).toordinal()
-                if item.request.account_id == account and later and day - talked_day < width:
+                call_day = _day(item.request.at, zone).toordinal()
+                if item.request.account_id == account and later and call_day - talked_day < width:
                     violation("conversation_bar")
     return found
