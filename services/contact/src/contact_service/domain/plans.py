@@ -1,0 +1,100 @@
+"""Treatment plans per stage (DOMAIN.md section 5), and the contacts a plan schedules.
+
+A plan says, for each stage, which contacts to make: a channel, a day offset from the day the
+case entered the stage (day 0 is that day), optionally a repeat interval in days, the local
+time of day, a template and a priority. ``planned_contacts`` turns a plan and a case's stage
+entry into dated contacts in the debtor's timezone; the compliance policy still decides each
+one when it is due. Loading plans from a file is ``contact_service.plans``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from contact_service.domain.contact import Channel
+from contact_service.domain.localtime import local_day, local_instant, require_aware
+
+__all__ = ["PlanStep", "PlannedContact", "StagePlan", "TreatmentPlan", "planned_contacts"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStep:
+    """One contact of a stage's plan; repeats every ``every_days`` up to ``until_day`` when set."""
+
+    channel: Channel
+    day: int
+    template: str
+    priority: int
+    at: time = time(10)
+    every_days: int | None = None
+    until_day: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.day < 0:
+            raise ValueError("a step's day is an offset from the stage entry, 0 or more")
+        if self.every_days is not None and self.every_days < 1:
+            raise ValueError("a step repeats every 1 day or more")
+        if self.until_day is not None and self.until_day < self.day:
+            raise ValueError("a step's until_day is not before its day")
+
+
+@dataclass(frozen=True, slots=True)
+class StagePlan:
+    """The steps of one stage."""
+
+    stage: str
+    steps: tuple[PlanStep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TreatmentPlan:
+    """Stage plans by stage name; a stage without a plan schedules nothing."""
+
+    stages: Mapping[str, StagePlan] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedContact:
+    """A contact a plan schedules: ``due_at`` is timezone-aware; ``step`` indexes the stage's steps."""
+
+    stage: str
+    step: int
+    channel: Channel
+    due_at: datetime
+    template: str
+    priority: int
+
+
+def planned_contacts(
+    plan: TreatmentPlan, stage: str, entered_at: datetime, timezone: str, until: datetime
+) -> list[PlannedContact]:
+    """The contacts ``plan`` schedules for a case that entered ``stage`` at ``entered_at``.
+
+    Days count in the debtor's ``timezone`` from the local day of entry; contacts due before
+    ``entered_at`` or after ``until`` are left out. Ordered by due time, then priority (highest
+    first), then step.
+    """
+    require_aware(entered_at, "entered_at")
+    require_aware(until, "until")
+    stage_plan = plan.stages.get(stage)
+    if stage_plan is None:
+        return []
+    tz = ZoneInfo(timezone)
+    first_day = local_day(entered_at, tz)
+    contacts: list[PlannedContact] = []
+    for index, step in enumerate(stage_plan.steps):
+        offset = step.day
+        while step.until_day is None or offset <= step.until_day:
+            due = local_instant(first_day + timedelta(days=offset), step.at, tz)
+            if due > until:
+                break
+            if due >= entered_at:
+                contacts.append(PlannedContact(stage, index, step.channel, due, step.template, step.priority))
+            if step.every_days is None:
+                break
+            offset += step.every_days
+    contacts.sort(key=lambda contact: (contact.due_at, -contact.priority, contact.step))
+    return contacts

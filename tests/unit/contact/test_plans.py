@@ -1,0 +1,232 @@
+"""Treatment plans: the default file, loading errors that name the place, scheduling, rendering."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from contact_service.domain.contact import Channel
+from contact_service.domain.money import format_money
+from contact_service.domain.plans import PlanStep, StagePlan, TreatmentPlan, planned_contacts
+from contact_service.plans import DEFAULT_PLAN, MessageFacts, PlanError, Renderer, load_plan
+
+NY = "America/New_York"
+FACTS = MessageFacts("Example Bank", "1234", 12, 1_234_567, "CNY", 5_000)
+
+GOOD = """\
+languages: [zh-CN, en]
+default_language: zh-CN
+opt_out: {zh-CN: "回复TD退订", en: "Reply STOP to opt out."}
+stages:
+  M1:
+    steps:
+      - {channel: sms, day: 0, at: "10:00", template: m1_reminder_sms, priority: 50}
+      - {channel: email, day: 2, at: "10:00", template: m1_reminder_email, priority: 50}
+"""
+
+
+@pytest.fixture
+def plan_dir(tmp_path: Path) -> Path:
+    shutil.copytree(DEFAULT_PLAN.with_name("templates"), tmp_path / "templates")
+    return tmp_path
+
+
+def write(plan_dir: Path, text: str) -> Path:
+    path = plan_dir / "plan.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> tuple[str, ...]:
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    return caught.value.problems
+
+
+class TestDefaultPlan:
+    def test_it_follows_the_seeds(self) -> None:
+        loaded = load_plan()
+        channels = {
+            stage: {step.channel for step in plan.steps} for stage, plan in loaded.plan.stages.items()
+        }
+        assert channels["M1"] == {Channel.SMS, Channel.EMAIL, Channel.PUSH, Channel.IVR}
+        assert channels["M2"] == {Channel.CALL, Channel.SMS}
+        assert Channel.CALL in channels["M3"]
+        assert loaded.languages == ("zh-CN", "en")
+
+    def test_m3_calls_more_often_than_m2(self) -> None:
+        stages = load_plan().plan.stages
+        m2 = [s.every_days for s in stages["M2"].steps if s.channel is Channel.CALL]
+        m3 = [s.every_days for s in stages["M3"].steps if s.channel is Channel.CALL]
+        assert min(d for d in m3 if d) < min(d for d in m2 if d)
+
+
+class TestLoadingErrors:
+    def test_a_good_file_loads(self, plan_dir: Path) -> None:
+        loaded = load_plan(write(plan_dir, GOOD))
+        assert [step.day for step in loaded.plan.stages["M1"].steps] == [0, 2]
+
+    def test_a_bad_channel_names_file_line_and_field(self, plan_dir: Path) -> None:
+        path = write(plan_dir, GOOD.replace("channel: email", "channel: fax"))
+        (problem,) = problems(path)
+        assert problem.startswith(f"{path}:8:")
+        assert "stages.M1.steps[1].channel" in problem
+
+    def test_an_unquoted_time_is_refused_not_read_as_minutes(self, plan_dir: Path) -> None:
+        path = write(
+            plan_dir,
+            GOOD.replace('at: "10:00", template: m1_reminder_sms', "at: 10:00, template: m1_reminder_sms"),
+        )
+        (problem,) = problems(path)
+        assert f"{path}:7:" in problem and "steps[0].at" in problem and "quoted" in problem
+
+    def test_missing_fields_extra_fields_and_bad_numbers(self, plan_dir: Path) -> None:
+        text = GOOD.replace("priority: 50}", "priority: 500}", 1).replace("day: 2,", "day: -1, colour: red,")
+        found = problems(write(plan_dir, text))
+        assert any("steps[0].priority" in p for p in found)
+        assert any("steps[1].day" in p for p in found)
+        assert any("steps[1].colour" in p for p in found)
+
+    def test_an_unknown_stage_and_a_missing_template(self, plan_dir: Path) -> None:
+        text = GOOD.replace("  M1:", "  M7:").replace("m1_reminder_email", "m1_missing")
+        found = problems(write(plan_dir, text))
+        assert any(":5:" in p and "stages.M7" in p and "unknown stage" in p for p in found)
+        assert any("steps[1].template" in p and "zh-CN/m1_missing.j2" in p for p in found)
+        assert any("en/m1_missing.j2" in p for p in found)
+
+    def test_a_template_that_does_not_compile_or_names_an_unknown_fact(self, plan_dir: Path) -> None:
+        (plan_dir / "templates" / "en" / "m1_reminder_sms.j2").write_text("{{ amount ", encoding="utf-8")
+        (plan_dir / "templates" / "zh-CN" / "m1_reminder_sms.j2").write_text(
+            "{{ balance }}", encoding="utf-8"
+        )
+        found = problems(write(plan_dir, GOOD))
+        assert any("en/m1_reminder_sms.j2 line 1" in p for p in found)
+        assert any("zh-CN/m1_reminder_sms.j2" in p and "balance" in p for p in found)
+
+    def test_languages_need_opt_out_lines_and_the_default_among_them(self, plan_dir: Path) -> None:
+        text = GOOD.replace('en: "Reply STOP to opt out."', "").replace(
+            "default_language: zh-CN", "default_language: fr"
+        )
+        found = problems(
+            write(
+                plan_dir, text.replace('opt_out: {zh-CN: "回复TD退订", }', 'opt_out: {zh-CN: "回复TD退订"}')
+            )
+        )
+        assert any("default_language" in p for p in found)
+        assert any("opt-out line for language en" in p for p in found)
+
+    def test_broken_yaml_and_a_missing_file(self, plan_dir: Path) -> None:
+        path = write(plan_dir, GOOD + "  - [unclosed\n")
+        (problem,) = problems(path)
+        assert problem.startswith(f"{path}:") and "not valid YAML" in problem
+        (problem,) = problems(plan_dir / "absent.yaml")
+        assert "cannot read" in problem
+
+
+class TestSchedule:
+    plan = TreatmentPlan(
+        {
+            "M1": StagePlan(
+                "M1",
+                (
+                    PlanStep(Channel.SMS, 0, "a", 50, time(10)),
+                    PlanStep(Channel.IVR, 2, "b", 40, time(18, 30), every_days=3, until_day=8),
+                    PlanStep(Channel.EMAIL, 0, "c", 60, time(10)),
+                ),
+            )
+        }
+    )
+
+    def test_days_count_from_the_local_day_of_entry_at_local_times_across_dst(self) -> None:
+        entered = datetime(2026, 3, 6, 14, tzinfo=ZoneInfo(NY))  # EST; DST starts on the 8th
+        contacts = planned_contacts(self.plan, "M1", entered, NY, until=datetime(2026, 4, 1, tzinfo=UTC))
+        assert [(c.channel, c.due_at.astimezone(ZoneInfo(NY)).strftime("%m-%d %H:%M")) for c in contacts] == [
+            (Channel.IVR, "03-08 18:30"),
+            (Channel.IVR, "03-11 18:30"),
+            (Channel.IVR, "03-14 18:30"),
+        ]
+        # 10:00 on the day of entry had passed at 14:00; 18:30 EDT is 22:30 UTC.
+        assert contacts[0].due_at == datetime(2026, 3, 8, 22, 30, tzinfo=UTC)
+
+    def test_same_time_higher_priority_first_and_until_cuts_repeats(self) -> None:
+        entered = datetime(2026, 3, 2, 8, tzinfo=ZoneInfo(NY))
+        contacts = planned_contacts(
+            self.plan, "M1", entered, NY, until=datetime(2026, 3, 5, 23, tzinfo=ZoneInfo(NY))
+        )
+        assert [(c.template, c.priority) for c in contacts] == [("c", 60), ("a", 50), ("b", 40)]
+
+    def test_a_stage_without_a_plan_schedules_nothing(self) -> None:
+        assert (
+            planned_contacts(
+                self.plan, "M2", datetime(2026, 3, 2, tzinfo=UTC), NY, datetime(2026, 4, 2, tzinfo=UTC)
+            )
+            == []
+        )
+
+    def test_the_default_m2_plan_makes_call_tasks_every_three_days(self) -> None:
+        plan = load_plan().plan
+        entered = datetime(2026, 3, 2, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+        until = datetime(2026, 3, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
+        calls = [
+            c
+            for c in planned_contacts(plan, "M2", entered, "Asia/Shanghai", until)
+            if c.channel is Channel.CALL
+        ]
+        assert [c.due_at.astimezone(ZoneInfo("Asia/Shanghai")).day for c in calls] == [2, 5, 8, 11]
+
+
+class TestRendering:
+    renderer = Renderer(load_plan())
+
+    @pytest.mark.parametrize("language", ["zh-CN", "en"])
+    def test_m1_reminders_state_amount_fees_and_the_credit_record(self, language: str) -> None:
+        body = self.renderer.render("m1_reminder_sms", Channel.SMS, FACTS, language).body
+        if language == "zh-CN":
+            assert "¥12,345.67" in body and "¥50.00" in body and "征信" in body
+        else:
+            assert "CNY 12,345.67" in body and "CNY 50.00" in body and "credit record" in body
+
+    @pytest.mark.parametrize("language", ["zh-CN", "en"])
+    def test_sms_and_email_end_with_the_opt_out_line_and_others_do_not(self, language: str) -> None:
+        opt_out = load_plan().opt_out[language]
+        sms = self.renderer.render("m1_reminder_sms", Channel.SMS, FACTS, language)
+        email = self.renderer.render("m1_reminder_email", Channel.EMAIL, FACTS, language)
+        push = self.renderer.render("m1_reminder_push", Channel.PUSH, FACTS, language)
+        assert sms.body.endswith(opt_out) and email.body.endswith(opt_out)
+        assert opt_out not in push.body
+        assert email.subject and "Subject" not in email.body
+
+    def test_languages_fall_back_by_base_then_to_the_default(self) -> None:
+        assert self.renderer.render("m1_reminder_push", Channel.PUSH, FACTS, "en-US").language == "en"
+        assert self.renderer.render("m1_reminder_push", Channel.PUSH, FACTS, "zh").language == "zh-CN"
+        assert self.renderer.render("m1_reminder_push", Channel.PUSH, FACTS, "fr").language == "zh-CN"
+        assert self.renderer.render("m1_reminder_push", Channel.PUSH, FACTS, None).language == "zh-CN"
+
+    def test_no_fees_leaves_the_fees_clause_out(self) -> None:
+        facts = MessageFacts("Example Bank", "1234", 3, 10_000, "CNY")
+        body = self.renderer.render("m1_reminder_sms", Channel.SMS, facts, "en").body
+        assert "fees so far" not in body
+
+
+class TestMoney:
+    @pytest.mark.parametrize(
+        ("minor", "currency", "language", "text"),
+        [
+            (1_234_567, "CNY", "zh-CN", "¥12,345.67"),
+            (5, "CNY", "en", "CNY 0.05"),
+            (1_234_567, "JPY", "en", "JPY 1,234,567"),
+            (1_234, "KWD", "en", "KWD 1.234"),
+            (-250, "USD", "zh-CN", "-$2.50"),
+            (10**15, "CNY", "en", "CNY 10,000,000,000,000.00"),
+        ],
+    )
+    def test_formats_minor_units_exactly(self, minor: int, currency: str, language: str, text: str) -> None:
+        assert format_money(minor, currency, language) == text
+
+    def test_refuses_floats(self) -> None:
+        with pytest.raises(TypeError):
+            format_money(12.5, "CNY")  # type: ignore[arg-type]
