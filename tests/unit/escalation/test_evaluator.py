@@ -174,3 +174,29 @@ class TestCure:
     def test_m3_plus_to_m1_is_no_cure(self) -> None:
         result = run(StageChanged("M3+", "M1"), facts("M1"), IN_M3_PLUS, open_actions=self.OPEN)
         assert result.decisions == ()
+
+
+class TestStopFlag:
+    def test_a_stop_flag_recalls_the_debtors_placement_once(self) -> None:
+        placement = OpenAction("agency-placement:debtor:cust-1:1", "agency_placement", "debtor", "cust-1")
+        bureau = OpenAction("bureau-flag:account:acc-1:1", "bureau_flag", "account", "acc-1")
+        flagged = facts("M3+", flags=frozenset({"dispute", "hardship"}))
+        result = run(RiskUpdated(), flagged, IN_M3_PLUS, open_actions=(placement, bureau))
+        (recall,) = result.decisions
+        assert (recall.closes, recall.reason, recall.rule_id) == (
+            placement.key,
+            "stop_flag",
+            "on_stop_flag.agency_placement",
+        )
+        assert recall.facts == {"flags": ("dispute",)}
+        again = run(
+            RiskUpdated(), flagged, IN_M3_PLUS, decided=frozenset({recall.key}), open_actions=(placement,)
+        )
+        assert again.decisions == ()
+
+    def test_flags_that_do_not_stop_contact_recall_nothing(self) -> None:
+        placement = OpenAction("agency-placement:debtor:cust-1:1", "agency_placement", "debtor", "cust-1")
+        result = run(
+            RiskUpdated(), facts("M3+", flags=frozenset({"hardship"})), IN_M3_PLUS, open_actions=(placement,)
+        )
+        assert result.decisions == ()

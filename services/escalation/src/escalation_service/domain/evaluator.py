@@ -4,7 +4,8 @@
 signals, a hardship report, a broken restructuring), the account's facts, the episode tracking
 of the account and its debtor, the idempotency keys of what was already decided and the actions
 still open. It returns the new tracking and the decisions: actions to open, each naming its rule,
-the trigger and the facts it used, and, on a cure, the open actions to close.
+the trigger and the facts it used; on a cure, the open actions the cure closes (``on_cure``); on
+a stop flag (section 5), the debtor's agency placement to recall.
 
 A rule acts at most once per episode of its scope: its decision's ``key`` is
 ``rule:scope:subject:episode``, and a key in ``decided`` is never decided again, so evaluating
@@ -13,11 +14,12 @@ the same facts twice acts once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal
 
 from escalation_service.domain.episodes import Episode, step
+from escalation_service.domain.placement import STOP_FLAGS
 from escalation_service.domain.rules import ActionKind, Rule, RuleBook, Scope, Trigger
 
 __all__ = [
@@ -234,20 +236,23 @@ def _fire(rule: Rule, ctx: _Context, decided: Set[str]) -> Decision | None:
 
 
 def _closes(
-    book: RuleBook,
     facts: AccountFacts,
-    cured: Mapping[Scope, int | None],
+    ended: Mapping[Scope, int | None],
     open_actions: Iterable[OpenAction],
     decided: Set[str],
+    *,
+    closing: Callable[[ActionKind], bool],
+    reason: str,
+    rule_prefix: str,
+    used: Mapping[str, FactValue],
 ) -> list[Decision]:
-    """On a cure: close every open action of the cured subject that the cure closes."""
+    """Close decisions for the open actions of the subjects in ``ended`` (scope -> episode) whose
+    kind ``closing`` accepts. The key depends only on the action closed, so it closes once."""
     subjects: dict[Scope, str] = {"account": facts.account_id, "debtor": facts.customer_id}
     closes: list[Decision] = []
     for action in open_actions:
-        episode = cured[action.scope]
-        if episode is None or action.subject_id != subjects[action.scope]:
-            continue
-        if book.cure_effect(action.action) != "close":
+        episode = ended[action.scope]
+        if episode is None or action.subject_id != subjects[action.scope] or not closing(action.action):
             continue
         key = f"close:{action.key}"
         if key in decided:
@@ -255,7 +260,7 @@ def _closes(
         closes.append(
             Decision(
                 key=key,
-                rule_id=f"on_cure.{action.action}",
+                rule_id=f"{rule_prefix}.{action.action}",
                 action=action.action,
                 effect="close",
                 scope=action.scope,
@@ -263,9 +268,9 @@ def _closes(
                 account_id=facts.account_id,
                 customer_id=facts.customer_id,
                 episode=episode,
-                facts={"stage": facts.stage},
+                facts=dict(used),
                 closes=action.key,
-                reason="cure",
+                reason=reason,
             )
         )
     return closes
@@ -303,5 +308,29 @@ def evaluate(
         decision = _fire(rule, ctx, decided)
         if decision is not None:
             decisions.append(decision)
-    decisions.extend(_closes(book, facts, cured, open_actions, decided))
+    decisions.extend(
+        _closes(
+            facts,
+            cured,
+            open_actions,
+            decided,
+            closing=lambda action: book.cure_effect(action) == "close",
+            reason="cure",
+            rule_prefix="on_cure",
+            used={"stage": facts.stage},
+        )
+    )
+    if isinstance(event, RiskUpdated) and facts.flags & STOP_FLAGS:
+        decisions.extend(
+            _closes(
+                facts,
+                {"account": tracking.account.number, "debtor": tracking.debtor.number},
+                open_actions,
+                decided,
+                closing=lambda action: action == "agency_placement",
+                reason="stop_flag",
+                rule_prefix="on_stop_flag",
+                used={"flags": tuple(sorted(facts.flags & STOP_FLAGS))},
+            )
+        )
     return Evaluation(after, tuple(decisions))
