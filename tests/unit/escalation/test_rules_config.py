@@ -44,10 +44,9 @@ class TestDefaultRules:
         assert book.cure_effect("legal_file") == "keep"
 
     def test_seed_002_variant_sends_letters_at_m2_and_places_at_m3(self) -> None:
-        text = DEFAULT_TEXT.replace(
-            "- {event: stage_entered, stage: M3}", "- {event: stage_entered, stage: M2}"
-        ).replace("stage_entered, stage: M3+}\n\n  - id: legal", "stage_entered, stage: M3}\n\n  - id: legal")
+        text = resources.files("escalation_service").joinpath("rules/seed-002.yaml").read_text("utf-8")
         book = parse_rules(text)
+        assert book.placement == default_rules().placement
         facts = AccountFacts("acc-1", "cust-1", "M2", past_due_minor=10, debtor_past_due_minor=10)
         at_m2 = evaluate(book, StageChanged("M1", "M2"), facts, Tracking()).decisions
         assert [d.rule_id for d in at_m2] == ["demand-letter"]
