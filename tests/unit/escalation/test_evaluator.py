@@ -147,6 +147,11 @@ class TestOtherEvents:
         assert rules_of(result.decisions) == ["legal-file"]
         assert result.decisions[0].facts["plan_id"] == "plan-7"
 
+    def test_a_plan_broken_after_the_reage_cured_the_account_still_opens_a_legal_file(self) -> None:
+        reaged = Tracking(Episode(2, False, 0), Episode(2, False, 0))
+        result = run(RestructuringBroken("plan-7"), facts("CURRENT", 0), reaged)
+        assert [d.key for d in result.decisions] == ["legal-file:account:acc-1:2"]
+
 
 class TestCure:
     OPEN = (

@@ -168,7 +168,9 @@ def _conditions(trigger: Trigger, scope: Scope, ctx: _Context) -> dict[str, Fact
     if trigger.event != event.kind:
         return None
     episode = ctx.tracking.account if scope == "account" else ctx.tracking.debtor
-    if not episode.open:
+    # An agreed plan reages the account, which usually cures it: a broken plan counts in the
+    # last episode even when it is closed. Everything else needs the account delinquent.
+    if not episode.open and trigger.event != "restructuring_broken":
         return None
     if isinstance(event, StageChanged):
         if trigger.stage not in ctx.entered[scope]:
