@@ -13,6 +13,14 @@ command -v mvn >/dev/null || need_apt+=(maven)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
 command -v promtool >/dev/null || need_apt+=(prometheus)
+# WeasyPrint (the escalation service's letters to PDF) loads Pango, HarfBuzz's subsetter and
+# fontconfig at run time; zh-CN letters need a CJK font.
+shared_libs=$(ldconfig -p)
+for lib in libpango-1.0-0:libpango-1.0.so.0 libpangoft2-1.0-0:libpangoft2-1.0.so.0 \
+  libharfbuzz-subset0:libharfbuzz-subset.so.0 libfontconfig1:libfontconfig.so.1; do
+  grep -qF "${lib#*:}" <<<"$shared_libs" || need_apt+=("${lib%%:*}")
+done
+{ command -v fc-list >/dev/null && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || need_apt+=(fonts-wqy-zenhei)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing system packages: ${need_apt[*]} (install them, or run this as root)" >&2

@@ -8,6 +8,7 @@ gets a request id, and every error is answered as RFC 9457 problem details (``pr
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -15,9 +16,11 @@ from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collections_common.auth import install_staff_auth
 from collections_common.health import KafkaProbe, ProbeResult, probe_database
+from collections_common.metrics import HTTP_REQUEST_SECONDS
 from collections_common.problems import ProblemError, document_problems, install_problem_handlers
 from collections_common.request_ids import RequestIdMiddleware
 from collections_common.settings import ServiceSettings
@@ -97,3 +100,35 @@ def create_app(
     document_problems(app)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+class RequestTimer:
+    """ASGI middleware: observes each HTTP request in ``collections_http_request_seconds``.
+
+    The route label is the matched route's template (``/v1/accounts/{account_id}``), or
+    ``unmatched`` for a path no route serves, so the label's values stay few.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_and_note)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            HTTP_REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )
