@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,17 @@ def test_docs_asyncapi_yaml_is_up_to_date() -> None:
     assert committed == DOCUMENT, (
         "docs/asyncapi.yaml is stale: run `python scripts/generate_asyncapi.py` and commit it"
     )
+
+
+def test_the_projects_event_schemas_are_up_to_date() -> None:
+    """contracts/events/ holds the JSON Schema of every event the project owns, as generated."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "generate_asyncapi.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_document_is_deterministic() -> None:

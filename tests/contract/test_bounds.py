@@ -26,7 +26,10 @@ def _bounded(event_type: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for name, field in schema["properties"].items():
         if name != "data" and _is_bounded(field):
             yield "envelope", name, field
-    for name, field in schema["properties"]["data"]["properties"].items():
+    data = schema["properties"]["data"]
+    if "$ref" in data:  # the project's own schemas keep models under $defs
+        data = schema["$defs"][data["$ref"].rsplit("/", 1)[1]]
+    for name, field in data["properties"].items():
         if _is_bounded(field):
             yield "data", name, field
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collections_common.auth import install_staff_auth
+from collections_common.database import session_factory
 from collections_common.health import KafkaProbe, ProbeResult, probe_database
 from collections_common.metrics import HTTP_REQUEST_SECONDS
 from collections_common.problems import ProblemError, document_problems, install_problem_handlers
@@ -67,6 +68,7 @@ def create_app(
             await engine.dispose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=_lifespan)
+    app.state.sessions = session_factory(engine)  # collections_common.api's SessionDep, UnitOfWorkDep
     app.add_middleware(RequestTimer)
     for router in routers:
         app.include_router(router)

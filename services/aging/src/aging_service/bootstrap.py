@@ -13,7 +13,7 @@ from aging_service.domain.errors import UnknownAccount
 from aging_service.gauges import StageGauges
 from aging_service.handlers import AgingHandlers
 from aging_service.settings import AgingSettings
-from collections_common.database import create_engine, session_factory
+from collections_common.database import create_engine
 from collections_common.events import Topics
 from collections_common.problems import NotFound
 from collections_common.runtime import ConsumerRunner
@@ -33,7 +33,6 @@ def create_api(settings: AgingSettings) -> FastAPI:
         routers=routers,
         problems={UnknownAccount: NotFound},
     )
-    app.state.sessions = session_factory(engine)
     app.state.policy = settings.policy
     return app
 

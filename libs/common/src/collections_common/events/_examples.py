@@ -5,7 +5,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from ._base import EventData
-from .catalog import EventTypes, spec_of
+from .agency import ActivityReported, AgencyRegistered, AgencyUpdated, CaseReturned, ReportedPromise
+from .catalog import EventTypes, Topics, spec_of
+from .contact import (
+    ComplaintReceived,
+    ContactAttempted,
+    DebtorUnreachable,
+    HardshipReported,
+    HoldEnded,
+    HoldSet,
+    Party,
+    PermitBlocked,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+)
 from .corebank import (
     AccountClosed,
     AccountOpened,
@@ -23,10 +37,30 @@ from .corebank import (
 )
 from .delinquency import StageChanged
 from .envelope import CloudEvent, new_event
+from .escalation import (
+    BureauCleared,
+    BureauFlagged,
+    CaseAccount,
+    CasePlaced,
+    CaseRecalled,
+    ContactPoint,
+    Instalment,
+    LegalOpened,
+    LetterIssued,
+    PlacedDebtor,
+    RestructuringAgreed,
+    RestructuringOffered,
+    VisitCompleted,
+    VisitScheduled,
+)
 
 __all__ = ["EXAMPLE_DATA", "example_events"]
 
 _ACCOUNT = "ACC-1"
+_CUSTOMER = "CUS-1"
+_AT = datetime(2026, 1, 27, 10, 30, tzinfo=UTC)
+_BANK = Party(kind="bank")
+_AGENCY = Party(kind="agency", id="AG-1")
 
 EXAMPLE_DATA: tuple[EventData, ...] = (
     AccountOpened(
@@ -98,6 +132,221 @@ EXAMPLE_DATA: tuple[EventData, ...] = (
         cause_event_id="evt-0003",
         currency="CNY",
     ),
+    ContactAttempted(
+        permit_id="PRM-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        channel="call",
+        party=_BANK,
+        outcome="promise_to_pay",
+        at=_AT,
+        recording_ref="rec-2026-01-27-0001",
+        actor="collector-7",
+    ),
+    PermitBlocked(
+        permit_id="PRM-2",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        channel="sms",
+        party=_AGENCY,
+        pack="cn-seed",
+        rule="daily_attempts",
+        at=_AT,
+        retry_after=datetime(2026, 1, 28, 0, 0, tzinfo=UTC),
+    ),
+    PromiseMade(
+        promise_id="PTP-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        amount_minor=10_000,
+        currency="CNY",
+        promised_date=date(2026, 2, 3),
+        party=_BANK,
+        made_at=_AT,
+    ),
+    PromiseKept(
+        promise_id="PTP-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        amount_minor=10_000,
+        paid_minor=10_000,
+        currency="CNY",
+        promised_date=date(2026, 2, 3),
+        as_of=date(2026, 2, 4),
+    ),
+    PromiseBroken(
+        promise_id="PTP-2",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        amount_minor=10_000,
+        paid_minor=2_000,
+        currency="CNY",
+        promised_date=date(2026, 2, 3),
+        as_of=date(2026, 2, 4),
+    ),
+    HardshipReported(
+        account_id=_ACCOUNT, customer_id=_CUSTOMER, at=_AT, willing_to_pay=True, source="collector"
+    ),
+    HoldSet(
+        hold_id="HLD-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        reason="hospitalised",
+        ends_on=date(2026, 3, 1),
+        set_by="supervisor-2",
+        at=_AT,
+    ),
+    HoldEnded(hold_id="HLD-1", account_id=_ACCOUNT, customer_id=_CUSTOMER, ended_on=date(2026, 3, 1), at=_AT),
+    DebtorUnreachable(account_id=_ACCOUNT, customer_id=_CUSTOMER, at=_AT),
+    ComplaintReceived(
+        complaint_id="CMP-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        against=_AGENCY,
+        at=_AT,
+        category="harassment",
+    ),
+    LetterIssued(
+        letter_id="LTR-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        rule="demand_letter_on_m3",
+        language="zh-CN",
+        past_due_minor=30_000,
+        currency="CNY",
+        issued_on=date(2026, 3, 27),
+    ),
+    VisitScheduled(
+        visit_id="VIS-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        rule="home_visit_on_m3",
+        scheduled_on=date(2026, 4, 2),
+    ),
+    VisitCompleted(
+        visit_id="VIS-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        outcome="met_debtor",
+        record_ref="visit-rec-0001",
+        staff=["field-1", "field-2"],
+        completed_at=_AT,
+    ),
+    RestructuringOffered(
+        offer_id="OFF-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        rule="restructuring_on_hardship",
+        total_minor=120_000,
+        currency="CNY",
+        instalments=12,
+        fee_reduction_minor=5_000,
+        expires_on=date(2026, 4, 15),
+    ),
+    RestructuringAgreed(
+        offer_id="OFF-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        total_minor=20_000,
+        currency="CNY",
+        instalments=2,
+        fee_reduction_minor=0,
+        schedule=[
+            Instalment(due_date=date(2026, 5, 1), amount_minor=10_000),
+            Instalment(due_date=date(2026, 6, 1), amount_minor=10_000),
+        ],
+        agreed_at=_AT,
+    ),
+    CasePlaced(
+        placement_id="PLC-1",
+        case_id=_CUSTOMER,
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        agency_id="AG-1",
+        rule="placement_on_m3plus",
+        placed_on=date(2026, 4, 26),
+        ends_on=date(2026, 7, 25),
+        stage="M3+",
+        dpd=91,
+        past_due_minor=40_000,
+        currency="CNY",
+        accounts=[
+            CaseAccount(account_id=_ACCOUNT, stage="M3+", dpd=91, past_due_minor=40_000, currency="CNY")
+        ],
+        debtor=PlacedDebtor(
+            name="Li Lei",
+            national_id_last4="1234",
+            contact_points=[ContactPoint(kind="phone", value="+8613800000000")],
+            region="BJ",
+            language="zh-CN",
+        ),
+    ),
+    CaseRecalled(
+        placement_id="PLC-1",
+        case_id=_CUSTOMER,
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        agency_id="AG-1",
+        reason="cure",
+        recalled_on=date(2026, 5, 3),
+    ),
+    LegalOpened(
+        legal_file_id="LGL-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        rule="legal_on_large_balance",
+        reason="large_balance",
+        opened_on=date(2026, 4, 26),
+    ),
+    BureauFlagged(
+        account_id=_ACCOUNT, customer_id=_CUSTOMER, rule="bureau_on_m3plus", as_of=date(2026, 4, 26)
+    ),
+    BureauCleared(
+        account_id=_ACCOUNT, customer_id=_CUSTOMER, rule="bureau_on_m3plus", as_of=date(2026, 5, 3)
+    ),
+    AgencyRegistered(
+        agency_id="AG-1",
+        name="North Recovery Ltd",
+        regions=["BJ", "TJ"],
+        capacity=500,
+        active=True,
+        contract_start=date(2026, 1, 1),
+        contract_end=date(2027, 12, 31),
+        review_due=date(2026, 12, 31),
+    ),
+    AgencyUpdated(
+        agency_id="AG-1",
+        name="North Recovery Ltd",
+        regions=["BJ", "TJ", "HE"],
+        capacity=800,
+        active=True,
+        contract_start=date(2026, 1, 1),
+        contract_end=date(2027, 12, 31),
+        review_due=date(2026, 12, 31),
+    ),
+    ActivityReported(
+        activity_id="ACT-1",
+        agency_id="AG-1",
+        case_id=_CUSTOMER,
+        placement_id="PLC-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        kind="promise",
+        at=_AT,
+        channel="call",
+        outcome="promise_to_pay",
+        permit_id="PRM-3",
+        promise=ReportedPromise(promised_date=date(2026, 5, 10), amount_minor=40_000, currency="CNY"),
+    ),
+    CaseReturned(
+        agency_id="AG-1",
+        case_id=_CUSTOMER,
+        placement_id="PLC-1",
+        account_id=_ACCOUNT,
+        customer_id=_CUSTOMER,
+        reason="debtor abroad",
+        at=_AT,
+    ),
 )
 """One `data` per event type, in catalog order."""
 
@@ -111,7 +360,7 @@ def example_events() -> list[CloudEvent]:
         events.append(
             new_event(
                 spec.type,
-                "aging" if spec.type == EventTypes.STAGE_CHANGED else "corebank",
+                _source_of(spec.topic),
                 "calendar" if is_calendar else _ACCOUNT,
                 data,
                 id=f"00000000-0000-4000-8000-{number:012d}",
@@ -119,3 +368,13 @@ def example_events() -> list[CloudEvent]:
             )
         )
     return events
+
+
+def _source_of(topic: str) -> str:
+    """The service that publishes on ``topic`` (DOMAIN.md section 8: `source` names the service)."""
+    return {
+        Topics.DELINQUENCY: "aging",
+        Topics.CONTACT: "contact",
+        Topics.ESCALATION: "escalation",
+        Topics.AGENCY: "agency-gateway",
+    }.get(topic, "corebank")

@@ -18,7 +18,7 @@ from ._examples import example_events
 from .catalog import CATALOG, DLQ_HEADERS, EventSpec, Topics, dlq_topic
 from .envelope import CloudEvent, encode
 
-__all__ = ["build_asyncapi"]
+__all__ = ["build_asyncapi", "event_json_schema"]
 
 ASYNCAPI_VERSION: Final = "3.0.0"
 CONTRACT_VERSION: Final = "1.0.0"
@@ -245,4 +245,41 @@ def build_asyncapi() -> dict[str, Any]:
             "messages": dict(sorted(messages.items())),
             "schemas": schemas,
         },
+    }
+
+
+def event_json_schema(event_type: str, document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of one event type, standalone: the AsyncAPI message payload with
+    the model schemas it refers to under ``$defs``. The project publishes these for the events it
+    owns (``contracts/events/``), as core banking's are published in the shared contracts."""
+    document = document or build_asyncapi()
+    components = document["components"]["schemas"]
+    payload = copy.deepcopy(document["components"]["messages"][event_type]["payload"])
+    defs: dict[str, Any] = {}
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name not in defs:
+                defs[name] = {}
+                defs[name] = inline(copy.deepcopy(components[name]))
+            return {**{k: v for k, v in node.items() if k != "$ref"}, "$ref": f"#/$defs/{name}"}
+        return {key: inline(value) for key, value in node.items()}
+
+    body = inline(payload)
+    spec = CATALOG[event_type]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{event_type}.schema.json",
+        "title": event_type,
+        "description": f"CloudEvents 1.0 structured JSON event of type {event_type} on topic {spec.topic};"
+        " see DOMAIN.md.",
+        "x-topic": spec.topic,
+        **{key: value for key, value in body.items() if key != "description"},
+        "$defs": dict(sorted(defs.items())),
     }

@@ -16,6 +16,19 @@ from pydantic import ValidationError
 
 from ._base import EventData
 from ._errors import InvalidEvent, describe_errors
+from .agency import ActivityReported, AgencyRegistered, AgencyUpdated, CaseReturned
+from .contact import (
+    ComplaintReceived,
+    ContactAttempted,
+    DebtorUnreachable,
+    HardshipReported,
+    HoldEnded,
+    HoldSet,
+    PermitBlocked,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+)
 from .corebank import (
     AccountClosed,
     AccountOpened,
@@ -28,6 +41,18 @@ from .corebank import (
 )
 from .delinquency import StageChanged
 from .envelope import CloudEvent, decode
+from .escalation import (
+    BureauCleared,
+    BureauFlagged,
+    CasePlaced,
+    CaseRecalled,
+    LegalOpened,
+    LetterIssued,
+    RestructuringAgreed,
+    RestructuringOffered,
+    VisitCompleted,
+    VisitScheduled,
+)
 
 __all__ = [
     "CATALOG",
@@ -73,6 +98,30 @@ class EventTypes:
     PAYMENT_REVERSED: Final = "corebank.payment.reversed"
     BUSINESS_DAY_CLOSED: Final = "corebank.business-day.closed"
     STAGE_CHANGED: Final = "collections.stage.changed"
+    CONTACT_ATTEMPTED: Final = "collections.contact.attempted"
+    PERMIT_BLOCKED: Final = "collections.permit.blocked"
+    PROMISE_MADE: Final = "collections.promise.made"
+    PROMISE_KEPT: Final = "collections.promise.kept"
+    PROMISE_BROKEN: Final = "collections.promise.broken"
+    HARDSHIP_REPORTED: Final = "collections.hardship.reported"
+    HOLD_SET: Final = "collections.hold.set"
+    HOLD_ENDED: Final = "collections.hold.ended"
+    DEBTOR_UNREACHABLE: Final = "collections.debtor.unreachable"
+    COMPLAINT_RECEIVED: Final = "collections.complaint.received"
+    LETTER_ISSUED: Final = "collections.letter.issued"
+    VISIT_SCHEDULED: Final = "collections.visit.scheduled"
+    VISIT_COMPLETED: Final = "collections.visit.completed"
+    RESTRUCTURING_OFFERED: Final = "collections.restructuring.offered"
+    RESTRUCTURING_AGREED: Final = "collections.restructuring.agreed"
+    CASE_PLACED: Final = "collections.case.placed"
+    CASE_RECALLED: Final = "collections.case.recalled"
+    LEGAL_OPENED: Final = "collections.legal.opened"
+    BUREAU_FLAGGED: Final = "collections.bureau.flagged"
+    BUREAU_CLEARED: Final = "collections.bureau.cleared"
+    AGENCY_REGISTERED: Final = "collections.agency.registered"
+    AGENCY_UPDATED: Final = "collections.agency.updated"
+    ACTIVITY_REPORTED: Final = "collections.agency.activity.reported"
+    CASE_RETURNED: Final = "collections.agency.case.returned"
 
 
 def dlq_topic(topic: str) -> str:
@@ -113,6 +162,30 @@ _SPECS = (
     EventSpec(EventTypes.PAYMENT_REVERSED, Topics.PAYMENTS, PaymentReversed),
     EventSpec(EventTypes.BUSINESS_DAY_CLOSED, Topics.CALENDAR, BusinessDayClosed),
     EventSpec(EventTypes.STAGE_CHANGED, Topics.DELINQUENCY, StageChanged),
+    EventSpec(EventTypes.CONTACT_ATTEMPTED, Topics.CONTACT, ContactAttempted),
+    EventSpec(EventTypes.PERMIT_BLOCKED, Topics.CONTACT, PermitBlocked),
+    EventSpec(EventTypes.PROMISE_MADE, Topics.CONTACT, PromiseMade),
+    EventSpec(EventTypes.PROMISE_KEPT, Topics.CONTACT, PromiseKept),
+    EventSpec(EventTypes.PROMISE_BROKEN, Topics.CONTACT, PromiseBroken),
+    EventSpec(EventTypes.HARDSHIP_REPORTED, Topics.CONTACT, HardshipReported),
+    EventSpec(EventTypes.HOLD_SET, Topics.CONTACT, HoldSet),
+    EventSpec(EventTypes.HOLD_ENDED, Topics.CONTACT, HoldEnded),
+    EventSpec(EventTypes.DEBTOR_UNREACHABLE, Topics.CONTACT, DebtorUnreachable),
+    EventSpec(EventTypes.COMPLAINT_RECEIVED, Topics.CONTACT, ComplaintReceived),
+    EventSpec(EventTypes.LETTER_ISSUED, Topics.ESCALATION, LetterIssued),
+    EventSpec(EventTypes.VISIT_SCHEDULED, Topics.ESCALATION, VisitScheduled),
+    EventSpec(EventTypes.VISIT_COMPLETED, Topics.ESCALATION, VisitCompleted),
+    EventSpec(EventTypes.RESTRUCTURING_OFFERED, Topics.ESCALATION, RestructuringOffered),
+    EventSpec(EventTypes.RESTRUCTURING_AGREED, Topics.ESCALATION, RestructuringAgreed),
+    EventSpec(EventTypes.CASE_PLACED, Topics.ESCALATION, CasePlaced),
+    EventSpec(EventTypes.CASE_RECALLED, Topics.ESCALATION, CaseRecalled),
+    EventSpec(EventTypes.LEGAL_OPENED, Topics.ESCALATION, LegalOpened),
+    EventSpec(EventTypes.BUREAU_FLAGGED, Topics.ESCALATION, BureauFlagged),
+    EventSpec(EventTypes.BUREAU_CLEARED, Topics.ESCALATION, BureauCleared),
+    EventSpec(EventTypes.AGENCY_REGISTERED, Topics.AGENCY, AgencyRegistered),
+    EventSpec(EventTypes.AGENCY_UPDATED, Topics.AGENCY, AgencyUpdated),
+    EventSpec(EventTypes.ACTIVITY_REPORTED, Topics.AGENCY, ActivityReported),
+    EventSpec(EventTypes.CASE_RETURNED, Topics.AGENCY, CaseReturned),
 )
 
 CATALOG: Final[Mapping[str, EventSpec]] = MappingProxyType({spec.type: spec for spec in _SPECS})

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aging_service.domain.policy import AgingPolicy
+from collections_common.api import SessionDep
 
-
-async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    async with sessions() as session:
-        yield session
+__all__ = ["PolicyDep", "SessionDep"]
 
 
 def _policy(request: Request) -> AgingPolicy:
@@ -22,5 +17,4 @@ def _policy(request: Request) -> AgingPolicy:
     return policy
 
 
-SessionDep = Annotated[AsyncSession, Depends(_session)]
 PolicyDep = Annotated[AgingPolicy, Depends(_policy)]
