@@ -191,16 +191,21 @@ class BarrierLocator:
         # Everything stamped up to T + skew is in the log once the broker's clock has passed it.
         await _sleep_until_ms(close.timestamp_ms + self._skew_ms + 1)
         partitions = [tp for topic in BARRIER_TOPICS for tp in await self._clock.partitions(topic)]
+        # The ends first: whatever is appended after this look-up is stamped after T + skew (the
+        # clock has passed it), so it is after the close. A look-up by time finds nothing (None)
+        # when nothing stamped that late is in the log yet: then everything up to the end is
+        # before. Looked up the other way round, a record appended between the two look-ups would
+        # sit below the end and pass for one published before the close.
+        ends = await self._clock.end_offsets(BARRIER_TOPICS)
         low = await self._clock.first_at_or_after(partitions, close.timestamp_ms - self._skew_ms)
         high = await self._clock.first_at_or_after(partitions, close.timestamp_ms + self._skew_ms + 1)
-        ends = await self._clock.end_offsets(BARRIER_TOPICS)
         barrier: dict[str, dict[str, int]] = {topic: {} for topic in BARRIER_TOPICS}
         for tp in partitions:
             topic = tp.topic.removeprefix(self._settings.kafka_topic_prefix)
             end = ends[(topic, tp.partition)]
-            start, stop = low[tp], high[tp]
-            start = end if start is None else start
-            stop = end if stop is None else stop
+            first_low, first_high = low[tp], high[tp]
+            start = end if first_low is None else min(first_low, end)
+            stop = end if first_high is None else min(first_high, end)
             offset = stop
             if start < stop:  # records the clock cannot place: ask what they say
                 for record in await self._clock.read(tp, start, stop):
