@@ -11,9 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from collections_common.runtime import Outbox
 from contact_service.bootstrap import SERVICE
+from contact_service.domain.compliance import PermitRequest
+from contact_service.domain.contact import Channel
+from contact_service.permits import reserve
 from contact_service.settings import ContactSettings
 from devstack.stack import Stack
 from tests.auth_tokens import StaffTokens
@@ -237,3 +241,28 @@ class TestPermitApi:
         assert gateway.status_code == 201 and gateway.json()["party"] == {"kind": "agency", "id": "AG1"}
         assert unknown_account.status_code == 404
         assert bad.status_code == 422
+
+
+class TestReservation:
+    async def test_64_concurrent_transactions_for_the_last_slot_leave_exactly_one_allowed(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        await apply(engine, settings, opened("A1", "C1"))
+
+        async def one(offset: int) -> bool:
+            async with AsyncSession(engine) as session, session.begin():
+                row = await reserve(
+                    session,
+                    Outbox(session),
+                    pack=settings.pack,
+                    source="test",
+                    request=PermitRequest(
+                        "A1", Channel.SMS, "+8613800000001", MORNING + timedelta(seconds=offset)
+                    ),
+                    requested_by="test",
+                )
+                return row.allowed
+
+        assert await one(0) and await one(1)
+        allowed = await asyncio.gather(*(one(10 + i) for i in range(64)))
+        assert sum(allowed) == 1
