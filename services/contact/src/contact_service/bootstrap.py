@@ -1,25 +1,65 @@
-"""Wires the contact service: settings, database, API, consumers."""
+"""Wires the contact service: settings, plan, database, API, consumers and the sender."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collections_common.database import create_engine
 from collections_common.events import Topics
-from collections_common.service import consuming_service
+from collections_common.problems import Conflict, NotFound, Unprocessable
+from collections_common.runtime import ConsumerRunner
+from collections_common.service import Component, ServiceDefinition
+from collections_common.web import create_app
 from contact_service.api import routers
-from contact_service.handlers import handle_batch
+from contact_service.api.deps import ContactConfig
+from contact_service.domain.errors import InvalidOutcome, OutcomeConflict, UnknownThing
+from contact_service.handlers import handler_for
+from contact_service.plans import Renderer, load_plan
+from contact_service.sender import ContactSender
 from contact_service.settings import ContactSettings
 
-SERVICE = consuming_service(
+TOPICS = (
+    Topics.DELINQUENCY,
+    Topics.ACCOUNTS,
+    Topics.PAYMENTS,
+    Topics.CALENDAR,
+    Topics.ESCALATION,
+)
+
+
+def create_api(settings: ContactSettings) -> FastAPI:
+    plan = load_plan(settings.plan_file)
+    app = create_app(
+        settings,
+        engine=create_engine(settings),
+        title="Contact service",
+        description="Treatment plans and contacts under one compliance policy.",
+        routers=routers,
+        problems={UnknownThing: NotFound, OutcomeConflict: Conflict, InvalidOutcome: Unprocessable},
+    )
+    app.state.contact = ContactConfig(
+        settings=settings, pack=settings.pack, plan=plan, renderer=Renderer(plan)
+    )
+    return app
+
+
+def worker_components(settings: ContactSettings, engine: AsyncEngine) -> list[Component]:
+    plan = load_plan(settings.plan_file)
+    components: list[Component] = [
+        ConsumerRunner(settings=settings, engine=engine, topics=TOPICS, handler=handler_for(settings, plan))
+    ]
+    if settings.sender_enabled:
+        components.append(ContactSender(settings, engine, plan))
+    return components
+
+
+SERVICE = ServiceDefinition(
     name="contact",
     settings_class=ContactSettings,
     migrations=Path(__file__).parent / "migrations",
-    title="Contact service",
-    description="Treatment plans and contacts under one compliance policy.",
-    routers=routers,
-    topics=(
-        Topics.DELINQUENCY,
-        Topics.ACCOUNTS,
-    ),
-    handler=handle_batch,
+    create_api=create_api,
+    worker_components=worker_components,
 )

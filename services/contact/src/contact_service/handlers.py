@@ -1,7 +1,274 @@
-"""Use cases of the contact service, one handler per event type, registered below."""
+"""Use cases of the contact service, one handler per inbound event type.
 
-from collections_common.runtime import EventHandler, per_event
+Each loads (repositories on ``batch.session``), decides (the domain), stores and emits in the
+batch's one transaction. Repeats are harmless: a case's facts are folded by date (an older
+assessment changes nothing), a plan's contacts are unique per (debtor, stage, step, due time),
+payments are keyed by their id, promises are decided once, and the runner records event
+identities besides.
+"""
 
-EVENT_HANDLERS: dict[type, EventHandler] = {}
+from __future__ import annotations
 
-handle_batch = per_event(EVENT_HANDLERS)
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from collections_common.events import (
+    AccountOpened,
+    AccountUpdated,
+    BusinessDayClosed,
+    EventData,
+    EventTypes,
+    PaymentPosted,
+    PaymentReversed,
+    RestructuringAgreed,
+    StageChanged,
+    Topics,
+    new_event,
+)
+from collections_common.events import HoldEnded as HoldEndedEvent
+from collections_common.events.contact import PromiseBroken, PromiseKept
+from collections_common.runtime import BadInput, Batch, EventHandler, Incoming, per_event
+from collections_common.runtime.runner import BatchHandler
+from contact_service.adapters.cases import CaseRepository
+from contact_service.adapters.promises import PromiseRepository, PromiseRow
+from contact_service.adapters.work import WorkRepository
+from contact_service.domain import case as cases_domain
+from contact_service.domain.case import AccountFacts, CaseUpdate
+from contact_service.domain.promises import PromiseStatus, evaluate
+from contact_service.metrics import PROMISES
+from contact_service.plans import LoadedPlan, load_plan
+from contact_service.settings import ContactSettings
+from contact_service.treatment import STAGE_CHANGED, cancel, case_score, schedule_stage
+
+__all__ = ["ContactHandlers", "handler_for"]
+
+
+def _event_time(incoming: Incoming) -> datetime:
+    return incoming.event.envelope.time or datetime.now(UTC)
+
+
+class ContactHandlers:
+    """The consumers' use cases, configured by the service's settings and plan."""
+
+    def __init__(self, settings: ContactSettings, plan: LoadedPlan | None = None) -> None:
+        self.settings = settings
+        self.plan = plan or load_plan(settings.plan_file)
+        self.source = settings.source
+        self.horizon = timedelta(days=settings.plan_horizon_days)
+
+    @property
+    def handlers(self) -> dict[type[EventData], EventHandler]:
+        return {
+            StageChanged: self.on_stage_changed,
+            AccountOpened: self.on_account_opened,
+            AccountUpdated: self.on_account_updated,
+            PaymentPosted: self.on_payment_posted,
+            PaymentReversed: self.on_payment_reversed,
+            BusinessDayClosed: self.on_business_day_closed,
+            RestructuringAgreed: self.on_restructuring_agreed,
+        }
+
+    # -- collections.delinquency.v1 --------------------------------------------------------------
+    async def on_stage_changed(self, incoming: Incoming, batch: Batch) -> None:
+        data = incoming.event.data
+        assert isinstance(data, StageChanged)
+        cases = CaseRepository(batch.session)
+        customer = data.customer_id or await cases.customer_of(data.account_id)
+        if customer is None:
+            raise BadInput("a stage change of an account whose debtor is unknown")
+        await cases.link_account(data.account_id, customer, data.currency)
+        await cases.lock(customer)
+        record = await cases.load(customer)
+        fact = cases_domain.StageChanged(
+            account_id=data.account_id,
+            customer_id=customer,
+            to_stage=data.to_stage,
+            dpd=data.dpd,
+            past_due_minor=data.past_due_minor,
+            currency=data.currency,
+            as_of=data.as_of,
+        )
+        try:
+            update = cases_domain.apply(record.case, fact)
+        except ValueError:
+            raise BadInput("a stage change to a stage the contact service does not know") from None
+        after = update.case
+        entered: datetime | None = None
+        if update.cancellation is not None:
+            await cancel(batch.session, customer, update.cancellation)
+        elif after.stage != record.stage and record.stage != after.stages[0]:
+            await cancel(batch.session, customer, STAGE_CHANGED)
+        if after.stage != record.stage and after.stage != after.stages[0]:
+            entered = _event_time(incoming)
+            await schedule_stage(
+                batch.session,
+                self.plan.plan,
+                after,
+                data.account_id,
+                entered,
+                self.horizon,
+                unreachable=record.unreachable,
+            )
+        await cases.save(after, stage_entered_at=entered)
+        await WorkRepository(batch.session).rescore(customer, case_score(after, record.unreachable))
+
+    # -- corebank.accounts.v1 --------------------------------------------------------------------
+    async def on_account_opened(self, incoming: Incoming, batch: Batch) -> None:
+        data = incoming.event.data
+        assert isinstance(data, AccountOpened)
+        cases = CaseRepository(batch.session)
+        await cases.link_account(data.account_id, data.customer_id, data.currency)
+        holder = data.holder
+        consents = data.consents.model_dump(exclude_none=True)
+        fact = AccountFacts(
+            account_id=data.account_id,
+            customer_id=data.customer_id,
+            at=_event_time(incoming),
+            timezone=_timezone(holder.timezone),
+            language=holder.language,
+            phones=list(holder.phones) if holder.phones is not None else None,
+            email=holder.email,
+            consents=consents,
+        )
+        await self._account_facts(batch, data.customer_id, fact)
+
+    async def on_account_updated(self, incoming: Incoming, batch: Batch) -> None:
+        data = incoming.event.data
+        assert isinstance(data, AccountUpdated)
+        cases = CaseRepository(batch.session)
+        customer = await cases.customer_of(data.account_id)
+        if customer is None:
+            raise BadInput("account.updated of an account the contact service never saw opened")
+        holder = data.holder
+        fact = AccountFacts(
+            account_id=data.account_id,
+            customer_id=customer,
+            at=_event_time(incoming),
+            timezone=_timezone(holder.timezone) if holder is not None else None,
+            language=holder.language if holder is not None else None,
+            phones=list(holder.phones) if holder is not None and holder.phones is not None else None,
+            email=holder.email if holder is not None else None,
+            consents=data.consents.model_dump(exclude_none=True) if data.consents is not None else {},
+            flags=data.flags.model_dump(exclude_none=True) if data.flags is not None else {},
+            risk_rating=data.risk.rating if data.risk is not None else None,
+            signals=data.risk.signals if data.risk is not None else None,
+        )
+        await self._account_facts(batch, customer, fact)
+
+    async def _account_facts(self, batch: Batch, customer: str, fact: AccountFacts) -> None:
+        cases = CaseRepository(batch.session)
+        await cases.lock(customer)
+        record = await cases.load(customer)
+        update: CaseUpdate = cases_domain.apply(record.case, fact)
+        if update.cancellation is not None:
+            await cancel(batch.session, customer, update.cancellation)
+        await cases.save(update.case)
+        await WorkRepository(batch.session).rescore(customer, case_score(update.case, record.unreachable))
+
+    # -- corebank.payments.v1 --------------------------------------------------------------------
+    async def on_payment_posted(self, incoming: Incoming, batch: Batch) -> None:
+        data = incoming.event.data
+        assert isinstance(data, PaymentPosted)
+        await PromiseRepository(batch.session).record_payment(
+            data.account_id, data.payment_id, data.amount_minor, data.currency, data.value_date
+        )
+
+    async def on_payment_reversed(self, incoming: Incoming, batch: Batch) -> None:
+        data = incoming.event.data
+        assert isinstance(data, PaymentReversed)
+        repo = PromiseRepository(batch.session)
+        value_date = await repo.record_reversal(data.account_id, data.payment_id)
+        if value_date is None:
+            return
+        for row in await repo.kept_covering(data.account_id, value_date):
+            # A kept promise is decided again: without the reversed payment it may be broken.
+            await self._decide(batch, row, row.promise.due_on, only_broken=True)
+
+    # -- corebank.calendar.v1 --------------------------------------------------------------------
+    async def on_business_day_closed(self, incoming: Incoming, batch: Batch) -> None:
+        data = incoming.event.data
+        assert isinstance(data, BusinessDayClosed)
+        day = data.business_date
+        for row in await PromiseRepository(batch.session).open_due_by(day):
+            await self._decide(batch, row, day)
+        cases = CaseRepository(batch.session)
+        now = _event_time(incoming)
+        for customer, hold in await cases.lapsed_holds(day + timedelta(days=1)):
+            await cases.end_hold(hold.hold_id, hold.ends_on, "calendar")
+            batch.outbox.add(
+                Topics.CONTACT,
+                new_event(
+                    EventTypes.HOLD_ENDED,
+                    self.source,
+                    customer,
+                    HoldEndedEvent(
+                        hold_id=hold.hold_id,
+                        account_id=hold.account_id,
+                        customer_id=customer,
+                        ended_on=hold.ends_on,
+                        at=now,
+                    ),
+                ),
+                key=hold.account_id,
+            )
+
+    async def _decide(
+        self, batch: Batch, row: PromiseRow, closed_through: date, *, only_broken: bool = False
+    ) -> None:
+        repo = PromiseRepository(batch.session)
+        promise = row.promise
+        account_id = next(iter(promise.account_ids))
+        view = evaluate(promise, await repo.payments_of(account_id), closed_through)
+        if view.status is PromiseStatus.OPEN or (only_broken and view.status is not PromiseStatus.BROKEN):
+            return
+        await repo.decide(promise.promise_id, view.status.value, view.paid_minor, closed_through)
+        model = PromiseKept if view.status is PromiseStatus.KEPT else PromiseBroken
+        kind = EventTypes.PROMISE_KEPT if view.status is PromiseStatus.KEPT else EventTypes.PROMISE_BROKEN
+        batch.outbox.add(
+            Topics.CONTACT,
+            new_event(
+                kind,
+                self.source,
+                row.customer_id,
+                model(
+                    promise_id=promise.promise_id,
+                    account_id=account_id,
+                    customer_id=row.customer_id,
+                    amount_minor=promise.amount_minor,
+                    paid_minor=view.paid_minor,
+                    currency=promise.currency,
+                    promised_date=promise.due_on,
+                    as_of=closed_through,
+                ),
+            ),
+            key=account_id,
+        )
+        PROMISES.labels(view.status.value).inc()
+
+    # -- collections.escalation.v1 ---------------------------------------------------------------
+    async def on_restructuring_agreed(self, incoming: Incoming, batch: Batch) -> None:
+        data = incoming.event.data
+        assert isinstance(data, RestructuringAgreed)
+        cases = CaseRepository(batch.session)
+        await cases.link_account(data.account_id, data.customer_id, data.currency)
+        await cases.lock(data.customer_id)
+        record = await cases.load(data.customer_id)
+        fact = cases_domain.RestructuringAgreed(data.account_id, data.agreed_at.date())
+        update = cases_domain.apply(record.case, fact)
+        if update.cancellation is not None:
+            await cancel(batch.session, data.customer_id, update.cancellation)
+
+
+def _timezone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput("holder.timezone is not a known IANA time zone") from None
+    return name
+
+
+def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> BatchHandler:
+    """The batch handler of the contact worker: ``per_event`` over ``ContactHandlers``."""
+    return per_event(ContactHandlers(settings, plan).handlers)

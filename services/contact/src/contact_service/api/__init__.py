@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from contact_service.api import call_tasks, cases, permits
+
+routers: list[APIRouter] = [permits.router, cases.router, call_tasks.router]

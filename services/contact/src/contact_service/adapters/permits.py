@@ -1,0 +1,264 @@
+"""Permits (every decision, with its rule and outcome) and inbound contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contact_service.adapters.orm import inbound_contacts, permits
+from contact_service.domain.compliance import ContactHistory, InboundContact, PermitRecord
+from contact_service.domain.contact import Channel, Outcome, Party, PartyKind
+
+__all__ = ["InboundRow", "PermitRepository", "PermitRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class PermitRow:
+    """A stored decision."""
+
+    permit_id: str
+    customer_id: str
+    account_id: str
+    channel: str
+    contact_point: str
+    party_kind: str
+    party_id: str | None
+    autodialled: bool
+    purpose: str
+    at: datetime
+    pack: str
+    allowed: bool
+    expires_at: datetime | None
+    rule: str | None
+    retry_after: datetime | None
+    requested_by: str | None
+    decided_at: datetime
+    outcome: str | None
+    outcome_at: datetime | None
+    recording_ref: str | None
+    details: dict[str, Any] | None
+    outcome_by: str | None
+
+    @property
+    def party(self) -> Party:
+        return Party(PartyKind(self.party_kind), self.party_id)
+
+    def outcome_as_of(self, now: datetime) -> str | None:
+        """The reported outcome; else pending (None) before expiry and ``unknown`` after (allowed only)."""
+        if self.outcome is not None or not self.allowed:
+            return self.outcome
+        return Outcome.UNKNOWN.value if self.expires_at is not None and now >= self.expires_at else None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRow:
+    """A stored inbound contact."""
+
+    contact_id: str
+    customer_id: str
+    account_id: str
+    channel: str
+    contact_point: str
+    at: datetime
+    outcome: str
+    recorded_by: str | None
+
+
+class PermitRepository:
+    """Every SQL statement about permits and inbound contacts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def history(self, customer_id: str, start: datetime, end: datetime) -> ContactHistory:
+        """The debtor's allowed permits and inbound contacts with ``start <= at < end``."""
+        rows = await self.session.execute(
+            select(
+                permits.c.account_id,
+                permits.c.channel,
+                permits.c.contact_point,
+                permits.c.at,
+                permits.c.expires_at,
+                permits.c.outcome,
+                permits.c.party_kind,
+                permits.c.party_id,
+            ).where(
+                permits.c.customer_id == customer_id,
+                permits.c.allowed,
+                permits.c.at >= start,
+                permits.c.at < end,
+            )
+        )
+        records = [
+            PermitRecord(
+                account_id=r.account_id,
+                channel=Channel(r.channel),
+                contact_point=r.contact_point,
+                at=r.at,
+                expires_at=r.expires_at,
+                outcome=Outcome(r.outcome) if r.outcome is not None else None,
+                party=Party(PartyKind(r.party_kind), r.party_id),
+            )
+            for r in rows
+        ]
+        inbound_rows = await self.session.execute(
+            select(
+                inbound_contacts.c.account_id,
+                inbound_contacts.c.channel,
+                inbound_contacts.c.contact_point,
+                inbound_contacts.c.at,
+                inbound_contacts.c.outcome,
+            ).where(
+                inbound_contacts.c.customer_id == customer_id,
+                inbound_contacts.c.at >= start,
+                inbound_contacts.c.at < end,
+            )
+        )
+        inbound = [
+            InboundContact(r.account_id, Channel(r.channel), r.contact_point, r.at, Outcome(r.outcome))
+            for r in inbound_rows
+        ]
+        return ContactHistory(permits=records, inbound=inbound)
+
+    async def add(self, row: PermitRow) -> None:
+        await self.session.execute(
+            insert(permits).values(
+                permit_id=row.permit_id,
+                customer_id=row.customer_id,
+                account_id=row.account_id,
+                channel=row.channel,
+                contact_point=row.contact_point,
+                party_kind=row.party_kind,
+                party_id=row.party_id,
+                autodialled=row.autodialled,
+                purpose=row.purpose,
+                at=row.at,
+                pack=row.pack,
+                allowed=row.allowed,
+                expires_at=row.expires_at,
+                rule=row.rule,
+                retry_after=row.retry_after,
+                requested_by=row.requested_by,
+                decided_at=row.decided_at,
+            )
+        )
+
+    async def get(self, permit_id: str, *, for_update: bool = False) -> PermitRow | None:
+        query = select(permits).where(permits.c.permit_id == permit_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return _permit(row) if row is not None else None
+
+    async def set_outcome(
+        self,
+        permit_id: str,
+        *,
+        outcome: str,
+        at: datetime,
+        recording_ref: str | None,
+        details: dict[str, Any] | None,
+        by: str | None,
+    ) -> None:
+        await self.session.execute(
+            update(permits)
+            .where(permits.c.permit_id == permit_id)
+            .values(
+                outcome=outcome, outcome_at=at, recording_ref=recording_ref, details=details, outcome_by=by
+            )
+        )
+
+    async def add_inbound(self, row: InboundRow) -> None:
+        await self.session.execute(
+            insert(inbound_contacts).values(
+                contact_id=row.contact_id,
+                customer_id=row.customer_id,
+                account_id=row.account_id,
+                channel=row.channel,
+                contact_point=row.contact_point,
+                at=row.at,
+                outcome=row.outcome,
+                recorded_by=row.recorded_by,
+            )
+        )
+
+    async def page(
+        self,
+        customer_id: str,
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        channel: str | None = None,
+        allowed: bool | None = None,
+    ) -> Sequence[PermitRow]:
+        """The debtor's decisions, newest first (by ``at``, then id), after the cursor ``(at, permit_id)``."""
+        query = select(permits).where(permits.c.customer_id == customer_id)
+        if channel is not None:
+            query = query.where(permits.c.channel == channel)
+        if allowed is not None:
+            query = query.where(permits.c.allowed.is_(allowed))
+        if after is not None:
+            at, permit_id = after
+            query = query.where(
+                or_(permits.c.at < at, and_(permits.c.at == at, permits.c.permit_id < permit_id))
+            )
+        rows = await self.session.execute(
+            query.order_by(permits.c.at.desc(), permits.c.permit_id.desc()).limit(limit)
+        )
+        return [_permit(r) for r in rows]
+
+    async def inbound(self, customer_id: str, limit: int = 100) -> Sequence[InboundRow]:
+        rows = await self.session.execute(
+            select(inbound_contacts)
+            .where(inbound_contacts.c.customer_id == customer_id)
+            .order_by(inbound_contacts.c.at.desc())
+            .limit(limit)
+        )
+        return [
+            InboundRow(
+                contact_id=r.contact_id,
+                customer_id=r.customer_id,
+                account_id=r.account_id,
+                channel=r.channel,
+                contact_point=r.contact_point,
+                at=r.at,
+                outcome=r.outcome,
+                recorded_by=r.recorded_by,
+            )
+            for r in rows
+        ]
+
+    async def count_decisions(self) -> int:
+        return int((await self.session.execute(select(func.count()).select_from(permits))).scalar_one())
+
+
+def _permit(r: Any) -> PermitRow:
+    return PermitRow(
+        permit_id=r.permit_id,
+        customer_id=r.customer_id,
+        account_id=r.account_id,
+        channel=r.channel,
+        contact_point=r.contact_point,
+        party_kind=r.party_kind,
+        party_id=r.party_id,
+        autodialled=r.autodialled,
+        purpose=r.purpose,
+        at=r.at,
+        pack=r.pack,
+        allowed=r.allowed,
+        expires_at=r.expires_at,
+        rule=r.rule,
+        retry_after=r.retry_after,
+        requested_by=r.requested_by,
+        decided_at=r.decided_at,
+        outcome=r.outcome,
+        outcome_at=r.outcome_at,
+        recording_ref=r.recording_ref,
+        details=r.details,
+        outcome_by=r.outcome_by,
+    )

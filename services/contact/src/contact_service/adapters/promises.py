@@ -1,0 +1,157 @@
+"""Payments (and their reversals) and promises to pay."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contact_service.adapters.orm import payments, promises
+from contact_service.domain.promises import Payment, Promise
+
+__all__ = ["PromiseRepository", "PromiseRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseRow:
+    """A stored promise."""
+
+    promise: Promise
+    customer_id: str
+    status: str
+    paid_minor: int
+    party_kind: str
+    party_id: str | None
+    made_at: datetime
+    made_by: str | None
+    permit_id: str | None
+
+
+class PromiseRepository:
+    """Every SQL statement about payments and promises."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record_payment(
+        self, account_id: str, payment_id: str, amount_minor: int, currency: str, value_date: date
+    ) -> None:
+        """Store a payment; a repeat changes nothing; one whose reversal came first stays reversed."""
+        stmt = pg_insert(payments).values(
+            account_id=account_id,
+            payment_id=payment_id,
+            amount_minor=amount_minor,
+            currency=currency,
+            value_date=value_date,
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[payments.c.account_id, payments.c.payment_id],
+                set_={
+                    "amount_minor": stmt.excluded.amount_minor,
+                    "currency": stmt.excluded.currency,
+                    "value_date": stmt.excluded.value_date,
+                },
+                where=payments.c.amount_minor.is_(None),
+            )
+        )
+
+    async def record_reversal(self, account_id: str, payment_id: str) -> date | None:
+        """Mark the payment reversed (before it arrives, too); returns its value date when known."""
+        stmt = pg_insert(payments).values(account_id=account_id, payment_id=payment_id, reversed=True)
+        result = await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[payments.c.account_id, payments.c.payment_id], set_={"reversed": True}
+            ).returning(payments.c.value_date)
+        )
+        value_date: date | None = result.scalar_one_or_none()
+        return value_date
+
+    async def payments_of(self, account_id: str) -> list[Payment]:
+        rows = await self.session.execute(
+            select(payments).where(payments.c.account_id == account_id, payments.c.amount_minor.is_not(None))
+        )
+        return [
+            Payment(r.account_id, r.payment_id, r.amount_minor, r.currency, r.value_date, r.reversed)
+            for r in rows
+        ]
+
+    async def add(self, row: PromiseRow) -> None:
+        promise = row.promise
+        await self.session.execute(
+            insert(promises).values(
+                promise_id=promise.promise_id,
+                customer_id=row.customer_id,
+                account_id=next(iter(promise.account_ids)),
+                amount_minor=promise.amount_minor,
+                currency=promise.currency,
+                made_on=promise.made_on,
+                due_on=promise.due_on,
+                status=row.status,
+                paid_minor=row.paid_minor,
+                permit_id=row.permit_id,
+                party_kind=row.party_kind,
+                party_id=row.party_id,
+                made_by=row.made_by,
+                made_at=row.made_at,
+            )
+        )
+
+    async def open_due_by(self, day: date) -> Sequence[PromiseRow]:
+        rows = await self.session.execute(
+            select(promises).where(promises.c.status == "open", promises.c.due_on <= day).with_for_update()
+        )
+        return [_row(r) for r in rows]
+
+    async def kept_covering(self, account_id: str, value_date: date) -> Sequence[PromiseRow]:
+        rows = await self.session.execute(
+            select(promises)
+            .where(
+                promises.c.account_id == account_id,
+                promises.c.status == "kept",
+                promises.c.made_on <= value_date,
+                promises.c.due_on >= value_date,
+            )
+            .with_for_update()
+        )
+        return [_row(r) for r in rows]
+
+    async def decide(self, promise_id: str, status: str, paid_minor: int, as_of: date) -> None:
+        await self.session.execute(
+            update(promises)
+            .where(promises.c.promise_id == promise_id)
+            .values(status=status, paid_minor=paid_minor, decided_as_of=as_of)
+        )
+
+    async def of_customer(self, customer_id: str) -> Sequence[PromiseRow]:
+        rows = await self.session.execute(
+            select(promises).where(promises.c.customer_id == customer_id).order_by(promises.c.made_at)
+        )
+        return [_row(r) for r in rows]
+
+    async def get(self, promise_id: str) -> PromiseRow | None:
+        row = (
+            await self.session.execute(select(promises).where(promises.c.promise_id == promise_id))
+        ).first()
+        return _row(row) if row is not None else None
+
+
+def _row(r: Any) -> PromiseRow:
+    return PromiseRow(
+        promise=Promise(
+            r.promise_id, frozenset({r.account_id}), r.amount_minor, r.currency, r.made_on, r.due_on
+        ),
+        customer_id=r.customer_id,
+        status=r.status,
+        paid_minor=r.paid_minor,
+        party_kind=r.party_kind,
+        party_id=r.party_id,
+        made_at=r.made_at,
+        made_by=r.made_by,
+        permit_id=r.permit_id,
+    )

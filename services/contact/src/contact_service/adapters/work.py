@@ -1,0 +1,290 @@
+"""Pending work of a debtor: planned contacts (scheduled sends) and collector call tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contact_service.adapters.orm import call_tasks, planned_contacts
+from contact_service.domain.contact import Channel
+from contact_service.domain.plans import PlannedContact
+
+__all__ = ["CallTaskRow", "PlannedRow", "WorkRepository"]
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+BLOCKED = "blocked"
+CANCELLED = "cancelled"
+DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRow:
+    """A planned contact as stored."""
+
+    id: int
+    customer_id: str
+    account_id: str
+    stage: str
+    channel: str
+    template: str
+    due_at: datetime
+    status: str
+    next_try_at: datetime
+    tries: int
+    permit_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallTaskRow:
+    """A call task as stored."""
+
+    task_id: int
+    customer_id: str
+    account_id: str
+    stage: str
+    template: str
+    priority: int
+    score: int
+    due_at: datetime
+    status: str
+    locked_by: str | None
+    locked_until: datetime | None
+    permit_id: str | None
+    cancel_reason: str | None
+    outcome: str | None
+
+
+class WorkRepository:
+    """Every SQL statement about planned contacts and call tasks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def schedule(
+        self, customer_id: str, account_id: str, contacts: Sequence[PlannedContact], *, score: int
+    ) -> tuple[int, int]:
+        """Store a plan's contacts (calls become call tasks); a contact stored before is left alone."""
+        sends = [c for c in contacts if c.channel in _SENT_CHANNELS]
+        calls = [c for c in contacts if c.channel is Channel.CALL]
+        if sends:
+            await self.session.execute(
+                insert(planned_contacts)
+                .values(
+                    [
+                        {
+                            "customer_id": customer_id,
+                            "account_id": account_id,
+                            "stage": c.stage,
+                            "step": c.step,
+                            "channel": c.channel.value,
+                            "template": c.template,
+                            "priority": c.priority,
+                            "due_at": c.due_at,
+                            "status": PENDING,
+                            "next_try_at": c.due_at,
+                        }
+                        for c in sends
+                    ]
+                )
+                .on_conflict_do_nothing(constraint="planned_contacts_once")
+            )
+        if calls:
+            await self.session.execute(
+                insert(call_tasks)
+                .values(
+                    [
+                        {
+                            "customer_id": customer_id,
+                            "account_id": account_id,
+                            "stage": c.stage,
+                            "step": c.step,
+                            "template": c.template,
+                            "priority": c.priority,
+                            "score": score,
+                            "due_at": c.due_at,
+                            "status": PENDING,
+                            "not_before": c.due_at,
+                        }
+                        for c in calls
+                    ]
+                )
+                .on_conflict_do_nothing(constraint="call_tasks_once")
+            )
+        return len(sends), len(calls)
+
+    async def cancel_pending(self, customer_id: str, reason: str) -> int:
+        """Cancel every pending contact and call task of the debtor; returns how many."""
+        sends = await self.session.execute(
+            update(planned_contacts)
+            .where(
+                planned_contacts.c.customer_id == customer_id,
+                planned_contacts.c.status.in_((PENDING, SENDING)),
+            )
+            .values(status=CANCELLED, cancel_reason=reason)
+        )
+        calls = await self.session.execute(
+            update(call_tasks)
+            .where(call_tasks.c.customer_id == customer_id, call_tasks.c.status == PENDING)
+            .values(status=CANCELLED, cancel_reason=reason, locked_by=None, locked_until=None)
+        )
+        return int(sends.rowcount or 0) + int(calls.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def rescore(self, customer_id: str, score: int) -> None:
+        await self.session.execute(
+            update(call_tasks)
+            .where(call_tasks.c.customer_id == customer_id, call_tasks.c.status == PENDING)
+            .values(score=score)
+        )
+
+    # -- the sender ---------------------------------------------------------------------------
+    async def due(self, now: datetime, limit: int) -> Sequence[PlannedRow]:
+        """Pending or sending contacts whose time has come, locked (others skip them)."""
+        rows = await self.session.execute(
+            select(planned_contacts)
+            .where(planned_contacts.c.status.in_((PENDING, SENDING)), planned_contacts.c.next_try_at <= now)
+            .order_by(planned_contacts.c.next_try_at, planned_contacts.c.priority.desc())
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_planned(r) for r in rows]
+
+    async def lock_planned(self, planned_id: int) -> PlannedRow | None:
+        row = (
+            await self.session.execute(
+                select(planned_contacts)
+                .where(planned_contacts.c.id == planned_id)
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+        return _planned(row) if row is not None else None
+
+    async def update_planned(self, planned_id: int, **values: object) -> None:
+        await self.session.execute(
+            update(planned_contacts).where(planned_contacts.c.id == planned_id).values(**values)
+        )
+
+    async def waiting(self, now: datetime) -> dict[str, int]:
+        """Pending contacts due by ``now`` (queued) and deferred by a rule (deferred)."""
+        row = (
+            await self.session.execute(
+                select(
+                    func.count().filter(planned_contacts.c.next_try_at <= now).label("queued"),
+                    func.count().filter(planned_contacts.c.deferred_rule.is_not(None)).label("deferred"),
+                    func.count().label("pending"),
+                ).where(planned_contacts.c.status.in_((PENDING, SENDING)))
+            )
+        ).one()
+        calls = (
+            await self.session.execute(select(func.count()).where(call_tasks.c.status == PENDING))
+        ).scalar_one()
+        return {"queued": row.queued, "deferred": row.deferred, "pending": row.pending, "call_tasks": calls}
+
+    async def planned_of(self, customer_id: str) -> Sequence[tuple[PlannedRow, str | None]]:
+        rows = await self.session.execute(
+            select(planned_contacts)
+            .where(planned_contacts.c.customer_id == customer_id)
+            .order_by(planned_contacts.c.due_at, planned_contacts.c.id)
+        )
+        return [(_planned(r), r.cancel_reason) for r in rows]
+
+    # -- collectors ---------------------------------------------------------------------------
+    async def queue(self, now: datetime, limit: int) -> Sequence[CallTaskRow]:
+        """Pending call tasks due by ``now`` and not locked by another collector, best first, locked."""
+        rows = await self.session.execute(
+            select(call_tasks)
+            .where(
+                call_tasks.c.status == PENDING,
+                call_tasks.c.not_before <= now,
+                or_(call_tasks.c.locked_until.is_(None), call_tasks.c.locked_until <= now),
+            )
+            .order_by(
+                call_tasks.c.score.desc(),
+                call_tasks.c.priority.desc(),
+                call_tasks.c.due_at,
+                call_tasks.c.task_id,
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_task(r) for r in rows]
+
+    async def held_by(self, collector: str, now: datetime) -> CallTaskRow | None:
+        row = (
+            await self.session.execute(
+                select(call_tasks).where(
+                    call_tasks.c.status == PENDING,
+                    call_tasks.c.locked_by == collector,
+                    call_tasks.c.locked_until > now,
+                )
+            )
+        ).first()
+        return _task(row) if row is not None else None
+
+    async def task(self, task_id: int, *, for_update: bool = False) -> CallTaskRow | None:
+        query = select(call_tasks).where(call_tasks.c.task_id == task_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return _task(row) if row is not None else None
+
+    async def update_task(self, task_id: int, **values: object) -> None:
+        await self.session.execute(update(call_tasks).where(call_tasks.c.task_id == task_id).values(**values))
+
+    async def tasks(
+        self, *, status: str | None, customer_id: str | None, after: int | None, limit: int
+    ) -> Sequence[CallTaskRow]:
+        query = select(call_tasks)
+        if status is not None:
+            query = query.where(call_tasks.c.status == status)
+        if customer_id is not None:
+            query = query.where(call_tasks.c.customer_id == customer_id)
+        if after is not None:
+            query = query.where(call_tasks.c.task_id > after)
+        rows = await self.session.execute(query.order_by(call_tasks.c.task_id).limit(limit))
+        return [_task(r) for r in rows]
+
+
+_SENT_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.PUSH, Channel.IVR})
+
+
+def _planned(r: Any) -> PlannedRow:
+    return PlannedRow(
+        id=r.id,
+        customer_id=r.customer_id,
+        account_id=r.account_id,
+        stage=r.stage,
+        channel=r.channel,
+        template=r.template,
+        due_at=r.due_at,
+        status=r.status,
+        next_try_at=r.next_try_at,
+        tries=r.tries,
+        permit_id=r.permit_id,
+    )
+
+
+def _task(r: Any) -> CallTaskRow:
+    return CallTaskRow(
+        task_id=r.task_id,
+        customer_id=r.customer_id,
+        account_id=r.account_id,
+        stage=r.stage,
+        template=r.template,
+        priority=r.priority,
+        score=r.score,
+        due_at=r.due_at,
+        status=r.status,
+        locked_by=r.locked_by,
+        locked_until=r.locked_until,
+        permit_id=r.permit_id,
+        cancel_reason=r.cancel_reason,
+        outcome=r.outcome,
+    )

@@ -1,0 +1,383 @@
+"""Use cases of permits: the atomic reservation, outcomes and inbound contacts.
+
+``reserve`` is the reservation of DOMAIN.md section 5: in the caller's transaction it takes the
+debtor's advisory lock (``lock_key``), loads the debtor's facts and the history inside
+``history_window``, decides with the pure policy and stores the decision with its rule. Two
+transactions racing for the debtor's last slot are serialised by the lock, so the second one
+sees the first one's permit once it commits and is refused. The API and the sender both use it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from collections_common.events import EventTypes, Topics, new_event
+from collections_common.events.contact import (
+    ContactAttempted,
+    DebtorUnreachable,
+    HardshipReported,
+    PermitBlocked,
+    PromiseMade,
+)
+from collections_common.events.contact import Party as PartyData
+from collections_common.runtime import Outbox
+from contact_service.adapters.cases import CaseRepository
+from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow
+from contact_service.adapters.promises import PromiseRepository, PromiseRow
+from contact_service.domain.compliance import Allowed, PermitRequest, decide, history_window
+from contact_service.domain.contact import CONNECTED, Outcome, Party, PartyKind
+from contact_service.domain.errors import InvalidOutcome, OutcomeConflict, UnknownAccount, UnknownThing
+from contact_service.domain.localtime import local_day
+from contact_service.domain.packs import RulePack
+from contact_service.domain.promises import Promise
+from contact_service.domain.reachability import is_unreachable
+from contact_service.metrics import ATTEMPTS, PERMITS, PROMISES
+
+__all__ = ["OutcomeReport", "count_decision", "record_inbound", "record_outcome", "reserve"]
+
+REACHABILITY_DAYS = 90
+"""How far back the attempts counted for reachability go."""
+
+
+def party_data(party: Party) -> PartyData:
+    return PartyData(**present(kind=party.kind.value, id=party.id))
+
+
+def present(**fields: Any) -> dict[str, Any]:
+    """``fields`` without the ones that are None (events leave an absent optional field out)."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+async def reserve(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    pack: RulePack,
+    source: str,
+    request: PermitRequest,
+    requested_by: str | None,
+    customer_id: str | None = None,
+) -> PermitRow:
+    """Decide ``request`` and store the decision (see the module docstring); commit is the caller's."""
+    cases = CaseRepository(session)
+    customer = customer_id or await cases.customer_of(request.account_id)
+    if customer is None:
+        raise UnknownAccount()
+    await cases.lock(customer)
+    record = await cases.load(customer)
+    facts = record.case.compliance_facts(unreachable=record.unreachable)
+    start, end = history_window(pack, facts, request.at)
+    repo = PermitRepository(session)
+    history = await repo.history(customer, start, end)
+    decision = decide(pack, facts, request, history)
+    allowed = isinstance(decision, Allowed)
+    row = PermitRow(
+        permit_id=str(uuid.uuid4()),
+        customer_id=customer,
+        account_id=request.account_id,
+        channel=request.channel.value,
+        contact_point=request.contact_point,
+        party_kind=request.party.kind.value,
+        party_id=request.party.id,
+        autodialled=request.is_autodialled,
+        purpose=request.purpose.value,
+        at=request.at,
+        pack=pack.name,
+        allowed=allowed,
+        expires_at=decision.expires_at if isinstance(decision, Allowed) else None,
+        rule=None if isinstance(decision, Allowed) else decision.rule.value,
+        retry_after=None if isinstance(decision, Allowed) else decision.retry_after,
+        requested_by=requested_by,
+        decided_at=datetime.now(UTC),
+        outcome=None,
+        outcome_at=None,
+        recording_ref=None,
+        details=None,
+        outcome_by=None,
+    )
+    await repo.add(row)
+    if not allowed and row.rule is not None:
+        outbox.add(
+            Topics.CONTACT,
+            new_event(
+                EventTypes.PERMIT_BLOCKED,
+                source,
+                customer,
+                PermitBlocked(
+                    **present(
+                        permit_id=row.permit_id,
+                        account_id=row.account_id,
+                        customer_id=customer,
+                        channel=row.channel,
+                        party=party_data(request.party),
+                        pack=pack.name,
+                        rule=row.rule,
+                        at=row.at,
+                        retry_after=row.retry_after,
+                    ),
+                ),
+            ),
+            key=row.account_id,
+        )
+    return row
+
+
+def count_decision(row: PermitRow) -> None:
+    """Count a committed decision (``collections_contact_permits_total``)."""
+    PERMITS.labels(row.channel, row.party_kind, "true" if row.allowed else "false", row.rule or "").inc()
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeReport:
+    """An outcome reported for a permit."""
+
+    outcome: Outcome
+    at: datetime | None = None
+    recording_ref: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def _same(row: PermitRow, report: OutcomeReport) -> bool:
+    return (
+        row.outcome == report.outcome.value
+        and row.recording_ref == report.recording_ref
+        and (row.details or None) == (report.details or None)
+        and (report.at is None or row.outcome_at == report.at)
+    )
+
+
+async def record_outcome(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    pack: RulePack,
+    source: str,
+    permit_id: str,
+    report: OutcomeReport,
+    by: str | None,
+) -> tuple[PermitRow, bool]:
+    """Record the outcome of an allowed permit; returns the permit and whether it changed.
+
+    The same outcome again returns the permit as it is; a different one is an OutcomeConflict.
+    A promise to pay becomes a promise (``promise.made``); hardship reported is emitted.
+    """
+    repo = PermitRepository(session)
+    found = await repo.get(permit_id)
+    if found is None:
+        raise UnknownThing("no such permit")
+    cases = CaseRepository(session)
+    await cases.lock(found.customer_id)
+    permit = await repo.get(permit_id, for_update=True)
+    assert permit is not None
+    if not permit.allowed:
+        raise OutcomeConflict("a refused permit takes no outcome")
+    if permit.outcome is not None:
+        if _same(permit, report):
+            return permit, False
+        raise OutcomeConflict("this permit already has a different outcome")
+    promise = _promise_of(report)
+    at = report.at or datetime.now(UTC)
+    await repo.set_outcome(
+        permit_id,
+        outcome=report.outcome.value,
+        at=at,
+        recording_ref=report.recording_ref,
+        details=report.details,
+        by=by,
+    )
+    customer = permit.customer_id
+    outbox.add(
+        Topics.CONTACT,
+        new_event(
+            EventTypes.CONTACT_ATTEMPTED,
+            source,
+            customer,
+            ContactAttempted(
+                **present(
+                    permit_id=permit.permit_id,
+                    account_id=permit.account_id,
+                    customer_id=customer,
+                    channel=permit.channel,
+                    party=party_data(permit.party),
+                    outcome=report.outcome.value,
+                    at=at,
+                    recording_ref=report.recording_ref,
+                    actor=by,
+                ),
+            ),
+        ),
+        key=permit.account_id,
+    )
+    if promise is not None:
+        amount, due_on = promise
+        currency = await cases.currency_of(permit.account_id) or "CNY"
+        record = await cases.load(customer)
+        made_on = local_day(at, record.case.compliance_facts().zone)
+        if due_on < made_on:
+            raise InvalidOutcome("a promise falls due on or after the day it is made")
+        row = PromiseRow(
+            promise=Promise(
+                str(uuid.uuid4()), frozenset({permit.account_id}), amount, currency, made_on, due_on
+            ),
+            customer_id=customer,
+            status="open",
+            paid_minor=0,
+            party_kind=permit.party_kind,
+            party_id=permit.party_id,
+            made_at=at,
+            made_by=by,
+            permit_id=permit.permit_id,
+        )
+        await PromiseRepository(session).add(row)
+        outbox.add(
+            Topics.CONTACT,
+            new_event(
+                EventTypes.PROMISE_MADE,
+                source,
+                customer,
+                PromiseMade(
+                    promise_id=row.promise.promise_id,
+                    account_id=permit.account_id,
+                    customer_id=customer,
+                    amount_minor=amount,
+                    currency=currency,
+                    promised_date=due_on,
+                    party=party_data(permit.party),
+                    made_at=at,
+                ),
+            ),
+            key=permit.account_id,
+        )
+        PROMISES.labels("made").inc()
+    if report.outcome is Outcome.HARDSHIP_REPORTED:
+        willing = bool((report.details or {}).get("willing_to_pay", False))
+        outbox.add(
+            Topics.CONTACT,
+            new_event(
+                EventTypes.HARDSHIP_REPORTED,
+                source,
+                customer,
+                HardshipReported(
+                    **present(
+                        account_id=permit.account_id,
+                        customer_id=customer,
+                        at=at,
+                        willing_to_pay=willing,
+                        source="agency" if permit.party_kind == PartyKind.AGENCY.value else "collector",
+                        party=party_data(permit.party),
+                    ),
+                ),
+            ),
+            key=permit.account_id,
+        )
+    await _reachability(
+        session, outbox, pack=pack, source=source, customer_id=customer, account_id=permit.account_id
+    )
+    ATTEMPTS.labels(permit.channel, report.outcome.value).inc()
+    updated = await repo.get(permit_id)
+    assert updated is not None
+    return updated, True
+
+
+def _promise_of(report: OutcomeReport) -> tuple[int, date] | None:
+    if report.outcome is not Outcome.PROMISE_TO_PAY:
+        return None
+    promise = (report.details or {}).get("promise")
+    if not isinstance(promise, dict):
+        raise InvalidOutcome("a promise to pay needs details.promise with date and amount_minor")
+    amount = promise.get("amount_minor")
+    raw_date = promise.get("date")
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= 10**15:
+        raise InvalidOutcome("details.promise.amount_minor must be a positive integer of minor units")
+    try:
+        due_on = date.fromisoformat(str(raw_date))
+    except ValueError:
+        raise InvalidOutcome("details.promise.date must be an ISO date (YYYY-MM-DD)") from None
+    return amount, due_on
+
+
+async def _reachability(
+    session: AsyncSession, outbox: Outbox, *, pack: RulePack, source: str, customer_id: str, account_id: str
+) -> None:
+    cases = CaseRepository(session)
+    record = await cases.load(customer_id)
+    now = datetime.now(UTC)
+    history = await PermitRepository(session).history(
+        customer_id, now - timedelta(days=REACHABILITY_DAYS), now + timedelta(days=REACHABILITY_DAYS)
+    )
+    unreachable = is_unreachable(record.case.profile.contact_points, history, now, pack.unreachable_after)
+    if unreachable == record.unreachable:
+        return
+    await cases.set_unreachable(customer_id, unreachable)
+    if unreachable:
+        outbox.add(
+            Topics.CONTACT,
+            new_event(
+                EventTypes.DEBTOR_UNREACHABLE,
+                source,
+                customer_id,
+                DebtorUnreachable(account_id=account_id, customer_id=customer_id, at=now),
+            ),
+            key=account_id,
+        )
+
+
+async def record_inbound(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    source: str,
+    account_id: str,
+    channel: str,
+    contact_point: str,
+    at: datetime,
+    outcome: Outcome,
+    by: str | None,
+) -> InboundRow:
+    """Record a contact the debtor made: a conversation, never an attempt."""
+    cases = CaseRepository(session)
+    customer = await cases.customer_of(account_id)
+    if customer is None:
+        raise UnknownAccount()
+    await cases.lock(customer)
+    row = InboundRow(
+        contact_id=str(uuid.uuid4()),
+        customer_id=customer,
+        account_id=account_id,
+        channel=channel,
+        contact_point=contact_point,
+        at=at,
+        outcome=outcome.value,
+        recorded_by=by,
+    )
+    await PermitRepository(session).add_inbound(row)
+    if outcome in CONNECTED:
+        await cases.set_unreachable(customer, False)
+    outbox.add(
+        Topics.CONTACT,
+        new_event(
+            EventTypes.CONTACT_ATTEMPTED,
+            source,
+            customer,
+            ContactAttempted(
+                **present(
+                    permit_id=row.contact_id,
+                    account_id=account_id,
+                    customer_id=customer,
+                    channel=channel,
+                    party=PartyData(kind="bank"),
+                    outcome=outcome.value,
+                    at=at,
+                    inbound=True,
+                    actor=by,
+                ),
+            ),
+        ),
+        key=account_id,
+    )
+    return row

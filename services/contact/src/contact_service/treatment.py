@@ -1,0 +1,67 @@
+"""Use cases shared by the consumers and the API: lay out a stage's plan, cancel pending work."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contact_service.adapters.work import WorkRepository
+from contact_service.domain.case import Cancellation, CancelReason, Case
+from contact_service.domain.localtime import local_day, start_of_day
+from contact_service.domain.plans import TreatmentPlan, planned_contacts
+from contact_service.domain.priority import PriorityInputs, score
+from contact_service.metrics import CANCELLATIONS
+
+__all__ = ["STAGE_CHANGED", "cancel", "case_score", "schedule_stage"]
+
+STAGE_CHANGED = "stage_changed"
+"""Why the pending work of a stage is cancelled when the case moves to another delinquent stage."""
+
+
+def case_score(case: Case, unreachable: bool = False) -> int:
+    """The call-task score of the case (``domain.priority``), on its largest past-due amount."""
+    signals = set(case.profile.signals) | ({"unreachable"} if unreachable else set())
+    return score(
+        PriorityInputs(
+            customer_id=case.customer_id,
+            past_due_minor=max(case.past_due_minor.values(), default=0),
+            dpd=case.max_dpd,
+            rating=case.profile.risk_rating,
+            signals=frozenset(signals),
+        )
+    )
+
+
+async def cancel(session: AsyncSession, customer_id: str, cancellation: Cancellation | str) -> int:
+    """Cancel every pending contact and call task of the debtor, with the reason recorded."""
+    if isinstance(cancellation, Cancellation):
+        reason = cancellation.reason.value
+        recorded = reason
+        if cancellation.reason is CancelReason.STOP_FLAG and cancellation.detail:
+            recorded = f"{reason}:{cancellation.detail}"[:64]
+    else:
+        reason = recorded = cancellation
+    count = await WorkRepository(session).cancel_pending(customer_id, recorded)
+    if count:
+        CANCELLATIONS.labels(reason).inc(count)
+    return count
+
+
+async def schedule_stage(
+    session: AsyncSession,
+    plan: TreatmentPlan,
+    case: Case,
+    account_id: str,
+    at: datetime,
+    horizon: timedelta,
+    *,
+    unreachable: bool = False,
+) -> tuple[int, int]:
+    """Lay out the plan of the case's stage from the local day it entered it (``at``)."""
+    tz = case.compliance_facts().zone
+    entered = start_of_day(local_day(at, tz), tz)
+    contacts = planned_contacts(plan, case.stage, entered, case.profile.timezone, entered + horizon)
+    return await WorkRepository(session).schedule(
+        case.customer_id, account_id, contacts, score=case_score(case, unreachable)
+    )

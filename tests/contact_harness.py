@@ -1,0 +1,174 @@
+"""A contact service on its own database: apply events through its handlers, run its API process."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from collections_common.events import validate
+from collections_common.events.envelope import decode
+from collections_common.runtime import Batch, Outbox
+from collections_common.runtime.deliveries import Delivery, Incoming
+from contact_service.handlers import handler_for
+from contact_service.settings import ContactSettings
+from devstack._process import free_port
+from devstack.stack import SERVICES, Stack
+from tests.auth_tokens import AUDIENCE, ISSUER, StaffTokens
+from tests.processes import ServiceProcess, wait_for_status
+from tests.service_commands import SERVICE_COMMANDS
+
+CONTACT = next(service for service in SERVICES if service.name == "contact")
+COMMANDS = {argv[1]: argv for argv in SERVICE_COMMANDS["contact"]}
+
+TOPIC_OF = {
+    "corebank.account.opened": "corebank.accounts.v1",
+    "corebank.account.updated": "corebank.accounts.v1",
+    "corebank.payment.posted": "corebank.payments.v1",
+    "corebank.payment.reversed": "corebank.payments.v1",
+    "corebank.business-day.closed": "corebank.calendar.v1",
+    "collections.stage.changed": "collections.delinquency.v1",
+    "collections.restructuring.agreed": "collections.escalation.v1",
+}
+
+
+def event(type_: str, data: dict[str, Any], *, time: str | None = None) -> dict[str, Any]:
+    """A CloudEvent as its producer would publish it."""
+    body: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "collections/aging" if type_.startswith("collections.") else "corebank",
+        "type": type_,
+        "data": data,
+    }
+    if time is not None:
+        body["time"] = time
+    return body
+
+
+def opened(
+    account_id: str,
+    customer_id: str,
+    *,
+    timezone: str = "Asia/Shanghai",
+    language: str = "zh-CN",
+    phones: Sequence[str] = ("+8613800000001",),
+    email: str | None = "debtor@example.com",
+    consents: dict[str, bool] | None = None,
+    currency: str = "CNY",
+) -> dict[str, Any]:
+    holder: dict[str, Any] = {
+        "name": "Debtor",
+        "phones": list(phones),
+        "timezone": timezone,
+        "language": language,
+    }
+    if email is not None:
+        holder["email"] = email
+    return event(
+        "corebank.account.opened",
+        {
+            "account_id": account_id,
+            "customer_id": customer_id,
+            "currency": currency,
+            "credit_limit_minor": 1_000_000,
+            "opened_on": "2025-01-01",
+            "holder": holder,
+            "consents": consents or {"sms": True, "email": True, "push": True, "autodial": True},
+        },
+    )
+
+
+def stage_changed(
+    account_id: str,
+    customer_id: str,
+    to_stage: str,
+    *,
+    from_stage: str = "CURRENT",
+    dpd: int = 5,
+    past_due_minor: int = 150_000,
+    as_of: str = "2026-03-02",
+    time: str | None = None,
+) -> dict[str, Any]:
+    return event(
+        "collections.stage.changed",
+        {
+            "account_id": account_id,
+            "customer_id": customer_id,
+            "from_stage": from_stage,
+            "to_stage": to_stage,
+            "dpd": dpd if to_stage != "CURRENT" else 0,
+            "past_due_minor": past_due_minor if to_stage != "CURRENT" else 0,
+            "oldest_unpaid_due_date": None if to_stage == "CURRENT" else "2026-02-25",
+            "as_of": as_of,
+            "cause": "day_close" if to_stage != "CURRENT" else "payment",
+            "cause_event_id": str(uuid.uuid4()),
+            "currency": "CNY",
+        },
+        time=time,
+    )
+
+
+async def apply(engine: AsyncEngine, settings: ContactSettings, *events: dict[str, Any]) -> Batch:
+    """Apply ``events`` through the worker's batch handler in one transaction, committed."""
+    incoming = []
+    for offset, body in enumerate(events):
+        raw = json.dumps(body).encode()
+        topic = TOPIC_OF[body["type"]]
+        delivery = Delivery(topic=topic, partition=0, offset=offset, key=None, value=raw)
+        incoming.append(Incoming(delivery, validate(decode(raw), topic=topic)))
+    async with AsyncSession(engine) as session:
+        await session.begin()
+        batch = Batch(session=session, outbox=Outbox(session), events=incoming)
+        await handler_for(settings)(batch)
+        await batch.outbox.flush()
+        await session.commit()
+    return batch
+
+
+@dataclass
+class ContactApi:
+    """The contact API process on a database of its own, trusting a test identity provider."""
+
+    stack: Stack
+    database: str
+    tokens: StaffTokens
+    logs: Path
+    config: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: ServiceProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **self.stack.service_env(CONTACT, database=self.database),
+            "HTTP_PORT": str(self.port),
+            "ENVIRONMENT": "test",
+            "AUTH_JWKS_URL": str(self.tokens.jwks_path),
+            "AUTH_ISSUER": ISSUER,
+            "AUTH_AUDIENCE": AUDIENCE,
+            **self.config,
+        }
+
+    def start(self) -> ContactApi:
+        self.process = ServiceProcess(
+            COMMANDS["api"], self.env, self.logs / f"{self.database}-api.log"
+        ).start()
+        wait_for_status(f"{self.url}/healthz", 200, proc=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.alive:
+            self.process.stop()
+
+    def headers(self, *roles: str, subject: str = "alice") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.token(*roles, subject=subject)}"}
