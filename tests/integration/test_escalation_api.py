@@ -237,6 +237,26 @@ class TestOffers:
         again = await client.post(f"/v1/offers/{offer['offer_id']}/decline", headers=headers)
         assert again.status_code == 409
 
+    async def test_an_agreed_plan_whose_instalment_is_not_paid_in_time_breaks_and_opens_a_legal_file(
+        self, setup: Any, tokens: StaffTokens
+    ) -> None:
+        engine, settings, client = setup
+        await _debtor_at_m3plus(engine, settings)
+        headers = auth(tokens, "collector")
+        made = await client.post(
+            "/v1/offers",
+            json={"account_id": "A1", "instalments": 3, "first_due_date": "2026-05-26"},
+            headers=headers,
+        )
+        offer_id = made.json()["offer_id"]
+        assert (await client.post(f"/v1/offers/{offer_id}/accept", headers=headers)).status_code == 200
+        await apply(engine, settings, [ev.day_closed("2026-05-25")])  # on the due date it may still be paid
+        assert await emitted(engine, "collections.legal.opened") == []
+        await apply(engine, settings, [ev.day_closed("2026-05-26")])  # the due date is over, unpaid
+        [opened] = await emitted(engine, "collections.legal.opened")
+        assert opened["data"]["reason"] == "restructuring_broken"
+        assert (await client.get(f"/v1/offers/{offer_id}", headers=headers)).json()["status"] == "broken"
+
     async def test_bad_terms_are_422_and_an_unknown_account_404(
         self, setup: Any, tokens: StaffTokens
     ) -> None:

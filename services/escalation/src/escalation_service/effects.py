@@ -48,6 +48,7 @@ from escalation_service.domain.evaluator import (
     Decision,
     Evaluation,
     Event,
+    RestructuringBroken,
     StageChanged,
     Tracking,
     evaluate,
@@ -606,3 +607,29 @@ async def expire_offers(work: Work) -> int:
         work.count("restructuring_offer", "expired")
         count_on_commit(work.session, OFFERS.labels("expired"))
     return len(lapsed)
+
+
+async def check_plans(work: Work) -> int:
+    """Finds agreed plans an instalment of which was not covered in time; each is marked broken
+    and evaluated as ``restructuring_broken`` (by default: a legal file). Returns how many broke."""
+    repo = Offers(work.session)
+    broken = 0
+    for row in await repo.accepted():
+        plan = to_offer(row)
+        assert row.answered_on is not None
+        paid = await Payments(work.session).of_account(row.account_id, row.answered_on)
+        missed = restructuring.first_missed(restructuring.schedule(plan.terms), paid, as_of=work.today)
+        if missed is None:
+            continue
+        await repo.mark_broken(row.offer_id)
+        work.count("restructuring_offer", "broken")
+        account = await Accounts(work.session).get(row.account_id)
+        if account is not None:
+            await evaluate_and_act(
+                work,
+                account,
+                RestructuringBroken(plan_id=row.offer_id),
+                cause_event_id=f"plan-broken:{row.offer_id}:instalment-{missed.number}",
+            )
+        broken += 1
+    return broken

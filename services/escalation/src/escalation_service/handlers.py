@@ -308,7 +308,7 @@ class EscalationHandlers:
     # -- corebank.calendar.v1 ------------------------------------------------------------------
     async def on_business_day_closed(self, incoming: Incoming, batch: Batch) -> None:
         """Moves the clock; recalls placements past their end (``expiry``), expires lapsed offers,
-        and tries again the placements no agency could take."""
+        finds broken plans, and tries again the placements no agency could take."""
         data = incoming.event.data
         assert isinstance(data, BusinessDayClosed)
         clock = BusinessClock(batch.session)
@@ -318,6 +318,7 @@ class EscalationHandlers:
         for row in await Placements(batch.session).due_to_expire(today):
             await effects.recall_placement(work, row, "expiry", on=row.ends_on)
         await effects.expire_offers(work)
+        await effects.check_plans(work)
         await effects.retry_unplaced(work)
 
 

@@ -231,6 +231,17 @@ class Payments:
         )
         return [(row.customer_id, row.value_date, row.amount_minor) for row in rows]
 
+    async def of_account(self, account_id: str, since: date) -> list[tuple[date, int]]:
+        """(value_date, amount_minor) of the account's payments not reversed, from ``since``."""
+        rows = await self.session.execute(
+            select(payments.c.value_date, payments.c.amount_minor).where(
+                payments.c.account_id == account_id,
+                payments.c.value_date >= since,
+                payments.c.reversed.is_(False),
+            )
+        )
+        return [(row.value_date, row.amount_minor) for row in rows]
+
 
 class ContactFacts:
     """Contact outcomes kept as facts (promises broken, complaints, holds...)."""

@@ -120,3 +120,19 @@ class Offers:
         if customer_id is not None:
             where.append(offers.c.customer_id == customer_id)
         return await page(self.session, offers, where=where, before=before, limit=limit)
+
+    async def accepted(self) -> list[Any]:
+        """Agreed plans still holding, locked (others' locked ones skipped)."""
+        return list(
+            await self.session.execute(
+                select(offers)
+                .where(offers.c.status == "accepted")
+                .order_by(offers.c.seq)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
+    async def mark_broken(self, offer_id: str) -> None:
+        await self.session.execute(
+            update(offers).where(offers.c.offer_id == offer_id).values(status="broken")
+        )

@@ -188,7 +188,12 @@ offers = Table(
     Column("rule_id", String(128), nullable=False),
     Column("account_id", ID, nullable=False),
     Column("customer_id", ID, nullable=False),
-    Column("status", String(16), nullable=False, comment="offered, accepted, declined, expired, withdrawn"),
+    Column(
+        "status",
+        String(16),
+        nullable=False,
+        comment="offered, accepted, declined, expired, withdrawn, broken",
+    ),
     Column("outstanding_minor", BigInteger, nullable=False),
     Column("instalments", Integer, nullable=False),
     Column("fee_minor", BigInteger, nullable=False),

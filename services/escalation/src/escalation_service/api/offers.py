@@ -33,7 +33,7 @@ from escalation_service.metrics import ACTIONS, OFFERS, count_on_commit
 
 router = APIRouter(prefix="/v1/offers", tags=["offers"])
 Collectors = Annotated[StaffPrincipal, staff(Role.COLLECTOR, Role.SUPERVISOR)]
-Status = Annotated[str | None, Query(pattern="^(offered|accepted|declined|expired|withdrawn)$")]
+Status = Annotated[str | None, Query(pattern="^(offered|accepted|declined|expired|withdrawn|broken)$")]
 
 
 def _public(row: Any) -> OfferPublic:

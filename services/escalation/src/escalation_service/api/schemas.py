@@ -129,7 +129,7 @@ class OfferPublic(BaseModel):
     account_id: str
     customer_id: str
     rule_id: str
-    status: Literal["offered", "accepted", "declined", "expired", "withdrawn"]
+    status: Literal["offered", "accepted", "declined", "expired", "withdrawn", "broken"]
     outstanding_minor: int
     instalments: int
     fee_minor: int

@@ -216,7 +216,7 @@ def upgrade() -> None:
             "status",
             sa.String(length=16),
             nullable=False,
-            comment="offered, accepted, declined, expired, withdrawn",
+            comment="offered, accepted, declined, expired, withdrawn, broken",
         ),
         sa.Column("outstanding_minor", sa.BigInteger(), nullable=False),
         sa.Column("instalments", sa.Integer(), nullable=False),
