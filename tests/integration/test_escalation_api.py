@@ -203,6 +203,26 @@ class TestVisits:
         ).status_code == 409
 
 
+class TestVisitDebtor:
+    async def test_the_field_team_reads_the_debtor_s_address_and_the_read_is_audited(
+        self, setup: Any, tokens: StaffTokens
+    ) -> None:
+        engine, settings, client = setup
+        await _debtor_at_m3plus(engine, settings)
+        [visit] = await rows(engine, "SELECT visit_id FROM visits")
+        path = f"/v1/visits/{visit['visit_id']}/debtor"
+        assert (await client.get(path, headers=auth(tokens, "supervisor"))).status_code == 403
+        answer = await client.get(path, headers=auth(tokens, "field", subject="f-9"))
+        assert answer.status_code == 200 and answer.json()["address"]["line1"] == "1 Nanjing Road"
+        [read] = await rows(engine, "SELECT actor_id, subject_id, fields, route FROM personal_data_reads")
+        assert read == {
+            "actor_id": "f-9",
+            "subject_id": "C1",
+            "fields": ["address", "name", "phones"],
+            "route": "GET /v1/visits/{visit_id}/debtor",
+        }
+
+
 class TestOffers:
     async def test_accepting_emits_the_agreed_plan_valid_by_its_schema_and_recalls_the_placement(
         self, setup: Any, tokens: StaffTokens

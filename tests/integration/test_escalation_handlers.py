@@ -13,7 +13,9 @@ from collections_common.runtime import Outbox
 from devstack.stack import Stack
 from escalation_service import effects
 from escalation_service.bootstrap import SERVICE
+from escalation_service.dispatcher import PlacementGauges
 from escalation_service.effects import Work
+from escalation_service.metrics import PLACEMENTS_ACTIVE, RECALLS
 from escalation_service.settings import EscalationSettings
 from tests import escalation_events as ev
 from tests.integration.escalation_db import apply, emitted, rows
@@ -140,11 +142,18 @@ class TestPlacementAndCure:
         assert lost["AG-NORTH"].startswith("region")
         assert len(await emitted(engine, "collections.bureau.flagged")) == 1
 
+        recalls_before = RECALLS.labels("cure")._value.get()
+        gauges = PlacementGauges(settings, engine)
+        await gauges.refresh()
+        assert PLACEMENTS_ACTIVE.labels("AG-EAST")._value.get() == 1
         await apply(
             engine,
             settings,
             [ev.stage_changed("A1", "C1", "M3+", "CURRENT", past_due_minor=0, dpd=0, as_of="2026-05-02")],
         )
+        assert RECALLS.labels("cure")._value.get() == recalls_before + 1
+        await gauges.refresh()
+        assert PLACEMENTS_ACTIVE.labels("AG-EAST")._value.get() == 0
         [recalled] = await emitted(engine, "collections.case.recalled")
         assert recalled["data"]["reason"] == "cure" and recalled["data"]["agency_id"] == "AG-EAST"
         assert len(await emitted(engine, "collections.bureau.cleared")) == 1

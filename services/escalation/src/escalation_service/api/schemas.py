@@ -82,6 +82,16 @@ class VisitsPublic(Page):
     items: list[VisitPublic]
 
 
+class VisitDebtorPublic(BaseModel):
+    """Who the field team visits and where: personal data, every read of it audited."""
+
+    visit_id: str
+    customer_id: str
+    name: str | None
+    address: dict[str, Any] | None
+    phones: list[str]
+
+
 class VisitPrepare(_In):
     materials: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=50)]
     plan: Annotated[str, Field(max_length=4000)]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from collections_common.api import SessionDep, UnitOfWorkDep
+from collections_common.audit import Actor, reads_of, record_reads
 from collections_common.auth import Role, StaffPrincipal
 from collections_common.events import EventTypes, VisitCompleted
 from collections_common.problems import NotFound
-from escalation_service.adapters.accounts import BusinessClock
+from escalation_service.adapters.accounts import Accounts, BusinessClock
 from escalation_service.adapters.visits import Visits, to_visit
 from escalation_service.api.common import (
     ERRORS,
@@ -29,6 +30,7 @@ from escalation_service.api.schemas import (
     VisitArrange,
     VisitCancel,
     VisitComplete,
+    VisitDebtorPublic,
     VisitPrepare,
     VisitPublic,
     VisitsPublic,
@@ -83,6 +85,28 @@ async def list_visits(
 @router.get("/{visit_id}", response_model=VisitPublic, responses=ERRORS)
 async def get_visit(*, visit_id: ResourceId, session: SessionDep, _: Readers) -> VisitPublic:
     return _public(await _load(Visits(session), visit_id))
+
+
+@router.get("/{visit_id}/debtor", response_model=VisitDebtorPublic, responses=ERRORS)
+async def get_visit_debtor(
+    *, visit_id: ResourceId, request: Request, uow: UnitOfWorkDep, who: Field
+) -> VisitDebtorPublic:
+    """The debtor's name, address and phones for the visit; the read is audited."""
+    row = await _load(Visits(uow.session), visit_id)
+    account = await Accounts(uow.session).get(row.account_id)
+    answer = VisitDebtorPublic(
+        visit_id=visit_id,
+        customer_id=row.customer_id,
+        name=account.holder_name if account else None,
+        address=dict(account.address) if account and account.address else None,
+        phones=list(account.phones) if account else [],
+    )
+    fields = [name for name in ("name", "address", "phones") if getattr(answer, name)]
+    await record_reads(
+        uow.session, reads_of(request, Actor.staff(who), "customer", [row.customer_id], fields)
+    )
+    await uow.commit()
+    return answer
 
 
 @router.post("/{visit_id}/prepare", response_model=VisitPublic, responses=ERRORS)
