@@ -7,9 +7,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from collections_common.events import (
+    CATALOG,
     BusinessDayClosed,
     CloudEvent,
     EventTypes,
@@ -19,6 +21,7 @@ from collections_common.events import (
     encode,
     new_event,
 )
+from tests.golden import REPO_ROOT
 
 CLOSE = BusinessDayClosed(business_date=date(2026, 1, 25))
 
@@ -79,12 +82,10 @@ def test_the_envelope_is_immutable() -> None:
     assert isinstance(event, CloudEvent)
 
 
-def test_topic_names() -> None:
-    assert Topics.ACCOUNTS == "corebank.accounts.v1"
-    assert Topics.DELINQUENCY == "collections.delinquency.v1"
-    assert {Topics.CONTACT, Topics.ESCALATION, Topics.AGENCY} == {
-        "collections.contact.v1",
-        "collections.escalation.v1",
-        "collections.agency.v1",
-    }
-    assert dlq_topic(Topics.PAYMENTS) == "corebank.payments.v1.dlq"
+def test_the_topic_names_are_the_manifests_and_each_dead_letter_topic_its_twin() -> None:
+    """The names the code uses are the topics deploy/topics.yaml creates (DOMAIN.md section 8)."""
+    manifest = yaml.safe_load((REPO_ROOT / "deploy" / "topics.yaml").read_text(encoding="utf-8"))
+    declared = {value for name, value in vars(Topics).items() if name.isupper()}
+    assert declared == {topic["name"] for topic in manifest["topics"]}
+    assert {spec.topic for spec in CATALOG.values()} == declared
+    assert all(dlq_topic(topic) == f"{topic}.dlq" for topic in declared)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from agency_gateway.bootstrap import SERVICE as AGENCY_GATEWAY
@@ -57,11 +58,24 @@ async def test_migrations_match_the_tables_the_code_uses(
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=[s.name for s in SERVICES])
-def test_migrations_downgrade_to_nothing_and_upgrade_again(
+async def test_migrations_downgrade_to_nothing_and_upgrade_again(
     service: ServiceDefinition[Any], stack: Stack, namespace: str
 ) -> None:
+    """Down to base leaves no table but Alembic's own; up again gives exactly the code's tables."""
     url = stack.create_database(f"{namespace}_{service.name.replace('-', '_')}")
     config = alembic_config(service.migrations, url, service.name)
     service.migrate(service.settings_class(database_url=url))
-    command.downgrade(config, "base")
+    await asyncio.to_thread(command.downgrade, config, "base")
+    assert await _tables(url) == {version_table(service.name)}
     service.migrate(service.settings_class(database_url=url))
+    assert await _tables(url) == {version_table(service.name), *_metadata_of(service).tables}
+    assert await _differences(url, _metadata_of(service), version_table(service.name)) == []
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()

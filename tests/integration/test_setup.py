@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from devstack._process import free_port
 from devstack.postgres import PostgresCluster
 from devstack.stack import SERVICES, Stack
+from tests.e2e.aging_harness import read_all, until
 from tests.processes import ServiceProcess, wait_for_status
 from tests.service_commands import SERVICE_COMMANDS
 
@@ -97,9 +99,11 @@ class TestServicesReadiness:
             codes = {name: proc.stop() for name, (proc, _) in apis.items()}
         assert codes == {service.name: 0 for service in SERVICES}, "each API stops cleanly on SIGTERM"
 
-    def test_each_worker_consumes_its_topics_serves_health_and_stops_cleanly(
+    async def test_each_worker_consumes_its_topics_publishes_serves_health_and_stops_cleanly(
         self, stack: Stack, topics: str, namespace: str, tmp_path: Path
     ) -> None:
+        """Each worker is shown a record on one of its input topics that is not an event: it reads
+        it and its relay publishes the dead letter, naming the worker's consumer group."""
         workers: dict[str, tuple[ServiceProcess, int]] = {}
         try:
             for service in SERVICES:
@@ -120,10 +124,47 @@ class TestServicesReadiness:
             for name, (proc, port) in workers.items():
                 ready = wait_for_status(f"http://127.0.0.1:{port}/readyz", 200, proc=proc).json()
                 assert ready["status"] == "ready", name
-                assert (
-                    "collections_outbox_lanes_held"
-                    in wait_for_status(f"http://127.0.0.1:{port}/metrics", 200).text
-                )
+
+            producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True)
+            await producer.start()
+            try:
+                for topic in sorted(set(PROBE_TOPICS.values())):
+                    await producer.send_and_wait(f"{topics}{topic}", b"not an event", key=b"ACC-probe")
+            finally:
+                await producer.stop()
+
+            async def dead_lettered_by() -> set[str]:
+                consumers: set[str] = set()
+                for topic in set(PROBE_TOPICS.values()):
+                    for headers, value in await read_all(stack, f"{topics}{topic}.dlq"):
+                        assert value == b"not an event"
+                        consumers.add(headers["dlq-consumer"])
+                return consumers
+
+            expected = {f"collections-{service.name}" for service in SERVICES}
+            await until(lambda: _covers(dead_lettered_by(), expected), what="every worker dead-lettered")
+
+            for name, (_, port) in workers.items():
+                metrics = wait_for_status(f"http://127.0.0.1:{port}/metrics", 200).text
+                held = [
+                    float(line.split()[-1])
+                    for line in metrics.splitlines()
+                    if line.startswith("collections_outbox_lanes_held")
+                ]
+                assert held and held[0] > 0, f"{name}'s relay holds outbox lanes"
         finally:
             codes = {name: proc.stop() for name, (proc, _) in workers.items()}
         assert codes == {service.name: 0 for service in SERVICES}, "each worker stops cleanly on SIGTERM"
+
+
+PROBE_TOPICS = {
+    "aging": "corebank.payments.v1",
+    "contact": "collections.delinquency.v1",
+    "escalation": "collections.delinquency.v1",
+    "agency-gateway": "collections.escalation.v1",
+}
+"""One input topic of each worker."""
+
+
+async def _covers(found: Awaitable[set[str]], expected: set[str]) -> bool:
+    return expected <= await found

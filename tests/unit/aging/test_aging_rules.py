@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from aging_service.domain.account import AccountBook, StageChanged
 from aging_service.domain.aging import Assessment, Due, Payment, Reage, allocate, assess
@@ -20,6 +21,7 @@ from aging_service.domain.errors import (
     RejectedEvent,
 )
 from aging_service.domain.policy import DEFAULT_BUCKETS, AgingPolicy, Bucket, stage_for
+from aging_service.settings import AgingSettings
 
 DEFAULT = AgingPolicy()
 CHARGE_OFF_BUCKETS = (*DEFAULT_BUCKETS, Bucket("CHARGE_OFF", 181))
@@ -103,9 +105,13 @@ class TestPolicy:
         with pytest.raises(InvalidPolicy):
             AgingPolicy(**kwargs)  # type: ignore[arg-type]
 
-    def test_invalid_policy_is_a_value_error_and_an_aging_error(self) -> None:
-        assert issubclass(InvalidPolicy, ValueError)
-        assert issubclass(InvalidPolicy, AgingError)
+    def test_a_bad_stage_list_in_the_settings_is_refused_at_start_with_the_reason(self) -> None:
+        """The settings validator relies on InvalidPolicy being a ValueError: pydantic reports it
+        as a validation error of STAGE_BUCKETS instead of crashing the service at its first event."""
+        with pytest.raises(ValidationError, match="stage_buckets"):
+            AgingSettings(stage_buckets="M1:5,CURRENT:0")
+        with pytest.raises(AgingError):
+            AgingPolicy(grace_days=-1)
 
     def test_negative_dpd_has_no_stage(self) -> None:
         with pytest.raises(ValueError):

@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from devstack._process import REPO_ROOT, port_open, stop_process, venv_script, wait_until
+from devstack.prometheus import PrometheusServer, Target
 from devstack.stack import SERVICES, Stack
 
 RUN_DIR = REPO_ROOT / ".run"
@@ -34,6 +35,15 @@ def up(with_demo: bool) -> int:
         postgres_port=5432 if not port_open(5432) else 0,
     )
     processes: list[subprocess.Popen[bytes]] = []
+    prometheus = PrometheusServer(
+        RUN_DIR / "prometheus",
+        [
+            Target(f"127.0.0.1:{port}", service.name, process)
+            for service in SERVICES
+            for process, port in (("api", service.http_port), ("worker", service.worker_port))
+        ],
+        port=9090 if not port_open(9090) else 0,
+    )
     logs = RUN_DIR / "logs"
     stopping = False
 
@@ -71,11 +81,12 @@ def up(with_demo: bool) -> int:
         for service in SERVICES:
             for port in (service.http_port, service.worker_port):
                 wait_until(partial(port_open, port), timeout=60, what=f"{service.name} on port {port}")
+        prometheus.start()
         if with_demo:
             print(f"demo: corebank-simulator {' '.join(DEMO_ARGS)}", flush=True)
             env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "KAFKA_TOPIC_PREFIX": ""}
             subprocess.run([venv_script("corebank-simulator"), *DEMO_ARGS], env=env, check=False)
-        _print_map(stack, logs)
+        _print_map(stack, prometheus, logs)
         while not stopping:
             for proc in processes:
                 if proc.poll() is not None:
@@ -86,6 +97,7 @@ def up(with_demo: bool) -> int:
         pass
     finally:
         print("\nstopping...", flush=True)
+        prometheus.stop()
         for proc in reversed(processes):
             stop_process(proc, timeout=20)
         stack.stop()
@@ -93,7 +105,7 @@ def up(with_demo: bool) -> int:
     return 0
 
 
-def _print_map(stack: Stack, logs: Path) -> None:
+def _print_map(stack: Stack, prometheus: PrometheusServer, logs: Path) -> None:
     print("\nThe collections platform is running (Ctrl-C stops everything):\n")
     print(f"  Kafka       {stack.bootstrap_servers}")
     server = stack.admin_url.rsplit("/", 1)[0]
@@ -104,6 +116,7 @@ def _print_map(stack: Stack, logs: Path) -> None:
             f"  {service.name:<15} API {base}/docs   metrics {base}/metrics   "
             f"worker http://127.0.0.1:{service.worker_port}/metrics"
         )
+    print(f"  Prometheus  {prometheus.url}  (every API and worker, and the alert rules)")
     print(f"\n  logs: {logs}\n", flush=True)
 
 

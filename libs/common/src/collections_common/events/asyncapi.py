@@ -15,7 +15,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import core_schema
 
 from ._examples import example_events
-from .catalog import CATALOG, DLQ_HEADERS, EventSpec, Topics, dlq_topic
+from .catalog import CATALOG, DLQ_HEADERS, DLQ_OPTIONAL_HEADERS, EventSpec, Topics, dlq_topic
 from .envelope import CloudEvent, encode
 
 __all__ = ["build_asyncapi", "event_json_schema"]
@@ -128,18 +128,22 @@ def _dead_letter_message() -> dict[str, Any]:
         "name": _DEAD_LETTER,
         "title": "Dead letter",
         "summary": "A record that could not be processed, kept for replay after a fix.",
-        "description": "The key and value exactly as consumed (the value may not even be "
-        "JSON), with headers saying where it came from and why it was refused. Bad input "
-        "is never dropped and never stops a consumer.",
+        "description": "The key and value as consumed (the value may not even be JSON; one too"
+        " large to keep is cut, with its size and digest in a header), with headers saying where"
+        " it came from and why it was refused. Bad input is never dropped and never stops a"
+        " consumer.",
         "contentType": "application/octet-stream",
         "headers": {
             "type": "object",
             "properties": {
                 name: {"type": "string", "description": text} for name, text in DLQ_HEADERS.items()
             },
-            "required": list(DLQ_HEADERS),
+            "required": [name for name in DLQ_HEADERS if name not in DLQ_OPTIONAL_HEADERS],
         },
-        "payload": {"description": "The original record value, byte for byte."},
+        "payload": {
+            "description": "The original record value, byte for byte (its first part when"
+            " `dlq-value-truncated` is present)."
+        },
     }
 
 

@@ -138,9 +138,16 @@ DLQ_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
         "dlq-source-offset": "Its offset in that partition, in decimal.",
         "dlq-failed-at": "When it was refused: an RFC 3339 time in UTC.",
         "dlq-consumer": "The consumer (group) that refused it.",
+        "dlq-value-truncated": "Present when the record's value was larger than a dead letter keeps:"
+        " `size=<bytes> sha256=<hex>` of the whole value (the dead letter holds its first part).",
+        "dlq-key-truncated": "The same for a key larger than a dead letter keeps.",
+        "dlq-headers-dropped": "How many of the record's own headers did not fit and were left out.",
     }
 )
-"""Headers on every dead letter, with what each holds."""
+"""Headers of dead letters, with what each holds (those of ``DLQ_OPTIONAL_HEADERS`` only when they
+apply)."""
+
+DLQ_OPTIONAL_HEADERS: Final = frozenset({"dlq-value-truncated", "dlq-key-truncated", "dlq-headers-dropped"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,7 +120,7 @@ def decode(raw: bytes) -> CloudEvent:
     if "specversion" not in body:
         raise InvalidEvent("not a CloudEvent: missing 'specversion'")
     if (version := body["specversion"]) != SPECVERSION:
-        got = _short(version)
+        got = json_type_name(version)  # the type only: a reason never echoes the sender's values
         raise InvalidEvent(f"not a CloudEvent: specversion should be '{SPECVERSION}' (got {got})")
     try:
         return CloudEvent.model_validate(body)
@@ -185,8 +185,10 @@ _STRICT_JSON: Final = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_c
 """One decoder for every record (``json.loads`` with options builds a new one per call)."""
 
 
-def _short(value: object) -> str:
-    """A short rendering of a small piece of input for a reason (strings cut at 40)."""
-    if isinstance(value, str):
-        return repr(value if len(value) <= 40 else value[:37] + "...")
-    return json_type_name(value)
+_FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+
+
+def _short(name: str) -> str:
+    """A field name for a reason: quoted when it looks like one (a schema's word, not data),
+    else only said to be a name, so a reason never carries what a sender put there."""
+    return repr(name) if _FIELD_NAME.fullmatch(name) else "a name"

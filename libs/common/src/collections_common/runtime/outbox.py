@@ -111,6 +111,7 @@ class OutboxRelay:
         self._lanes: set[int] = set()
         self._lock_conn: AsyncConnection | None = None
         self._producer: AIOKafkaProducer | None = None
+        TRANSIENT_FAILURES.labels(settings.consumer_group, "outbox")  # exported at 0 before any failure
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2

@@ -159,6 +159,8 @@ class ConsumerRunner:
         self._sought: dict[TopicPartition, int] = {}  # serial of the last seek to the stored position
         self._seeks = 0
         self._kafka_committed_at = 0.0  # monotonic time of the last mirror of positions into Kafka
+        for component in ("consumer", "positions", *(("gate",) if gate is not None else ())):
+            TRANSIENT_FAILURES.labels(self.name, component)  # exported at 0 before any failure
 
     # -- topic names --------------------------------------------------------------------------
     def _logical(self, physical: str) -> str:

@@ -1,0 +1,139 @@
+"""The aging close gate on its own (a real PostgreSQL, a real broker for the calendar's end):
+it applies a close to a partition once the consumer's stored positions reach the close's
+barriers, holds the records at or past them until then, applies closes in date order, and holds
+every billing and payment record while the calendar reader is behind the calendar's end."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from aging_service.adapters.orm import business_day_closes, partition_clocks
+from aging_service.barrier import CloseBarrier, calendar_reader_name
+from aging_service.bootstrap import SERVICE
+from aging_service.handlers import AgingHandlers
+from aging_service.settings import AgingSettings
+from devstack.stack import Stack
+
+pytestmark = [pytest.mark.infra]
+
+BILLING, PAYMENTS = "corebank.billing.v1", "corebank.payments.v1"
+OWNED = [(BILLING, 0), (PAYMENTS, 0), (BILLING, 1), (PAYMENTS, 1)]
+D1, D2 = date(2026, 3, 2), date(2026, 3, 3)
+
+
+@pytest.fixture
+def settings(stack: Stack, namespace: str, topics: str) -> AgingSettings:
+    database = f"{namespace}_aging"
+    stack.create_database(database)
+    settings = AgingSettings(
+        database_url=stack.database_url(database),
+        kafka_bootstrap_servers=stack.bootstrap_servers,
+        kafka_topic_prefix=topics,
+    )
+    SERVICE.migrate(settings)
+    return settings
+
+
+@pytest.fixture
+async def engine(settings: AgingSettings) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def gate(settings: AgingSettings) -> AsyncIterator[CloseBarrier]:
+    gate = CloseBarrier(AgingHandlers(settings.policy, settings.source), settings)
+    try:
+        yield gate
+    finally:
+        await gate.close()
+
+
+async def note(engine: AsyncEngine, day: date, barrier: dict[str, dict[str, int]]) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            business_day_closes.insert().values(business_date=day, event_id=f"close-{day}", barrier=barrier)
+        )
+
+
+async def store(engine: AsyncEngine, consumer: str, positions: dict[tuple[str, int], int]) -> None:
+    async with engine.begin() as conn:
+        for (topic, partition), offset in positions.items():
+            await conn.execute(
+                text(
+                    "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
+                    " VALUES (:c, :t, :p, :o) ON CONFLICT (consumer, topic, partition)"
+                    " DO UPDATE SET next_offset = EXCLUDED.next_offset"
+                ),
+                {"c": consumer, "t": topic, "p": partition, "o": offset},
+            )
+
+
+async def tick(engine: AsyncEngine, gate: CloseBarrier) -> dict[int, date]:
+    """One tick in a transaction of its own; the partitions' closed-through dates after it."""
+    async with AsyncSession(engine) as session, session.begin():
+        await gate.tick(session, OWNED)
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(partition_clocks.c.partition, partition_clocks.c.closed_through))
+        return {row.partition: row.closed_through for row in rows}
+
+
+def holds(gate: CloseBarrier) -> dict[tuple[str, int], int | None]:
+    return {owned: gate.hold_from(*owned) for owned in OWNED}
+
+
+class TestTheCloseGate:
+    async def test_with_no_close_noted_nothing_is_held(self, engine: AsyncEngine, gate: CloseBarrier) -> None:
+        assert await tick(engine, gate) == {}
+        assert set(holds(gate).values()) == {None}
+
+    async def test_a_close_waits_for_its_barrier_and_holds_what_came_after_it(
+        self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings
+    ) -> None:
+        await note(engine, D1, {BILLING: {"0": 5, "1": 0}, PAYMENTS: {"0": 3, "1": 2}})
+        await store(engine, settings.consumer_group, {(BILLING, 0): 2, (PAYMENTS, 0): 3, (PAYMENTS, 1): 2})
+
+        assert await tick(engine, gate) == {1: D1}, "partition 1 has read up to its barrier; 0 has not"
+        assert holds(gate) == {(BILLING, 0): 5, (PAYMENTS, 0): 3, (BILLING, 1): None, (PAYMENTS, 1): None}
+
+        await store(engine, settings.consumer_group, {(BILLING, 0): 5})
+        assert await tick(engine, gate) == {0: D1, 1: D1}
+        assert set(holds(gate).values()) == {None}
+
+    async def test_closes_apply_in_date_order_each_at_its_own_barrier(
+        self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings
+    ) -> None:
+        await note(engine, D2, {BILLING: {"0": 9, "1": 0}, PAYMENTS: {"0": 9, "1": 0}})
+        await note(engine, D1, {BILLING: {"0": 4, "1": 0}, PAYMENTS: {"0": 4, "1": 0}})
+        await store(engine, settings.consumer_group, {(BILLING, 0): 6, (PAYMENTS, 0): 4})
+
+        assert await tick(engine, gate) == {0: D1, 1: D2}
+        assert holds(gate)[(BILLING, 0)] == 9 and holds(gate)[(PAYMENTS, 0)] == 9
+
+    async def test_while_the_calendar_reader_is_behind_every_record_is_held_and_no_close_applied(
+        self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings, stack: Stack
+    ) -> None:
+        await note(engine, D1, {BILLING: {"0": 0, "1": 0}, PAYMENTS: {"0": 0, "1": 0}})
+        await store(engine, settings.consumer_group, {(BILLING, 0): 7, (PAYMENTS, 1): 1})
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers)
+        await producer.start()
+        try:  # a close the reader has not read yet
+            await producer.send_and_wait(settings.topic("corebank.calendar.v1"), b"{}", key=b"calendar")
+        finally:
+            await producer.stop()
+
+        assert await tick(engine, gate) == {}
+        assert holds(gate) == {(BILLING, 0): 7, (PAYMENTS, 0): 0, (BILLING, 1): 0, (PAYMENTS, 1): 1}
+
+        await store(engine, calendar_reader_name(settings), {("corebank.calendar.v1", 0): 1})
+        assert await tick(engine, gate) == {0: D1, 1: D1}
+        assert set(holds(gate).values()) == {None}
