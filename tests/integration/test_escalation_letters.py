@@ -61,7 +61,7 @@ async def _letter_due(engine: AsyncEngine, settings: EscalationSettings) -> str:
             ),
         ],
     )
-    [letter] = await rows(engine, "SELECT letter_id FROM letters")
+    [letter] = await rows(engine, "SELECT letter_id FROM letters WHERE account_id = 'ACC-0042'")
     return str(letter["letter_id"])
 
 
@@ -115,5 +115,22 @@ class TestDispatch:
         assert await dispatcher.dispatch_once() == 0
         failed = await rows(engine, "SELECT status, last_error FROM letters WHERE account_id = 'ACC-0043'")
         assert failed[0]["status"] == "failed" and "HTTP 503" in failed[0]["last_error"]
+        assert dispatcher.provider is not None
+        await dispatcher.provider.close()
+
+    async def test_a_letter_that_cannot_be_rendered_fails_without_holding_up_the_others(
+        self, engine: AsyncEngine, provider: tuple[RecordingProvider, str]
+    ) -> None:
+        recording, url = provider
+        settings = _settings(url)
+        odd = ev.stage_changed("ACC-9", "C9", "M2", "M3", past_due_minor=100, dpd=61, as_of="2026-03-27")
+        odd["event"]["data"]["currency"] = "XAU"  # type: ignore[index]
+        await apply(engine, settings, [ev.account_opened("ACC-9", "C9", language="en"), odd])
+        letter_id = await _letter_due(engine, settings)
+        dispatcher = LetterDispatcher(settings, engine)
+        assert await dispatcher.dispatch_once() == 1
+        assert list(recording.letters) == [letter_id]
+        [failed] = await rows(engine, "SELECT status, last_error FROM letters WHERE account_id = 'ACC-9'")
+        assert failed["status"] == "failed" and "cannot be rendered" in failed["last_error"]
         assert dispatcher.provider is not None
         await dispatcher.provider.close()

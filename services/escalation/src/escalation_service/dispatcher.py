@@ -120,14 +120,23 @@ class LetterDispatcher:
                         now=now,
                     )
                     continue
-                html = render_html(letter_content(row, account.holder_name, self.settings))
-                pdf = await asyncio.to_thread(render_pdf, html)
+                try:
+                    html = render_html(letter_content(row, account.holder_name, self.settings))
+                    pdf = await asyncio.to_thread(render_pdf, html)
+                except (ValueError, TypeError) as exc:  # e.g. a currency the letters cannot print
+                    log.warning("letter %s cannot be rendered: %s", row.letter_id, exc)
+                    await letters.failed_attempt(
+                        row.letter_id, error=f"cannot be rendered: {exc}", retry_in=None, now=now
+                    )
+                    count_on_commit(session, LETTER_DISPATCH_FAILURES.labels("true"))
+                    count_on_commit(session, ACTIONS.labels("demand_letter", "failed"))
+                    continue
                 outgoing = OutgoingLetter(
                     row.letter_id, row.language, account.holder_name, account.address or {}, pdf
                 )
                 try:
                     reference = await self.provider.send(outgoing)
-                except (ProviderUnavailable, LetterRefused) as exc:
+                except (ProviderUnavailable, LetterRefused, ValueError) as exc:  # ValueError: a bad answer
                     final = isinstance(exc, LetterRefused) or self._retry_in(row.attempts) is None
                     await letters.failed_attempt(
                         row.letter_id,
