@@ -181,6 +181,23 @@ class TestPlacementAndCure:
         [placed] = await emitted(engine, "collections.case.placed")
         assert placed["data"]["agency_id"] == "AG-LATE"
 
+    async def test_a_debtor_with_a_stop_flag_is_not_placed_until_it_is_lifted(
+        self, engine: AsyncEngine, settings: EscalationSettings
+    ) -> None:
+        await apply(
+            engine,
+            settings,
+            [
+                ev.agency("AG1", regions=["Shanghai"], capacity=10),
+                ev.account_opened("A1", "C1"),
+                ev.flags("A1", dispute=True),
+                ev.stage_changed("A1", "C1", "M3", "M3+", past_due_minor=1_500_000, dpd=91, as_of=M3PLUS_DAY),
+            ],
+        )
+        assert await emitted(engine, "collections.case.placed") == []
+        await apply(engine, settings, [ev.flags("A1", dispute=False), ev.day_closed("2026-04-27")])
+        assert len(await emitted(engine, "collections.case.placed")) == 1
+
     @pytest.mark.parametrize("trigger", ["stop_flag", "complaint", "expiry"])
     async def test_a_placement_is_recalled_on_a_stop_flag_a_complaint_or_its_expiry(
         self, engine: AsyncEngine, settings: EscalationSettings, trigger: str

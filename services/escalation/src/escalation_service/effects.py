@@ -54,7 +54,7 @@ from escalation_service.domain.evaluator import (
     evaluate,
 )
 from escalation_service.domain.letters import Language
-from escalation_service.domain.placement import PaymentRecord, allocate, recovery_rate
+from escalation_service.domain.placement import STOP_FLAGS, PaymentRecord, allocate, recovery_rate
 from escalation_service.domain.restructuring import Agreement, Offer, Terms
 from escalation_service.metrics import ACTIONS, OFFERS, RECALLS, count_on_commit
 from escalation_service.settings import EscalationSettings
@@ -349,7 +349,8 @@ def _contact_points(account: AccountRecord) -> list[ContactPoint]:
 async def place(
     work: Work, decision_key: str, rule_id: str, account_id: str, customer_id: str
 ) -> dict[str, Any]:
-    """Allocates the debtor's case to an agency and stores the placement, explained.
+    """Allocates the debtor's case to an agency and stores the placement, explained. A debtor
+    with a stop flag on any account (section 5) is not placed while it holds.
 
     The agency rows stay locked until the transaction ends, so concurrent placements count each
     other's committed placements and capacity holds.
@@ -363,6 +364,10 @@ async def place(
     delinquent = [a for a in debtor_accounts if a.stage not in (None, book.cure_stage)]
     if trigger is None or not delinquent:
         return {"placed": False, "why": "no delinquent account"}
+    stopped = sorted({flag for a in debtor_accounts for flag in a.flags & STOP_FLAGS})
+    if stopped:
+        work.count("agency_placement", "unplaced")
+        return {"placed": False, "why": f"stop flags: {', '.join(stopped)}"}
     currency = trigger.currency or "CNY"
     same_currency = [a for a in delinquent if a.currency == currency]
     past_due = sum(a.past_due_minor for a in same_currency)
