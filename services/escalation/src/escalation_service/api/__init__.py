@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from escalation_service.api import legal, letters, offers, placements, visits
+
+routers: list[APIRouter] = [letters.router, visits.router, offers.router, legal.router, placements.router]
