@@ -93,13 +93,9 @@ class Risk(EventData):
     """The bank's risk view of the account."""
 
     rating: Omittable[RiskRating] = None
-    signals: (
-        Annotated[
-            list[str],
-            Field(description="e.g. multiple_lenders, asset_transfer, lost_contact"),
-        ]
-        | None
-    ) = None
+    signals: Omittable[
+        Annotated[list[str], Field(description="e.g. multiple_lenders, asset_transfer, lost_contact")]
+    ] = None
 
 
 class AccountOpened(EventData):
