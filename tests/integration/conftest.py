@@ -1,0 +1,26 @@
+"""Fixtures of the integration tests: the agency gateway on the real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import Stack
+from tests.gateway_support import FakeContactService, Gateway, fake_contact_service, gateway
+
+
+@pytest.fixture(scope="session")
+def contact_service() -> Iterator[FakeContactService]:
+    yield from fake_contact_service()
+
+
+@pytest.fixture
+async def gw(
+    stack: Stack, namespace: str, tmp_path: Path, contact_service: FakeContactService
+) -> AsyncIterator[Gateway]:
+    contact_service.reset()
+    url = stack.create_database(f"{namespace}_gateway")
+    async for world in gateway(url, tmp_path, contact_service):
+        yield world
