@@ -188,6 +188,17 @@ async def report_activity(
         promise=None if body.promise is None else body.promise.model_dump(mode="json"),
         violation=violation,
     )
+    optional: dict[str, Any] = {
+        "channel": "visit" if body.kind == "visit" else body.channel,
+        "outcome": body.outcome,
+        "permit_id": body.permit_id,
+        "violation": violation,
+        "promise": None
+        if promise is None
+        else ReportedPromise(
+            promised_date=promise.promised_date, amount_minor=promise.amount_minor, currency=promise.currency
+        ),
+    }
     reported = ActivityReported(
         activity_id=activity_id,
         agency_id=client.agency_id,
@@ -197,15 +208,7 @@ async def report_activity(
         customer_id=case.customer_id,
         kind=body.kind,
         at=body.at,
-        channel="visit" if body.kind == "visit" else body.channel,
-        outcome=body.outcome,
-        permit_id=body.permit_id,
-        promise=None
-        if promise is None
-        else ReportedPromise(
-            promised_date=promise.promised_date, amount_minor=promise.amount_minor, currency=promise.currency
-        ),
-        violation=violation,
+        **{name: value for name, value in optional.items() if value is not None},
     )
     source: str = request.app.state.settings.source
     uow.outbox.add(
