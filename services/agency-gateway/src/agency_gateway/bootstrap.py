@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -50,6 +51,22 @@ PROBLEMS = {
 }
 
 
+def document_oauth_errors(app: FastAPI) -> None:
+    """The token endpoint answers RFC 6749 errors (``application/json``), not problem details."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        responses = document["paths"]["/oauth/token"]["post"]["responses"]
+        for code in ("400", "401"):
+            responses[code]["content"] = {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OAuthErrorPublic"}}
+            }
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = None) -> FastAPI:
     headers = {}
     if settings.contact_service_token is not None:
@@ -73,6 +90,7 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
         problems=PROBLEMS,
     )
     app.add_exception_handler(OAuthError, on_oauth_error)
+    document_oauth_errors(app)
     if not settings.api_docs:
         app.router.routes[:] = [
             route for route in app.router.routes if getattr(route, "path", None) not in DOCS_PATHS
