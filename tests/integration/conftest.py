@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import Stack
-from tests.gateway_support import FakeContactService, Gateway, fake_contact_service, gateway
+from tests.gateway_support import (
+    FakeContactService,
+    Gateway,
+    database_from,
+    fake_contact_service,
+    gateway,
+    template_database,
+)
 
 
 @pytest.fixture(scope="session")
@@ -16,11 +23,16 @@ def contact_service() -> Iterator[FakeContactService]:
     yield from fake_contact_service()
 
 
+@pytest.fixture(scope="session")
+def gateway_template(stack: Stack) -> str:
+    return template_database(stack)
+
+
 @pytest.fixture
 async def gw(
-    stack: Stack, namespace: str, tmp_path: Path, contact_service: FakeContactService
+    stack: Stack, namespace: str, tmp_path: Path, contact_service: FakeContactService, gateway_template: str
 ) -> AsyncIterator[Gateway]:
     contact_service.reset()
-    url = stack.create_database(f"{namespace}_gateway")
-    async for world in gateway(url, tmp_path, contact_service):
+    url = database_from(stack, gateway_template, f"{namespace}_gateway")
+    async for world in gateway(url, tmp_path, contact_service, migrate=False):
         yield world

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from devstack.stack import Stack
-from tests.gateway_support import FakeContactService, Gateway, gateway
+from tests.gateway_support import FakeContactService, Gateway, database_from, gateway
 
 pytestmark = pytest.mark.infra
 
@@ -30,12 +30,18 @@ def auth_failures(agency: str, reason: str) -> float:
 
 @pytest.fixture
 async def tight(
-    stack: Stack, namespace: str, tmp_path: Path, contact_service: FakeContactService
+    stack: Stack, namespace: str, tmp_path: Path, contact_service: FakeContactService, gateway_template: str
 ) -> AsyncIterator[Gateway]:
     """A gateway with small limits: 2 requests at once, 1 a second; 1 KiB bodies."""
-    url = stack.create_database(f"{namespace}_tight")
+    url = database_from(stack, gateway_template, f"{namespace}_tight")
     async for world in gateway(
-        url, tmp_path, contact_service, rate_limit_per_second=1.0, rate_limit_burst=2, max_body_bytes=1024
+        url,
+        tmp_path,
+        contact_service,
+        migrate=False,
+        rate_limit_per_second=1.0,
+        rate_limit_burst=2,
+        max_body_bytes=1024,
     ):
         yield world
 
