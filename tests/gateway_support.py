@@ -4,8 +4,8 @@ loopback, staff tokens, and its event handlers fed as the runner feeds them."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import base64
+import functools
 import itertools
 import json
 import socket
@@ -88,7 +88,14 @@ class FakeContactService:
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=1,
+            )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
@@ -312,6 +319,7 @@ async def gateway(
         try:
             yield Gateway(app, http, engine, idp, contact, settings)
         finally:
+            await app.state.contact_permits.aclose()
             await engine.dispose()
 
 
@@ -324,7 +332,14 @@ class LiveServer:
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=1,
+            )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from agency_gateway.adapters.orm import activities
@@ -36,9 +37,12 @@ class TestContactPermits:
         a = await gw.agency("AG-A")
         await gw.place("K-1", "AG-A")
         gw.contact.mode = "refuse"
+        labels = {"allowed": "false", "rule": "attempts_per_day"}
+        before = REGISTRY.get_sample_value("collections_gateway_permits_total", labels) or 0.0
         response = await gw.http.post("/v1/cases/K-1/contact-permits", json=CALL, headers={**a, **gw.key()})
         assert response.status_code == 201
         assert (response.json()["allowed"], response.json()["rule"]) == (False, "attempts_per_day")
+        assert (REGISTRY.get_sample_value("collections_gateway_permits_total", labels) or 0.0) - before == 1
 
     @pytest.mark.parametrize("mode", ["slow", "fail"])
     async def test_a_contact_service_that_does_not_answer_in_time_is_a_refusal(
@@ -54,6 +58,8 @@ class TestContactPermits:
         assert response.status_code == 201
         body = response.json()
         assert (body["allowed"], body["rule"]) == (False, "contact_service_unavailable")
+        expected = "did not answer in time" if mode == "slow" else "could not decide"
+        assert expected in body["reason"]
 
     async def test_a_contact_service_that_is_down_is_a_refusal(self, gw: Gateway) -> None:
         a = await gw.agency("AG-A")
@@ -155,9 +161,12 @@ class TestActivities:
         report = {"kind": "contact", "at": now(), "channel": "call", "outcome": "no_answer"}
         if permit is not None:
             report["permit_id"] = permit
+        labels = {"kind": "contact", "violation": "true"}
+        before = REGISTRY.get_sample_value("collections_gateway_reports_total", labels) or 0.0
         response = await gw.http.post("/v1/cases/K-1/activities", json=report, headers={**a, **gw.key()})
         assert response.status_code == 201
         assert response.json()["violation"] == violation
+        assert (REGISTRY.get_sample_value("collections_gateway_reports_total", labels) or 0.0) - before == 1
         [event] = await gw.published("collections.agency.activity.reported")
         assert event["data"]["violation"] == violation
         async with gw.engine.connect() as connection:

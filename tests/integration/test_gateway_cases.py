@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from collections_common.runtime.tables import personal_data_reads
@@ -123,8 +124,10 @@ class TestCaseContents:
         a = await gw.agency("AG-A")
         await gw.place("K-1", "AG-A")
         await gw.place("K-2", "AG-A")
+        before = REGISTRY.get_sample_value("collections_gateway_audit_records_total") or 0.0
         await gw.http.get("/v1/cases", headers=a)
         await gw.http.get("/v1/cases/K-1", headers={**a, "X-Request-ID": "req-77"})
+        assert (REGISTRY.get_sample_value("collections_gateway_audit_records_total") or 0.0) - before == 3
         async with gw.engine.connect() as connection:
             rows = list(
                 await connection.execute(select(personal_data_reads).order_by(personal_data_reads.c.id))

@@ -173,6 +173,20 @@ class TestAPI5FunctionLevelAuthorisation:
 
 
 class TestAPI8SecurityMisconfiguration:
+    async def test_requests_are_counted_by_route_client_and_status(self, gw: Gateway) -> None:
+        a = await gw.agency("AG-A")
+        await gw.http.get("/v1/cases", headers=a)
+        [client_id] = [
+            sample.labels["client"]
+            for metric in REGISTRY.collect()
+            if metric.name == "collections_gateway_requests"
+            for sample in metric.samples
+            if sample.labels.get("route") == "/v1/cases"
+            and sample.labels.get("client", "none").startswith("agc_")
+            and sample.name.endswith("_total")
+        ][-1:]
+        assert client_id.startswith("agc_")
+
     async def test_every_answer_carries_the_security_headers(self, gw: Gateway) -> None:
         for response in (await gw.http.get("/v1/cases"), await gw.http.get("/healthz")):
             assert response.headers["x-content-type-options"] == "nosniff"

@@ -71,7 +71,10 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
     headers = {}
     if settings.contact_service_token is not None:
         headers["Authorization"] = f"Bearer {settings.contact_service_token.get_secret_value()}"
-    contact = httpx.AsyncClient(base_url=settings.contact_service_url, headers=headers)
+    contact = ContactPermits(
+        httpx.AsyncClient(base_url=settings.contact_service_url, headers=headers),
+        timeout_seconds=settings.permit_timeout_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +111,7 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
     app.state.secret_hasher = SecretHasher(
         time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
     )
-    app.state.contact_permits = ContactPermits(contact, timeout_seconds=settings.permit_timeout_seconds)
+    app.state.contact_permits = contact
     app.state.rate_limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.state.token_limiter = RateLimiter(
         rate=settings.token_requests_per_minute / 60.0, burst=settings.token_requests_per_minute

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 
 from collections_common.settings import ServiceSettings
 
@@ -33,3 +35,9 @@ class AgencyGatewaySettings(ServiceSettings):
     request_timeout_seconds: float = Field(default=10.0, gt=0, description="longer requests answer 503")
     api_docs: bool = Field(default=False, description="serve /docs and /openapi.json (off on the internet)")
     history_limit: int = Field(default=20, ge=1, le=200, description="activities shown with a case")
+
+    @model_validator(mode="after")
+    def _permits_answer_before_the_request_times_out(self) -> Self:
+        if self.permit_timeout_seconds >= self.request_timeout_seconds:
+            raise ValueError("permit_timeout_seconds must be below request_timeout_seconds (fail closed, not 503)")
+        return self

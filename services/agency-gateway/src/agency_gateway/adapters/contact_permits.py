@@ -57,3 +57,6 @@ class ContactPermits:
             reason=answer.reason,
             retry_after=answer.retry_after,
         )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
