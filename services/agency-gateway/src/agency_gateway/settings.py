@@ -39,5 +39,7 @@ class AgencyGatewaySettings(ServiceSettings):
     @model_validator(mode="after")
     def _permits_answer_before_the_request_times_out(self) -> Self:
         if self.permit_timeout_seconds >= self.request_timeout_seconds:
-            raise ValueError("permit_timeout_seconds must be below request_timeout_seconds (fail closed, not 503)")
+            raise ValueError(
+                "permit_timeout_seconds must be below request_timeout_seconds (fail closed, not 503)"
+            )
         return self
