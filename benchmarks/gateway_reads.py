@@ -58,7 +58,8 @@ async def load(stack: Stack, database: str, cases: int) -> str:
     try:
         await conn.execute(
             "INSERT INTO agencies (agency_id, name, regions, capacity, active, contract_start, contract_end,"
-            " review_due, updated_by, change_sequence) VALUES ('AG-BENCH', 'Bench', '{CN-31}', $1::integer, true,"
+            " review_due, updated_by, change_sequence)"
+            " VALUES ('AG-BENCH', 'Bench', '{CN-31}', $1::integer, true,"
             " current_date - 10, current_date + 300, current_date + 200, 'benchmark', $1::bigint)",
             cases,
         )
