@@ -1,5 +1,5 @@
 # The two commands (see README.md): `make run` starts the whole system, `make test` checks it.
-.PHONY: bootstrap run test lint typecheck unit benchmark asyncapi
+.PHONY: bootstrap run test lint typecheck unit benchmark benchmark-gateway asyncapi
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -19,6 +19,9 @@ typecheck:
 
 unit: bootstrap
 	.venv/bin/pytest tests/unit tests/contract tests/deployment
+
+benchmark-gateway: bootstrap
+	.venv/bin/python -m benchmarks.gateway_reads
 
 asyncapi: bootstrap
 	.venv/bin/python scripts/generate_asyncapi.py

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a fresh machine of this kind, and nothing twice:
+# Installs what the project needs on a fresh machine of this kind, and nothing twice (wrk too):
 # Java 17 and Maven (to fetch and run Apache Kafka), PostgreSQL's server, Prometheus (for
 # promtool, which checks and unit-tests the alert rules), kustomize (built once from the Go
 # module proxy into .cache/bin, for the Kubernetes manifests), and a Python virtualenv (.venv)
@@ -13,6 +13,7 @@ command -v mvn >/dev/null || need_apt+=(maven)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
 command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v wrk >/dev/null || need_apt+=(wrk)  # the agency gateway's read benchmark (HTTP load)
 # WeasyPrint (the escalation service's letters to PDF) loads Pango, HarfBuzz's subsetter and
 # fontconfig at run time; zh-CN letters need a CJK font.
 shared_libs=$(ldconfig -p)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from devstack._process import REPO_ROOT, port_open, stop_process, venv_script, wait_until
 from devstack.prometheus import PrometheusServer, Target
+from devstack.agency_demo import register_demo_agency
 from devstack.stack import SERVICES, Stack
 
 RUN_DIR = REPO_ROOT / ".run"
@@ -87,6 +88,12 @@ def up(with_demo: bool) -> int:
             env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "KAFKA_TOPIC_PREFIX": ""}
             subprocess.run([venv_script("corebank-simulator"), *DEMO_ARGS], env=env, check=False)
         _print_map(stack, prometheus, logs)
+        if with_demo:
+            gateway = next(service for service in SERVICES if service.name == "agency-gateway")
+            try:
+                print(register_demo_agency(f"http://127.0.0.1:{gateway.http_port}") + "\n", flush=True)
+            except Exception as exc:  # noqa: BLE001 - the demo is a convenience; the platform runs on
+                print(f"  agency demo skipped: {type(exc).__name__}\n", flush=True)
         while not stopping:
             for proc in processes:
                 if proc.poll() is not None:
@@ -113,7 +120,8 @@ def _print_map(stack: Stack, prometheus: PrometheusServer, logs: Path) -> None:
     for service in SERVICES:
         base = f"http://127.0.0.1:{service.http_port}"
         print(
-            f"  {service.name:<15} API {base}/docs   metrics {base}/metrics   "
+            f"  {service.name:<15} API {base}{'' if service.name == 'agency-gateway' else '/docs'}   "
+            f"metrics {base}/metrics   "
             f"worker http://127.0.0.1:{service.worker_port}/metrics"
         )
     print(f"  Prometheus  {prometheus.url}  (every API and worker, and the alert rules)")
