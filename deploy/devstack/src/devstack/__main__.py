@@ -18,8 +18,8 @@ from functools import partial
 from pathlib import Path
 
 from devstack._process import REPO_ROOT, port_open, stop_process, venv_script, wait_until
-from devstack.prometheus import PrometheusServer, Target
 from devstack.agency_demo import register_demo_agency
+from devstack.prometheus import PrometheusServer, Target
 from devstack.stack import SERVICES, Stack
 
 RUN_DIR = REPO_ROOT / ".run"
