@@ -11,12 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from collections_common.runtime import Outbox
 from contact_service.bootstrap import SERVICE
 from contact_service.domain.compliance import PermitRequest
 from contact_service.domain.contact import Channel, Outcome
+from contact_service.domain.errors import OutcomeConflict
+from contact_service.expiry import PermitExpiry
 from contact_service.permits import OutcomeReport, record_outcome, reserve
 from contact_service.settings import ContactSettings
 from devstack.stack import Stack
@@ -205,6 +208,11 @@ class TestHolds:
             )
             again = await client.post(f"{url}/{hold['hold_id']}/end", headers=api.headers("supervisor"))
             unknown = await client.post(f"{url}/nope/end", headers=api.headers("supervisor"))
+            backwards = await client.post(
+                url,
+                json={"reason": "x", "starts_on": "2099-02-01", "ends_on": "2099-01-31"},
+                headers=api.headers("supervisor"),
+            )
 
         assert by_collector.status_code == 403
         assert untouched != [(0,)]
@@ -231,6 +239,81 @@ class TestHolds:
         assert [e["data"]["hold_id"] for e in hold_ended] == [hold["hold_id"]]
         assert again.status_code == 409
         assert unknown.status_code == 404
+        assert backwards.status_code == 422
+        assert backwards.json()["detail"] == "a hold ends on or after the day it starts"
+
+
+class TestPermitExpiry:
+    async def test_an_unanswered_permit_becomes_one_unknown_attempt_and_a_late_outcome_replaces_it(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        now = datetime.now(UTC)
+        await apply(engine, settings, opened("A1", "C1", timezone=zone_at(13, now)))
+        call = PermitRequest(
+            "A1", Channel.CALL, "+8613800000001", now - timedelta(hours=1), autodialled=False
+        )
+        expired, _ = await _permit(engine, settings, call)
+        await _permit(engine, settings, PermitRequest("A1", Channel.SMS, "+8613800000001", now))  # still held
+        expiry = PermitExpiry(settings, engine)
+
+        assert await expiry.tick() == 1
+        assert await expiry.tick() == 0
+        attempted = await emitted(engine, "collections.contact.attempted")
+        assert [(e["data"]["permit_id"], e["data"]["outcome"]) for e in attempted] == [(expired, "unknown")]
+        assert await rows(engine, "SELECT outcome, outcome_by FROM permits WHERE outcome IS NOT NULL") == [
+            ("unknown", "contact-expiry")
+        ]
+
+        late = now - timedelta(minutes=30)
+        await _outcome(engine, settings, expired, Outcome.REACHED, late)
+        await _outcome(engine, settings, expired, Outcome.REACHED, late)  # the same again: nothing new
+        with pytest.raises(OutcomeConflict):
+            await _outcome(engine, settings, expired, Outcome.NO_ANSWER, late)
+        attempted = await emitted(engine, "collections.contact.attempted")
+        assert [e["data"]["outcome"] for e in attempted] == ["unknown", "reached"]
+        assert await expiry.tick() == 0
+
+
+def _attempts(channel: str, outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "collections_contact_attempts_total", {"channel": channel, "outcome": outcome}
+        )
+        or 0.0
+    )
+
+
+def _promises(status: str) -> float:
+    return REGISTRY.get_sample_value("collections_contact_promises_total", {"status": status}) or 0.0
+
+
+class TestCountersAfterCommit:
+    async def test_outcomes_and_promises_count_when_committed_and_never_when_rolled_back(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        await apply(engine, settings, opened("A1", "C1"))
+        call = PermitRequest("A1", Channel.CALL, "+8613800000001", MORNING, autodialled=False)
+        permit_id, _ = await _permit(engine, settings, call)
+        details = {"promise": {"date": "2026-03-05", "amount_minor": 1_000}}
+        attempts, made = _attempts("call", "promise_to_pay"), _promises("made")
+
+        async with AsyncSession(engine) as session:
+            await session.begin()
+            await record_outcome(
+                session,
+                Outbox(session),
+                pack=settings.pack,
+                source="test",
+                permit_id=permit_id,
+                report=OutcomeReport(Outcome.PROMISE_TO_PAY, MORNING, details=details),
+                by="alice",
+            )
+            assert (_attempts("call", "promise_to_pay"), _promises("made")) == (attempts, made)
+            await session.rollback()
+        assert (_attempts("call", "promise_to_pay"), _promises("made")) == (attempts, made)
+
+        await _outcome(engine, settings, permit_id, Outcome.PROMISE_TO_PAY, MORNING, details)
+        assert (_attempts("call", "promise_to_pay"), _promises("made")) == (attempts + 1, made + 1)
 
 
 class TestContactPoints:
