@@ -69,14 +69,14 @@ fi
 interpreter=$("$python" -c 'import sys; print(sys.executable, sys.version.split()[0])')
 
 stamp=.venv/.installed
-inputs=(constraints.txt requirements-dev.txt libs/common/pyproject.toml deploy/devstack/pyproject.toml deploy/simulator/pyproject.toml services/*/pyproject.toml)
+inputs=(constraints.txt requirements-dev.txt libs/common/pyproject.toml deploy/devstack/pyproject.toml deploy/simulator/pyproject.toml deploy/sandbox/pyproject.toml services/*/pyproject.toml)
 if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$interpreter" ] ||
   [ -n "$(find "${inputs[@]}" -newer "$stamp" 2>/dev/null)" ]; then
   echo "creating .venv with $interpreter"
   "$python" -m venv --clear .venv
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -c constraints.txt -r requirements-dev.txt \
-    -e libs/common -e deploy/devstack -e deploy/simulator \
+    -e libs/common -e deploy/devstack -e deploy/simulator -e deploy/sandbox \
     -e services/aging -e services/contact -e services/escalation -e services/agency-gateway
   echo "$interpreter" >"$stamp"
 fi

@@ -6,15 +6,18 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.events import validate
 from collections_common.events.envelope import decode
 from collections_common.runtime import Batch, Outbox
 from collections_common.runtime.deliveries import Delivery, Incoming
+from collections_common.runtime.tables import outbox
 from contact_service.handlers import handler_for
 from contact_service.settings import ContactSettings
 from devstack._process import free_port
@@ -172,3 +175,47 @@ class ContactApi:
 
     def headers(self, *roles: str, subject: str = "alice") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens.token(*roles, subject=subject)}"}
+
+
+def zone_at(local_hour: int, now: datetime | None = None) -> str:
+    """An IANA zone (``Etc/GMT±N``) whose local hour is ``local_hour`` now: tests that run on the
+    wall clock put a debtor inside or outside the allowed hours whatever the time of day."""
+    hour = (now or datetime.now(UTC)).hour
+    offset = (local_hour - hour + 12) % 24 - 12
+    if offset == 0:
+        return "Etc/GMT"
+    return f"Etc/GMT-{offset}" if offset > 0 else f"Etc/GMT+{-offset}"
+
+
+def payment_posted(account_id: str, payment_id: str, amount_minor: int, value_date: str) -> dict[str, Any]:
+    return event(
+        "corebank.payment.posted",
+        {
+            "account_id": account_id,
+            "payment_id": payment_id,
+            "amount_minor": amount_minor,
+            "currency": "CNY",
+            "value_date": value_date,
+        },
+    )
+
+
+def payment_reversed(account_id: str, payment_id: str) -> dict[str, Any]:
+    return event("corebank.payment.reversed", {"account_id": account_id, "payment_id": payment_id})
+
+
+def day_closed(business_date: str) -> dict[str, Any]:
+    return event("corebank.business-day.closed", {"business_date": business_date})
+
+
+async def emitted(engine: AsyncEngine, event_type: str | None = None) -> list[dict[str, Any]]:
+    """The events in the outbox (optionally of one type), oldest first, as JSON."""
+    async with engine.connect() as conn:
+        found = await conn.execute(outbox.select().order_by(outbox.c.id))
+        events = [json.loads(row.payload) for row in found if row.event_id is not None]
+    return [e for e in events if event_type is None or e["type"] == event_type]
+
+
+async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[tuple[object, ...]]:
+    async with engine.connect() as conn:
+        return [tuple(r) for r in await conn.execute(text(sql), params)]

@@ -15,7 +15,8 @@ from collections_common.service import Component, ServiceDefinition
 from collections_common.web import create_app
 from contact_service.api import routers
 from contact_service.api.deps import ContactConfig
-from contact_service.domain.errors import InvalidOutcome, OutcomeConflict, UnknownThing
+from contact_service.domain.errors import InvalidHold, InvalidOutcome, OutcomeConflict, UnknownThing
+from contact_service.expiry import PermitExpiry
 from contact_service.handlers import handler_for
 from contact_service.plans import Renderer, load_plan
 from contact_service.sender import ContactSender
@@ -38,7 +39,12 @@ def create_api(settings: ContactSettings) -> FastAPI:
         title="Contact service",
         description="Treatment plans and contacts under one compliance policy.",
         routers=routers,
-        problems={UnknownThing: NotFound, OutcomeConflict: Conflict, InvalidOutcome: Unprocessable},
+        problems={
+            UnknownThing: NotFound,
+            OutcomeConflict: Conflict,
+            InvalidOutcome: Unprocessable,
+            InvalidHold: Unprocessable,
+        },
     )
     app.state.contact = ContactConfig(
         settings=settings, pack=settings.pack, plan=plan, renderer=Renderer(plan)
@@ -51,6 +57,7 @@ def worker_components(settings: ContactSettings, engine: AsyncEngine) -> list[Co
     components: list[Component] = [
         ConsumerRunner(settings=settings, engine=engine, topics=TOPICS, handler=handler_for(settings, plan))
     ]
+    components.append(PermitExpiry(settings, engine))
     if settings.sender_enabled:
         components.append(ContactSender(settings, engine, plan))
     return components

@@ -35,7 +35,7 @@ from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
 from contact_service.domain.case import AccountFacts, CaseUpdate
 from contact_service.domain.promises import PromiseStatus, evaluate
-from contact_service.metrics import PROMISES
+from contact_service.metrics import PROMISES, count_on_commit
 from contact_service.plans import LoadedPlan, load_plan
 from contact_service.settings import ContactSettings
 from contact_service.treatment import STAGE_CHANGED, cancel, case_score, schedule_stage
@@ -243,7 +243,7 @@ class ContactHandlers:
             ),
             key=account_id,
         )
-        PROMISES.labels(view.status.value).inc()
+        count_on_commit(batch.session, PROMISES.labels(view.status.value))
 
     # -- collections.escalation.v1 ---------------------------------------------------------------
     async def on_restructuring_agreed(self, incoming: Incoming, batch: Batch) -> None:

@@ -1,12 +1,18 @@
 """Prometheus metrics of the contact service (the runtime's own come from collections_common).
 
 ``collections_contact_permits_total`` keeps the name and labels the alert rules use (README,
-Monitoring); the others are named ``collections_contact_*``.
+Monitoring); the others are named ``collections_contact_*``. Counters of what a transaction
+did are incremented when it commits (``count_on_commit``), never for one rolled back.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 PERMITS = Counter(
     "collections_contact_permits_total",
@@ -41,3 +47,26 @@ PERMIT_SECONDS = Histogram(
     "Time to decide and store one permit (lock, history, decision, insert)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+
+_PENDING = "contact_metrics_pending"
+_LISTENING = "contact_metrics_listening"
+
+
+def count_on_commit(session: AsyncSession, child: Any, amount: float = 1) -> None:
+    """Increment ``child`` (a labelled counter) by ``amount`` once ``session``'s transaction
+    commits; never if it rolls back."""
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
+        sync = session.sync_session
+        event.listen(sync, "after_commit", _run_pending)
+        event.listen(sync, "after_rollback", _forget_pending)
+    session.info.setdefault(_PENDING, []).append((child, amount))
+
+
+def _run_pending(session: Session) -> None:
+    for child, amount in session.info.pop(_PENDING, []):
+        child.inc(amount)
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)

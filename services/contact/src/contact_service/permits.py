@@ -36,9 +36,20 @@ from contact_service.domain.localtime import local_day
 from contact_service.domain.packs import RulePack
 from contact_service.domain.promises import Promise
 from contact_service.domain.reachability import is_unreachable
-from contact_service.metrics import ATTEMPTS, PERMITS, PROMISES
+from contact_service.metrics import ATTEMPTS, PERMITS, PROMISES, count_on_commit
 
-__all__ = ["OutcomeReport", "count_decision", "record_inbound", "record_outcome", "reserve"]
+__all__ = [
+    "EXPIRY",
+    "OutcomeReport",
+    "count_decision",
+    "expire_unanswered",
+    "record_inbound",
+    "record_outcome",
+    "reserve",
+]
+
+EXPIRY = "contact-expiry"
+"""Who records ``unknown`` for an allowed permit left unanswered past its expiry."""
 
 REACHABILITY_DAYS = 90
 """How far back the attempts counted for reachability go."""
@@ -164,6 +175,8 @@ async def record_outcome(
     """Record the outcome of an allowed permit; returns the permit and whether it changed.
 
     The same outcome again returns the permit as it is; a different one is an OutcomeConflict.
+    The one exception is the ``unknown`` that ``expire_unanswered`` recorded: a late outcome
+    replaces it, once, and ``contact.attempted`` is emitted again with the real outcome.
     A promise to pay becomes a promise (``promise.made``); hardship reported is emitted.
     """
     repo = PermitRepository(session)
@@ -176,7 +189,7 @@ async def record_outcome(
     assert permit is not None
     if not permit.allowed:
         raise OutcomeConflict("a refused permit takes no outcome")
-    if permit.outcome is not None:
+    if permit.outcome is not None and not expired_unanswered(permit):
         if _same(permit, report):
             return permit, False
         raise OutcomeConflict("this permit already has a different outcome")
@@ -191,28 +204,7 @@ async def record_outcome(
         by=by,
     )
     customer = permit.customer_id
-    outbox.add(
-        Topics.CONTACT,
-        new_event(
-            EventTypes.CONTACT_ATTEMPTED,
-            source,
-            customer,
-            ContactAttempted(
-                **present(
-                    permit_id=permit.permit_id,
-                    account_id=permit.account_id,
-                    customer_id=customer,
-                    channel=permit.channel,
-                    party=party_data(permit.party),
-                    outcome=report.outcome.value,
-                    at=at,
-                    recording_ref=report.recording_ref,
-                    actor=by,
-                ),
-            ),
-        ),
-        key=permit.account_id,
-    )
+    _attempted(outbox, source, permit, report.outcome, at, report.recording_ref, by)
     if promise is not None:
         amount, due_on = promise
         currency = await cases.currency_of(permit.account_id) or "CNY"
@@ -253,7 +245,7 @@ async def record_outcome(
             ),
             key=permit.account_id,
         )
-        PROMISES.labels("made").inc()
+        count_on_commit(session, PROMISES.labels("made"))
     if report.outcome is Outcome.HARDSHIP_REPORTED:
         willing = bool((report.details or {}).get("willing_to_pay", False))
         outbox.add(
@@ -278,10 +270,79 @@ async def record_outcome(
     await _reachability(
         session, outbox, pack=pack, source=source, customer_id=customer, account_id=permit.account_id
     )
-    ATTEMPTS.labels(permit.channel, report.outcome.value).inc()
+    count_on_commit(session, ATTEMPTS.labels(permit.channel, report.outcome.value))
     updated = await repo.get(permit_id)
     assert updated is not None
     return updated, True
+
+
+def expired_unanswered(permit: PermitRow) -> bool:
+    """Whether the permit's outcome is the ``unknown`` recorded when it expired unanswered."""
+    return permit.outcome == Outcome.UNKNOWN.value and permit.outcome_by == EXPIRY
+
+
+async def expire_unanswered(
+    session: AsyncSession, outbox: Outbox, *, pack: RulePack, source: str, permit_id: str, now: datetime
+) -> bool:
+    """Record ``unknown`` for an allowed permit past its expiry with no outcome, and emit
+    ``contact.attempted`` with it; False (nothing done) for any other permit, so a repeat is harmless."""
+    repo = PermitRepository(session)
+    found = await repo.get(permit_id)
+    if found is None:
+        return False
+    await CaseRepository(session).lock(found.customer_id)
+    permit = await repo.get(permit_id, for_update=True)
+    assert permit is not None
+    expires_at = permit.expires_at
+    if not permit.allowed or permit.outcome is not None or expires_at is None or expires_at > now:
+        return False
+    await repo.set_outcome(
+        permit_id, outcome=Outcome.UNKNOWN.value, at=expires_at, recording_ref=None, details=None, by=EXPIRY
+    )
+    _attempted(outbox, source, permit, Outcome.UNKNOWN, expires_at, None, EXPIRY)
+    await _reachability(
+        session,
+        outbox,
+        pack=pack,
+        source=source,
+        customer_id=permit.customer_id,
+        account_id=permit.account_id,
+    )
+    count_on_commit(session, ATTEMPTS.labels(permit.channel, Outcome.UNKNOWN.value))
+    return True
+
+
+def _attempted(
+    outbox: Outbox,
+    source: str,
+    permit: PermitRow,
+    outcome: Outcome,
+    at: datetime,
+    recording_ref: str | None,
+    actor: str | None,
+) -> None:
+    outbox.add(
+        Topics.CONTACT,
+        new_event(
+            EventTypes.CONTACT_ATTEMPTED,
+            source,
+            permit.customer_id,
+            ContactAttempted(
+                **present(
+                    permit_id=permit.permit_id,
+                    account_id=permit.account_id,
+                    customer_id=permit.customer_id,
+                    channel=permit.channel,
+                    party=party_data(permit.party),
+                    outcome=outcome.value,
+                    at=at,
+                    recording_ref=recording_ref,
+                    actor=actor,
+                ),
+            ),
+        ),
+        key=permit.account_id,
+    )
 
 
 def _promise_of(report: OutcomeReport) -> tuple[int, date] | None:

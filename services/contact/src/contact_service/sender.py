@@ -35,6 +35,7 @@ from contact_service.metrics import (
     DEFERRED,
     DEFERRED_WAITING,
     QUEUE_DEPTH,
+    count_on_commit,
 )
 from contact_service.metrics import (
     SENT as SENT_TOTAL,
@@ -161,7 +162,7 @@ class ContactSender:
                 await work.update_planned(
                     planned_id, next_try_at=permit.retry_after, deferred_rule=permit.rule
                 )
-                DEFERRED.labels(permit.rule or "").inc()
+                count_on_commit(session, DEFERRED.labels(permit.rule or ""))
             else:
                 await work.update_planned(planned_id, status=BLOCKED, deferred_rule=permit.rule)
             await outbox.flush()

@@ -51,8 +51,13 @@ class ContactSettings(ServiceSettings):
     sender_enabled: bool = Field(default=True, description="the worker sends due planned contacts")
     sender_interval_ms: int = Field(default=500, ge=10, le=60_000)
     sender_batch: int = Field(default=50, ge=1, le=1000)
+    expiry_interval_ms: int = Field(
+        default=5_000, ge=10, le=600_000, description="how often unanswered expired permits become unknown"
+    )
+    expiry_batch: int = Field(default=200, ge=1, le=10_000)
     clock_offset_seconds: float = Field(
-        default=0.0, description="added to the wall clock by the sender (tests and demos move time with it)"
+        default=0.0,
+        description="added to the wall clock by the sender and the permit expiry (tests, demos)",
     )
 
     @field_validator("compliance_pack")

@@ -11,7 +11,7 @@ from contact_service.domain.case import Cancellation, CancelReason, Case
 from contact_service.domain.localtime import local_day, start_of_day
 from contact_service.domain.plans import TreatmentPlan, planned_contacts
 from contact_service.domain.priority import PriorityInputs, score
-from contact_service.metrics import CANCELLATIONS
+from contact_service.metrics import CANCELLATIONS, count_on_commit
 
 __all__ = ["STAGE_CHANGED", "cancel", "case_score", "schedule_stage"]
 
@@ -44,7 +44,7 @@ async def cancel(session: AsyncSession, customer_id: str, cancellation: Cancella
         reason = recorded = cancellation
     count = await WorkRepository(session).cancel_pending(customer_id, recorded)
     if count:
-        CANCELLATIONS.labels(reason).inc(count)
+        count_on_commit(session, CANCELLATIONS.labels(reason), count)
     return count
 
 

@@ -111,6 +111,7 @@ permits = Table(
     Column("outcome_by", String(255), nullable=True),
     Index("permits_history", "customer_id", "at", postgresql_where=text("allowed")),
     Index("permits_customer_decided", "customer_id", "decided_at"),
+    Index("permits_unanswered", "expires_at", postgresql_where=text("allowed AND outcome IS NULL")),
 )
 
 inbound_contacts = Table(

@@ -233,6 +233,16 @@ class PermitRepository:
             for r in rows
         ]
 
+    async def expired_unanswered(self, now: datetime, limit: int) -> list[str]:
+        """Ids of allowed permits past their expiry with no outcome, the longest expired first."""
+        found = await self.session.execute(
+            select(permits.c.permit_id)
+            .where(permits.c.allowed, permits.c.outcome.is_(None), permits.c.expires_at <= now)
+            .order_by(permits.c.expires_at)
+            .limit(limit)
+        )
+        return [r.permit_id for r in found]
+
     async def count_decisions(self) -> int:
         return int((await self.session.execute(select(func.count()).select_from(permits))).scalar_one())
 

@@ -114,7 +114,7 @@ class Providers:
         mail["To"] = message.to
         mail["Subject"] = message.subject or ""
         mail["Message-ID"] = f"<{message.idempotency_key}@contact.collections>"
+        mail.set_content(message.body)  # clears Content-* headers: Content-Language comes after
         mail["Content-Language"] = message.language
-        mail.set_content(message.body)
         with smtplib.SMTP(host, port, timeout=self.timeout) as smtp:
             smtp.send_message(mail)

@@ -11,6 +11,7 @@ from collections_common.api import SessionDep, UnitOfWorkDep
 from collections_common.audit import Actor, reads_of, record_reads
 from collections_common.problems import Problem
 from contact_service.adapters.cases import CaseRepository
+from contact_service.adapters.permits import PermitRow
 from contact_service.adapters.work import DONE, CallTaskRow, WorkRepository
 from contact_service.api.cursors import decode_cursor, encode_cursor
 from contact_service.api.deps import Collector, ContactConfigDep
@@ -74,6 +75,7 @@ async def pull_next(
     cases = CaseRepository(uow.session)
     held = await work.held_by(caller.subject, now)
     candidates = [held] if held is not None else await work.queue(now, CANDIDATES)
+    decided: list[PermitRow] = []  # counted once committed
     for task in candidates:
         points = [p.value for p in await cases.contact_points(task.customer_id) if p.owner is Owner.DEBTOR]
         phones = [p for p in points if "@" not in p and p != ADDRESS]
@@ -90,7 +92,7 @@ async def pull_next(
                 requested_by=caller.subject,
                 customer_id=task.customer_id,
             )
-            count_decision(permit)
+            decided.append(permit)
             if not permit.allowed:
                 await work.update_task(
                     task.task_id, not_before=permit.retry_after or now + timedelta(hours=1)
@@ -116,9 +118,16 @@ async def pull_next(
             uow.session, reads_of(request, Actor.staff(caller), "customer", [task.customer_id], ["phone"])
         )
         await uow.commit()
+        _count(decided)
         return NextCallTaskPublic(task=task_public(locked, phones[0], script))
     await uow.commit()
+    _count(decided)
     return NextCallTaskPublic(task=None)
+
+
+def _count(decided: list[PermitRow]) -> None:
+    for permit in decided:
+        count_decision(permit)
 
 
 @router.post("/{task_id}/outcome", response_model=PermitPublic, responses=PROBLEMS)

@@ -38,7 +38,7 @@ from contact_service.api.schemas import (
 from contact_service.domain import case as cases_domain
 from contact_service.domain.compliance import Hold
 from contact_service.domain.contact import ADDRESS, Channel, ContactPoint
-from contact_service.domain.errors import InvalidOutcome, OutcomeConflict, UnknownCase, UnknownThing
+from contact_service.domain.errors import InvalidHold, OutcomeConflict, UnknownCase, UnknownThing
 from contact_service.domain.localtime import local_day
 from contact_service.treatment import cancel
 
@@ -255,7 +255,7 @@ async def set_hold(
     now = datetime.now(UTC)
     today = local_day(now, record.case.compliance_facts().zone)
     if body.ends_on < (body.starts_on or today):
-        raise InvalidOutcome("a hold ends on or after the day it starts")
+        raise InvalidHold("a hold ends on or after the day it starts")
     row = HoldRow(
         hold_id=str(uuid.uuid4()),
         account_id=account_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ContactError",
+    "InvalidHold",
     "InvalidOutcome",
     "OutcomeConflict",
     "UnknownAccount",
@@ -40,3 +41,7 @@ class OutcomeConflict(ContactError):
 
 class InvalidOutcome(ContactError):
     """A well-formed request that breaks a rule of the contact service."""
+
+
+class InvalidHold(ContactError):
+    """A hold whose dates cannot be: it would end before it starts."""
