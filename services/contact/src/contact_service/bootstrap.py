@@ -17,6 +17,7 @@ from contact_service.api import routers
 from contact_service.api.deps import ContactConfig
 from contact_service.domain.errors import InvalidOutcome, OutcomeConflict, UnknownThing
 from contact_service.handlers import handler_for
+from contact_service.kpi_gauges import KpiGauges
 from contact_service.plans import Renderer, load_plan
 from contact_service.sender import ContactSender
 from contact_service.settings import ContactSettings
@@ -49,7 +50,8 @@ def create_api(settings: ContactSettings) -> FastAPI:
 def worker_components(settings: ContactSettings, engine: AsyncEngine) -> list[Component]:
     plan = load_plan(settings.plan_file)
     components: list[Component] = [
-        ConsumerRunner(settings=settings, engine=engine, topics=TOPICS, handler=handler_for(settings, plan))
+        ConsumerRunner(settings=settings, engine=engine, topics=TOPICS, handler=handler_for(settings, plan)),
+        KpiGauges(settings, engine),
     ]
     if settings.sender_enabled:
         components.append(ContactSender(settings, engine, plan))
