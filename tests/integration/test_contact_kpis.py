@@ -31,7 +31,7 @@ PERMITS = [  # debtor, at (UTC), allowed
     ("C1", "2026-01-31T17:00:00", True),
     ("C1", "2026-01-15T02:00:00", True),
     ("C1", "2026-01-16T02:00:00", False),
-    ("C2", "2026-02-01T03:00:00", True),
+    ("C2", "2026-03-01T03:00:00", True),
     ("C2", "2026-02-10T15:00:00", True),
     ("C3", "2026-01-20T10:00:00", True),
 ]
@@ -124,9 +124,9 @@ class TestContactKpisRoute:
 
         Attempts (allowed permits by the debtor's local date): C1 (Shanghai) 01-15 02:00Z -> Jan;
         01-31 17:00Z is 02-01 01:00 in Shanghai -> Feb; 01-16 was refused -> none. C2 (New York)
-        02-01 03:00Z is 01-31 22:00 there -> Jan; 02-10 -> Feb. C3 has no case (UTC) 01-20 -> Jan.
-        January 3, February 2. Cures: 01-05, 01-25 -> January 2; 02-28 -> February 1.
-        Contacts per cure: January 3/2 = 1.5, February 2/1 = 2.
+        03-01 03:00Z is 02-28 22:00 there -> Feb; 02-10 -> Feb. C3 has no case (UTC) 01-20 -> Jan.
+        January 2, February 3 (by UTC dates it would be 3 and 1). Cures: 01-05, 01-25 -> January 2;
+        02-28 -> February 1. Contacts per cure: January 2/2 = 1, February 3/1 = 3.
         """
         _, _, client = setup
         answer = await client.get(
@@ -141,18 +141,18 @@ class TestContactKpisRoute:
                 "promises_kept": 2,
                 "promises_broken": 1,
                 "promise_kept_rate": 0.666667,
-                "attempts": 3,
+                "attempts": 2,
                 "cures": 2,
-                "contacts_per_cure": 1.5,
+                "contacts_per_cure": 1.0,
             },
             {
                 "month": "2026-02",
                 "promises_kept": 0,
                 "promises_broken": 1,
                 "promise_kept_rate": 0.0,
-                "attempts": 2,
+                "attempts": 3,
                 "cures": 1,
-                "contacts_per_cure": 2.0,
+                "contacts_per_cure": 3.0,
             },
         ]
 
@@ -185,11 +185,11 @@ class TestCures:
 
 class TestKpiGauges:
     async def test_the_gauges_show_the_month_of_the_contact_clock(self, setup: Any) -> None:
-        """The clock moved to 2026-01-20: January's figures (2/3 and 1.5)."""
+        """The clock moved to 2026-01-20: January's figures (2/3 and 1)."""
         engine, settings, _ = setup
         offset = (datetime(2026, 1, 20, tzinfo=UTC) - datetime.now(UTC)).total_seconds()
         moved = settings.model_copy(update={"clock_offset_seconds": offset})
         figures = await KpiGauges(moved, engine).refresh()
         assert str(figures.month) == "2026-01"
         assert REGISTRY.get_sample_value("collections_kpi_promise_kept_rate") == pytest.approx(2 / 3)
-        assert REGISTRY.get_sample_value("collections_kpi_contacts_per_cure") == 1.5
+        assert REGISTRY.get_sample_value("collections_kpi_contacts_per_cure") == 1.0

@@ -57,7 +57,7 @@ class KpiRepository:
 
     async def attempts(self, first: date, last: date) -> dict[Month, int]:
         """Allowed permits per month of the debtor's local date (UTC for a debtor without a case)."""
-        local_day = cast(func.timezone("UTC", permits.c.at), Date)
+        local_day = cast(func.timezone(func.coalesce(cases.c.timezone, "UTC"), permits.c.at), Date)
         month = _month(local_day)
         rows = await self.db.execute(
             select(month, func.count().label("n"))
