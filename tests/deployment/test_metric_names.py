@@ -37,8 +37,9 @@ def metrics_modules() -> list[ModuleType]:
     modules = [importlib.import_module("collections_common.metrics")]
     for pyproject in sorted((REPO / "services").glob("*/pyproject.toml")):
         [package] = [p.name for p in (pyproject.parent / "src").iterdir() if (p / "__init__.py").is_file()]
-        if (pyproject.parent / "src" / package / "metrics.py").is_file():
-            modules.append(importlib.import_module(f"{package}.metrics"))
+        for name in ("metrics", "kpi_metrics"):  # kpi_metrics: the collections_kpi_* gauges
+            if (pyproject.parent / "src" / package / f"{name}.py").is_file():
+                modules.append(importlib.import_module(f"{package}.{name}"))
     return modules
 
 

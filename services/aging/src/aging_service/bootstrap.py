@@ -12,6 +12,7 @@ from aging_service.barrier import CalendarReader, CloseBarrier
 from aging_service.domain.errors import UnknownAccount
 from aging_service.gauges import StageGauges
 from aging_service.handlers import AgingHandlers
+from aging_service.kpi_gauges import KpiGauges
 from aging_service.settings import AgingSettings
 from collections_common.database import create_engine
 from collections_common.events import Topics
@@ -52,6 +53,7 @@ def worker_components(settings: AgingSettings, engine: AsyncEngine) -> list[Comp
         ),
         CalendarReader(settings, engine, skew_ms=settings.barrier_clock_skew_ms),
         StageGauges(engine, [bucket.name for bucket in settings.policy.buckets]),
+        KpiGauges(engine, settings.policy),
     ]
 
 

@@ -18,6 +18,7 @@ from contact_service.api.deps import ContactConfig
 from contact_service.domain.errors import InvalidHold, InvalidOutcome, OutcomeConflict, UnknownThing
 from contact_service.expiry import PermitExpiry
 from contact_service.handlers import handler_for
+from contact_service.kpi_gauges import KpiGauges
 from contact_service.plans import Renderer, load_plan
 from contact_service.sender import ContactSender
 from contact_service.settings import ContactSettings
@@ -55,7 +56,8 @@ def create_api(settings: ContactSettings) -> FastAPI:
 def worker_components(settings: ContactSettings, engine: AsyncEngine) -> list[Component]:
     plan = load_plan(settings.plan_file)
     components: list[Component] = [
-        ConsumerRunner(settings=settings, engine=engine, topics=TOPICS, handler=handler_for(settings, plan))
+        ConsumerRunner(settings=settings, engine=engine, topics=TOPICS, handler=handler_for(settings, plan)),
+        KpiGauges(settings, engine),
     ]
     components.append(PermitExpiry(settings, engine))
     if settings.sender_enabled:

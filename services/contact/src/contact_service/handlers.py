@@ -30,10 +30,12 @@ from collections_common.events.contact import PromiseBroken, PromiseKept
 from collections_common.runtime import BadInput, Batch, EventHandler, Incoming, per_event
 from collections_common.runtime.runner import BatchHandler
 from contact_service.adapters.cases import CaseRepository
+from contact_service.adapters.kpis import KpiRepository
 from contact_service.adapters.promises import PromiseRepository, PromiseRow
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
 from contact_service.domain.case import AccountFacts, CaseUpdate
+from contact_service.domain.kpis import is_cure
 from contact_service.domain.promises import PromiseStatus, evaluate
 from contact_service.metrics import PROMISES, count_on_commit
 from contact_service.plans import LoadedPlan, load_plan
@@ -111,6 +113,14 @@ class ContactHandlers:
             )
         await cases.save(after, stage_entered_at=entered)
         await WorkRepository(batch.session).rescore(customer, case_score(after, record.unreachable))
+        if is_cure(data.to_stage, after.stages):  # for the contacts-per-cure KPI
+            await KpiRepository(batch.session).add_cure(
+                account_id=data.account_id,
+                as_of=data.as_of,
+                customer_id=customer,
+                from_stage=data.from_stage,
+                event_id=incoming.event.envelope.id,
+            )
 
     # -- corebank.accounts.v1 --------------------------------------------------------------------
     async def on_account_opened(self, incoming: Incoming, batch: Batch) -> None:

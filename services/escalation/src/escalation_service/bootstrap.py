@@ -17,6 +17,7 @@ from escalation_service.api import routers
 from escalation_service.dispatcher import LetterDispatcher, PlacementGauges
 from escalation_service.domain.errors import DomainRuleViolation, InvalidTransition
 from escalation_service.handlers import handler_for
+from escalation_service.kpi_gauges import KpiGauges
 from escalation_service.settings import EscalationSettings
 
 TOPICS = (
@@ -47,6 +48,7 @@ def worker_components(settings: EscalationSettings, engine: AsyncEngine) -> list
         ConsumerRunner(settings=settings, engine=engine, topics=TOPICS, handler=handler_for(settings)),
         LetterDispatcher(settings, engine),
         PlacementGauges(settings, engine),
+        KpiGauges(settings, engine),
     ]
 
 

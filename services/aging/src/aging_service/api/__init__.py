@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from aging_service.api import accounts, portfolio
+from aging_service.api import accounts, kpis, portfolio
 
-routers: list[APIRouter] = [accounts.router, portfolio.router]
+routers: list[APIRouter] = [accounts.router, portfolio.router, kpis.router]

@@ -215,3 +215,16 @@ call_tasks = Table(
     Index("call_tasks_queue", "score", "due_at", postgresql_where=text("status = 'pending'")),
     Index("call_tasks_customer", "customer_id", postgresql_where=text("status = 'pending'")),
 )
+
+cures = Table(
+    "cures",
+    metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column(
+        "as_of", Date, primary_key=True, comment="the business date of the stage change to the first stage"
+    ),
+    Column("customer_id", String(ID), nullable=False),
+    Column("from_stage", String(32), nullable=False),
+    Column("event_id", String(255), nullable=False, comment="the collections.stage.changed event"),
+    Index("cures_as_of", "as_of"),
+)

@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from contact_service.api import call_tasks, cases, permits
+from contact_service.api import call_tasks, cases, kpis, permits
 
-routers: list[APIRouter] = [permits.router, cases.router, call_tasks.router]
+routers: list[APIRouter] = [permits.router, cases.router, call_tasks.router, kpis.router]

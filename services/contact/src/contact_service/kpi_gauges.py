@@ -1,0 +1,46 @@
+"""Keeps the promise-kept rate and contacts-per-cure gauges fresh: a worker component of the
+contact service. They describe the month to date of the contact service's clock
+(``ContactSettings.now()``); NaN while a rate has no denominator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collections_common.months import Month
+from collections_common.runtime import is_transient
+from collections_common.runtime._aio import sleep_or_stop
+from contact_service.domain.kpis import MonthFigures
+from contact_service.kpi_figures import figures_of
+from contact_service.kpi_metrics import CONTACTS_PER_CURE, PROMISE_KEPT_RATE
+from contact_service.settings import ContactSettings
+
+log = logging.getLogger(__name__)
+
+
+class KpiGauges:
+    def __init__(self, settings: ContactSettings, engine: AsyncEngine, interval: float = 60.0) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.interval = interval
+
+    async def refresh(self) -> MonthFigures:
+        async with self.engine.connect() as conn:
+            [figures] = await figures_of(conn, [Month.of(self.settings.now().date())])
+        kept, per_cure = figures.promise_kept_rate, figures.contacts_per_cure
+        PROMISE_KEPT_RATE.set(float("nan") if kept is None else float(kept))
+        CONTACTS_PER_CURE.set(float("nan") if per_cure is None else float(per_cure))
+        return figures
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.refresh()
+            except Exception as exc:  # the KPIs never stop the worker
+                if is_transient(exc):
+                    log.warning("KPI gauges not refreshed: %s", exc)
+                else:
+                    log.exception("KPI gauges failed")
+            await sleep_or_stop(stop, self.interval)

@@ -1,0 +1,40 @@
+"""Calendar months for the KPIs: parsing YYYY-MM, month-ends, stepping and ranges."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from collections_common.months import Month, months
+
+
+class TestMonth:
+    def test_parses_yyyy_mm_and_prints_it_back(self) -> None:
+        assert Month.parse("2024-02") == Month(2024, 2)
+        assert str(Month(2024, 2)) == "2024-02"
+
+    @pytest.mark.parametrize("text", ["2024-13", "2024-00", "2024-2", "24-02", "2024-02-01", " 2024-02"])
+    def test_refuses_anything_else(self, text: str) -> None:
+        with pytest.raises(ValueError):
+            Month.parse(text)
+
+    def test_month_ends_know_leap_years(self) -> None:
+        assert Month(2024, 2).last_day == date(2024, 2, 29)
+        assert Month(2023, 2).last_day == date(2023, 2, 28)
+        assert Month(2024, 12).last_day == date(2024, 12, 31)
+        assert Month(2024, 4).first_day == date(2024, 4, 1)
+
+    def test_steps_across_a_year_end(self) -> None:
+        assert Month(2024, 12).next() == Month(2025, 1)
+        assert Month(2025, 1).previous() == Month(2024, 12)
+        assert Month.of(date(2024, 7, 9)) == Month(2024, 7)
+
+    def test_a_range_includes_both_ends(self) -> None:
+        assert months(Month(2024, 11), Month(2025, 2)) == [
+            Month(2024, 11),
+            Month(2024, 12),
+            Month(2025, 1),
+            Month(2025, 2),
+        ]
+        assert months(Month(2025, 2), Month(2025, 1)) == []
