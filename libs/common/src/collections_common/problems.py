@@ -330,6 +330,10 @@ def document_problems(app: FastAPI) -> None:
         schemas.pop("ValidationError", None)
         for operations in document.get("paths", {}).values():
             for operation in operations.values():
+                if operation.get("security"):  # a route that takes a bearer token can refuse it
+                    responses = operation.setdefault("responses", {})
+                    responses.setdefault("401", {"description": "No valid bearer token"})
+                    responses.setdefault("403", {"description": "The token's roles do not admit this route"})
                 for code, response in operation.get("responses", {}).items():
                     if code[:1] not in {"4", "5"}:
                         continue
