@@ -1,12 +1,18 @@
-"""Errors of the event runtime and the line between transient and permanent failures.
+"""Errors of the event runtime, and the line between transient and permanent failures.
 
 ::
 
     EventRuntimeError
-    └── BadInput            a message that can never be applied: it goes to the dead-letter topic
+    ├── BadInput         a message that can never be applied: it goes to the dead-letter topic
+    └── RunnerControl    how the consumer runner steers itself; never a message's fault
+        ├── StalePosition   another consumer moved the partition past the batch: re-read it
+        ├── GateFailed      the gate failed for a reason that is not transient: the runner stops
+        └── Abandoned       stopping while the batch in hand cannot be committed: read it again
 
 Transient failures (the database or the broker unreachable) are not errors of the message:
-the runner pauses and retries them, never skips.
+the runner pauses and retries them, never skips. :func:`is_transient` classifies a library's
+exception at the boundary by what it is (connection lost, serialization failure, broker
+unavailable), never by what it was raised from or while handling.
 """
 
 from __future__ import annotations
@@ -28,6 +34,23 @@ class BadInput(EventRuntimeError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RunnerControl(EventRuntimeError):
+    """Raised inside the consumer runner to change its course; no event is to blame."""
+
+
+class StalePosition(RunnerControl):
+    """Another consumer has already moved this partition past the batch (we lost ownership)."""
+
+
+class GateFailed(RunnerControl):
+    """The gate failed for a reason that is not transient: no event is to blame, so the batch is
+    not retried event by event (which would dead-letter them); the runner stops."""
+
+
+class Abandoned(RunnerControl):
+    """Stopping while the batch in hand cannot be committed; it is read again after a restart."""
 
 
 _TRANSIENT_KAFKA = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError)
