@@ -57,7 +57,7 @@ class ServiceSettings(BaseSettings):
     )
     kafka_consumer_group: str = ""
     consumer_batch_max: int = Field(
-        default=2000,
+        default=500,
         ge=1,
         description="records applied in one transaction at most (they share the batch's fixed costs)",
     )

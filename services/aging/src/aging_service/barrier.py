@@ -56,9 +56,14 @@ from collections_common.events import (
     Topics,
     parse,
 )
-from collections_common.runtime import Batch, ConsumerRunner, Outbox, stored_positions
-from collections_common.runtime.faults import delay_point
-from collections_common.runtime.kafka import partitions_of
+from collections_common.runtime import (
+    Batch,
+    ConsumerRunner,
+    Outbox,
+    delay_point,
+    partitions_of,
+    stored_positions,
+)
 from collections_common.settings import ServiceSettings
 
 BARRIER_TOPICS = (Topics.BILLING, Topics.PAYMENTS)
