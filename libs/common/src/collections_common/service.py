@@ -2,7 +2,8 @@
 
 Each service's ``bootstrap.py`` builds a :class:`ServiceDefinition`; its ``__main__`` hands it to
 :func:`main`. The API and the worker are separate processes: the API answers HTTP, the worker
-runs the service's consumers and the outbox relay and serves its own health and metrics.
+runs the service's consumers, the outbox relay and the retention pruner and serves its own health
+and metrics.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections_common.migrations import upgrade
 from collections_common.problems import ProblemError
 from collections_common.runtime.holding import Gate
 from collections_common.runtime.outbox import OutboxRelay
+from collections_common.runtime.retention import RetentionPruner
 from collections_common.runtime.runner import BatchHandler, ConsumerRunner
 from collections_common.settings import ServiceSettings
 from collections_common.web import create_app
@@ -153,6 +155,7 @@ async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
     components: list[Component] = [
         *definition.worker_components(settings, engine),
         OutboxRelay(engine, settings),
+        RetentionPruner(engine, settings),
     ]
     health_app = create_app(settings, engine=engine, title=f"{definition.name} worker")
     server = _QuietServer(

@@ -65,6 +65,17 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_interval_ms: int = Field(default=50, ge=1)
 
+    processed_events_keep_hours: int = Field(
+        default=14 * 24,
+        ge=1,
+        description="how long applied event identities are kept: longer than any redelivery can come,"
+        " at least the topics' retention (7 days)",
+    )
+    outbox_published_keep_hours: int = Field(
+        default=24, ge=1, description="how long published outbox rows are kept, for diagnosis"
+    )
+    retention_interval_seconds: int = Field(default=3600, ge=1, description="time between two prunes")
+
     event_source: str = ""
 
     auth_jwks_url: str | None = Field(

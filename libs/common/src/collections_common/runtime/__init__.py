@@ -4,8 +4,8 @@ Modules, one idea each: ``runner`` (the poll loop), ``deliveries`` (what a handl
 ``dispatch`` (one handler per event type), ``claims`` (identities applied), ``positions``
 (stored, fenced offsets), ``holding`` (the gate and the records it holds), ``dead_letters``,
 ``offsets`` (Kafka's committed offsets, for monitoring), ``consumer_metrics``, ``retry``,
-``errors`` (the one error tree), ``outbox`` (and its relay), ``kafka`` (clients), ``faults``
-(crash and delay points for tests).
+``errors`` (the one error tree), ``outbox`` (and its relay), ``retention`` (pruning what the
+runtime keeps), ``kafka`` (clients), ``faults`` (crash and delay points for tests).
 """
 
 from collections_common.runtime._aio import sleep_or_stop
@@ -26,6 +26,7 @@ from collections_common.runtime.holding import Gate
 from collections_common.runtime.kafka import partitions_of
 from collections_common.runtime.outbox import Outbox, OutboxRelay
 from collections_common.runtime.positions import stored_positions
+from collections_common.runtime.retention import RetentionPruner
 from collections_common.runtime.runner import BatchHandler, ConsumerRunner
 from collections_common.runtime.tables import RUNTIME_METADATA
 
@@ -45,6 +46,7 @@ __all__ = [
     "Incoming",
     "Outbox",
     "OutboxRelay",
+    "RetentionPruner",
     "RunnerControl",
     "StalePosition",
     "crash_point",
