@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 
+import asyncpg.exceptions as asyncpg_errors
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NodeNotReadyError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -67,16 +68,14 @@ _TRANSIENT_SQLSTATES = frozenset(
 )
 """PostgreSQL errors after which the same work can succeed; class 08 (connection) is too."""
 
-_TRANSIENT_DRIVER_ERRORS = frozenset(
-    {
-        "CannotConnectNowError",
-        "ConnectionDoesNotExistError",
-        "ConnectionFailureError",
-        "AdminShutdownError",
-        "TooManyConnectionsError",
-    }
+_TRANSIENT_DRIVER_ERRORS = (
+    asyncpg_errors.CannotConnectNowError,
+    asyncpg_errors.ConnectionDoesNotExistError,
+    asyncpg_errors.ConnectionFailureError,
+    asyncpg_errors.AdminShutdownError,
+    asyncpg_errors.TooManyConnectionsError,
 )
-"""asyncpg's names for a lost or refused connection, when raised outside SQLAlchemy."""
+"""asyncpg's errors for a lost or refused connection, when raised outside SQLAlchemy."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -99,7 +98,7 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if type(exc) is OSError:  # asyncio's failed connect to several addresses: a bare OSError
         return True
-    return type(exc).__name__ in _TRANSIENT_DRIVER_ERRORS or _transient_sqlstate(exc)
+    return isinstance(exc, _TRANSIENT_DRIVER_ERRORS) or _transient_sqlstate(exc)
 
 
 def _transient_sqlstate(error: object) -> bool:
