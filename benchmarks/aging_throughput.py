@@ -28,7 +28,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from benchmarks._infra import aging_worker, benchmark_stack, connect, durability
 from devstack.stack import Stack
 
 START = date(2026, 1, 1)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def workload(accounts: int, days: int, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
@@ -58,7 +59,9 @@ def workload(accounts: int, days: int, seed: int = 7) -> list[tuple[str, dict[st
             "id": f"b-{serial}",
             "source": "bench/corebank",
             "type": type_,
-            "time": "2026-01-01T00:00:00Z",
+            # core banking stamps each event when it creates it, in publish order (the close
+            # barrier orders records of the close's own millisecond by it)
+            "time": (EPOCH + timedelta(microseconds=serial)).isoformat().replace("+00:00", "Z"),
             "subject": subject,
             "datacontenttype": "application/json",
             "data": data,

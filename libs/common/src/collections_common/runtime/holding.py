@@ -51,6 +51,10 @@ class HeldRecords:
     def has_ready(self) -> bool:
         return bool(self._ready)
 
+    @property
+    def has_held(self) -> bool:
+        return bool(self._held)
+
     def hold(self, tp: TopicPartition, records: list[Record]) -> None:
         """Keep ``records`` (from the first one behind the gate on) and stop fetching ``tp``."""
         consumer = self._consumer()

@@ -64,6 +64,10 @@ log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
 
+HELD_POLL_TIMEOUT_MS = 20
+"""The poll's wait while records are held behind the gate: the gate is asked again this soon, so a
+held partition moves on about as soon as its condition is met (a catch-up meets one per close)."""
+
 
 class ConsumerRunner:
     """Consumes ``topics`` in the service's group and applies them with ``handler``."""
@@ -122,8 +126,7 @@ class ConsumerRunner:
         try:
             while not stop.is_set():
                 records = await consumer.getmany(
-                    timeout_ms=0 if self._held.has_ready else self.settings.consumer_poll_timeout_ms,
-                    max_records=self.settings.consumer_batch_max,
+                    timeout_ms=self._poll_timeout_ms(), max_records=self.settings.consumer_batch_max
                 )
                 sought = dict(self._sought)
                 try:
@@ -154,6 +157,13 @@ class ConsumerRunner:
             await consumer.stop()
             if self._gate is not None:
                 await self._gate.close()
+
+    def _poll_timeout_ms(self) -> int:
+        if self._held.has_ready:
+            return 0
+        if self._held.has_held:
+            return min(HELD_POLL_TIMEOUT_MS, self.settings.consumer_poll_timeout_ms)
+        return self.settings.consumer_poll_timeout_ms
 
     async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
         backoff = Backoff(first=0.5)
