@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aging_service.adapters.orm import (
     accounts,
+    business_day_closes,
     partition_clocks,
     payments,
     reages,
@@ -351,3 +352,22 @@ async def partition_clocks_of(session: AsyncSession, partitions: Collection[int]
         )
     )
     return {row.partition: row.closed_through for row in rows}
+
+
+async def note_close(
+    session: AsyncSession, business_date: date, event_id: str, barrier: dict[str, dict[str, int]]
+) -> None:
+    """Store a close with its barrier offsets; a close already noted stays as it was."""
+    await session.execute(
+        pg_insert(business_day_closes)
+        .values(business_date=business_date, event_id=event_id, barrier=barrier)
+        .on_conflict_do_nothing()
+    )
+
+
+async def closes_after(session: AsyncSession, closed_through: date | None) -> list[Any]:
+    """The noted closes after ``closed_through`` (all of them when None), in date order."""
+    query = select(business_day_closes).order_by(business_day_closes.c.business_date)
+    if closed_through is not None:
+        query = query.where(business_day_closes.c.business_date > closed_through)
+    return list(await session.execute(query))
