@@ -27,5 +27,5 @@ asyncapi: bootstrap
 	.venv/bin/python scripts/generate_asyncapi.py
 
 benchmark: bootstrap
-	.venv/bin/python benchmarks/aging_throughput.py
-	.venv/bin/python benchmarks/day_close.py
+	.venv/bin/python -m benchmarks.aging_throughput
+	.venv/bin/python -m benchmarks.day_close

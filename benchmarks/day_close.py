@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -21,6 +22,9 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
+
+if not __package__:  # run as a file (python benchmarks/x.py): make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._infra import aging_worker, benchmark_stack, connect, durability_settings, until
 from devstack.stack import Stack

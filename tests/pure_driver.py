@@ -1,6 +1,7 @@
 """Plays contract events (CloudEvents as dicts) against the pure aging domain, in delivery order.
 
-It stands in for the service where no broker or database is wanted: it skips redeliveries (same
+It stands in for the service where no broker or database is wanted, dispatching through the
+service's own ``EVENT_HANDLERS``: it skips redeliveries (same
 source and id), keeps the calendar (as-of date = last close + 1; a close not after the last one
 changes nothing), applies each close to every account, and dead-letters what the domain rejects.
 Used by the golden tests of the pure module and by the throughput benchmark's expectations.
@@ -8,13 +9,27 @@ Used by the golden tests of the pure module and by the throughput benchmark's ex
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from aging_service.adapters.repository import FactSource
 from aging_service.domain.account import AccountBook, StageChanged
 from aging_service.domain.errors import RejectedEvent
 from aging_service.domain.policy import AgingPolicy
+from aging_service.handlers import EVENT_HANDLERS, account_id_of
+from collections_common.events import BusinessDayClosed, InvalidEvent, parse
+
+
+class _NoNotes:
+    """The pure driver keeps no fact sources (the service's repository does)."""
+
+    def note_source(self, account_id: str, kind: str, fact_id: str, source: FactSource) -> None:
+        return None
+
+
+_NO_NOTES = _NoNotes()
 
 
 @dataclass
@@ -44,58 +59,25 @@ class PureDriver:
         self.seen.add(identity)
         try:
             self._apply(event)
-        except RejectedEvent:
+        except (RejectedEvent, InvalidEvent):
             self.dead_letters.append(event["id"])
 
     def _apply(self, event: dict[str, Any]) -> None:
-        kind = event["type"].removeprefix("corebank.")
-        data = event["data"]
-        event_id = event["id"]
-        if kind == "business-day.closed":
-            closed = date.fromisoformat(data["business_date"])
+        typed = parse(json.dumps(event).encode())  # the contract's models, as the consumer gets them
+        data = typed.data
+        if isinstance(data, BusinessDayClosed):
+            closed = data.business_date
             if self.last_closed is not None and closed <= self.last_closed:
                 return
             self.last_closed = closed
             for book in self.books.values():
-                self._emit(book.apply_close(closed + timedelta(days=1), event_id))
+                self._emit(book.apply_close(closed + timedelta(days=1), typed.envelope.id))
             return
-        book = self.book(data["account_id"])
-        as_of = self.as_of
-        if kind == "account.opened":
-            customer_id, currency = data["customer_id"], data["currency"]
-            change = book.open(customer_id, currency, event_id=event_id, as_of=as_of)
-        elif kind == "statement.issued":
-            change = book.record_statement(
-                data["statement_id"],
-                date.fromisoformat(data["statement_date"]),
-                date.fromisoformat(data["due_date"]),
-                data["minimum_due_minor"],
-                data["statement_balance_minor"],
-                data["currency"],
-                event_id=event_id,
-                as_of=as_of,
-            )
-        elif kind == "payment.posted":
-            change = book.record_payment(
-                data["payment_id"],
-                date.fromisoformat(data["value_date"]),
-                data["amount_minor"],
-                data["currency"],
-                event_id=event_id,
-                as_of=as_of,
-            )
-        elif kind == "payment.reversed":
-            change = book.record_reversal(data["payment_id"], event_id=event_id, as_of=as_of)
-        elif kind == "account.reaged":
-            change = book.record_reage(
-                data["reage_id"],
-                date.fromisoformat(data["effective_date"]),
-                event_id=event_id,
-                as_of=as_of,
-            )
-        else:
+        apply = EVENT_HANDLERS.get(type(data))
+        if apply is None:
             raise AssertionError(f"the golden file uses an unexpected type {event['type']}")
-        self._emit(change)
+        book = self.book(account_id_of(data))
+        self._emit(apply(book, data, typed.envelope.id, self.as_of, _NO_NOTES))
 
     def _emit(self, change: StageChanged | None) -> None:
         if change is not None:

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from aging_service.bootstrap import SERVICE
 from aging_service.settings import AgingSettings
-from collections_common.runtime.kafka import partitions_of
+from collections_common.runtime import partitions_of
 from collections_common.settings import ServiceSettings
 from devstack._process import free_port
 from devstack.stack import SERVICES, Stack

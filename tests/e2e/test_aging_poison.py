@@ -23,7 +23,7 @@ from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collections_common.runtime.deliveries import MAX_DEAD_LETTER_VALUE
+from collections_common.runtime import MAX_DEAD_LETTER_VALUE
 from devstack.stack import Stack
 from tests.e2e.aging_harness import AgingUnderTest, end_offsets, until
 

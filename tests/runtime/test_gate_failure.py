@@ -11,8 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collections_common.database import create_engine
-from collections_common.runtime import ConsumerRunner
-from collections_common.runtime.runner import GateFailed
+from collections_common.runtime import ConsumerRunner, GateFailed
 from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, read_state
 from tests.runtime.ledger_service import CONSUMER_NAME, LedgerSettings, handle
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import socket
 
+import asyncpg.exceptions
 import pytest
 from aiokafka.errors import KafkaConnectionError, RecordTooLargeError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from collections_common.runtime.errors import is_transient
+from collections_common.runtime.errors import (
+    Abandoned,
+    EventRuntimeError,
+    GateFailed,
+    RunnerControl,
+    StalePosition,
+    is_transient,
+)
 
 
 class _DriverError(Exception):
@@ -89,3 +97,21 @@ class TestPermanentFailures:
         bug = RuntimeError("wrapped")
         bug.__cause__ = ConnectionResetError()
         assert not is_transient(bug)
+
+
+class TestDriverErrorsByWhatTheyAre:
+    def test_asyncpg_losing_its_connection_outside_sqlalchemy_is_retried(self) -> None:
+        assert is_transient(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"))
+
+    def test_an_error_merely_named_like_a_driver_error_is_not(self) -> None:
+        class ConnectionDoesNotExistError(Exception):
+            """A service's own error that happens to share asyncpg's class name."""
+
+        assert not is_transient(ConnectionDoesNotExistError())
+
+
+class TestRunnerControl:
+    def test_the_runners_own_errors_are_in_the_runtime_error_tree_and_never_transient(self) -> None:
+        for error in (StalePosition("p"), GateFailed("g"), Abandoned()):
+            assert isinstance(error, RunnerControl) and isinstance(error, EventRuntimeError)
+            assert not is_transient(error)

@@ -47,6 +47,9 @@ OUTBOX_PUBLISH_SECONDS = Histogram(
     "Time from an outbox row's commit to its acknowledgement by Kafka",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+RETAINED_ROWS = Gauge(
+    "collections_retained_rows", "Rows the runtime keeps after the last retention pass", ["table"]
+)
 OUTBOX_LANES = Gauge("collections_outbox_lanes_held", "Outbox lanes this relay publishes")
 HTTP_REQUEST_SECONDS = Histogram(
     "collections_http_request_seconds",

@@ -2,7 +2,8 @@
 
 Each service's ``bootstrap.py`` builds a :class:`ServiceDefinition`; its ``__main__`` hands it to
 :func:`main`. The API and the worker are separate processes: the API answers HTTP, the worker
-runs the service's consumers and the outbox relay and serves its own health and metrics.
+runs the service's consumers, the outbox relay and the retention pruner and serves its own health
+and metrics.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -26,7 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collections_common.database import create_engine
 from collections_common.logs import configure_logging
 from collections_common.migrations import upgrade
+from collections_common.problems import ProblemError
+from collections_common.runtime.holding import Gate
 from collections_common.runtime.outbox import OutboxRelay
+from collections_common.runtime.retention import RetentionPruner
 from collections_common.runtime.runner import BatchHandler, ConsumerRunner
 from collections_common.settings import ServiceSettings
 from collections_common.web import create_app
@@ -49,6 +52,8 @@ class ServiceDefinition(Generic[S]):
     migrations: Path
     create_api: Callable[[S], FastAPI]
     worker_components: Callable[[S, AsyncEngine], Sequence[Component]]
+    on_worker_start: Callable[[], None] | None = None
+    """Called once in the worker after its components are created (e.g. a service's GC tuning)."""
 
     def settings(self) -> S:
         return self.settings_class()
@@ -66,17 +71,52 @@ def consuming_service(
     description: str,
     routers: Sequence[APIRouter],
     topics: Sequence[str],
-    handler: BatchHandler,
+    handler: BatchHandler | None = None,
+    make_handler: Callable[[S], BatchHandler] | None = None,
+    make_gate: Callable[[S], Gate] | None = None,
+    deduplicate: bool = True,
+    problems: Mapping[type[Exception], type[ProblemError]] | None = None,
+    configure_api: Callable[[S, FastAPI], None] | None = None,
+    components: Callable[[S, AsyncEngine], Sequence[Component]] | None = None,
+    on_worker_start: Callable[[], None] | None = None,
 ) -> ServiceDefinition[S]:
-    """The common shape: an API of ``routers`` and a worker applying ``topics`` with ``handler``."""
+    """The common shape: an API of ``routers`` and a worker applying ``topics`` with ``handler``.
+
+    Every service is built with it. ``handler`` is the batch handler (usually
+    ``per_event(EVENT_HANDLERS)``), or ``make_handler`` builds it from the settings. The rest is
+    optional: ``make_gate`` a gate for the consumer (see ``collections_common.runtime.Gate``),
+    ``deduplicate=False`` for a handler idempotent by its own keys, ``problems`` the domain errors'
+    HTTP answers, ``configure_api`` what the API keeps on ``app.state``, ``components`` further
+    worker components, ``on_worker_start`` a hook run once in the worker.
+    """
+    if (handler is None) == (make_handler is None):
+        raise ValueError("give exactly one of handler and make_handler")
 
     def create_api(settings: S) -> FastAPI:
-        return create_app(
-            settings, engine=create_engine(settings), title=title, description=description, routers=routers
+        app = create_app(
+            settings,
+            engine=create_engine(settings),
+            title=title,
+            description=description,
+            routers=routers,
+            problems=problems,
         )
+        if configure_api is not None:
+            configure_api(settings, app)
+        return app
 
     def worker_components(settings: S, engine: AsyncEngine) -> list[Component]:
-        return [ConsumerRunner(settings=settings, engine=engine, topics=topics, handler=handler)]
+        batch_handler = make_handler(settings) if make_handler is not None else handler
+        assert batch_handler is not None
+        consumer = ConsumerRunner(
+            settings=settings,
+            engine=engine,
+            topics=topics,
+            handler=batch_handler,
+            gate=make_gate(settings) if make_gate is not None else None,
+            deduplicate=deduplicate,
+        )
+        return [consumer, *(components(settings, engine) if components is not None else ())]
 
     return ServiceDefinition(
         name=name,
@@ -84,6 +124,7 @@ def consuming_service(
         migrations=migrations,
         create_api=create_api,
         worker_components=worker_components,
+        on_worker_start=on_worker_start,
     )
 
 
@@ -104,26 +145,6 @@ async def serve_until_signalled(app: FastAPI, host: str, port: int) -> None:
     await server.serve()
 
 
-GC_YOUNG_THRESHOLD = 50_000
-"""Allocations between two collections of the young generation in a worker (Python's default: 700)."""
-
-
-def tune_garbage_collection() -> None:
-    """Collect less often in a long-running worker.
-
-    A batch allocates and drops many small objects (decoded events, books, rows). With Python's
-    default thresholds the aging benchmark ran about 2,500 collections, and its full passes
-    alone took 1.1 s of an 11 s run (docs/benchmarks.md). What start-up created lives as long as
-    the process, so it is frozen out of every later collection; the young generation is then
-    collected every ``GC_YOUNG_THRESHOLD`` allocations, the middle one every 20 of those and the
-    oldest every 20 of the middle ones (measured with it: 0.33 s of collections in the worker's
-    whole life during one benchmark run).
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-
-
 async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
     """Run the consumers, the outbox relay and a health/metrics endpoint until SIGTERM."""
     engine = create_engine(settings, pre_ping=False)
@@ -134,6 +155,7 @@ async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
     components: list[Component] = [
         *definition.worker_components(settings, engine),
         OutboxRelay(engine, settings),
+        RetentionPruner(engine, settings),
     ]
     health_app = create_app(settings, engine=engine, title=f"{definition.name} worker")
     server = _QuietServer(
@@ -144,7 +166,8 @@ async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
     tasks = [
         asyncio.create_task(component.run(stop), name=type(component).__name__) for component in components
     ]
-    tune_garbage_collection()
+    if definition.on_worker_start is not None:
+        definition.on_worker_start()
     serving = asyncio.create_task(server.serve(), name="health")
     log.info(
         "worker started", extra={"components": [t.get_name() for t in tasks], "port": settings.worker_port}

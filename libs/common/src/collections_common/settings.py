@@ -57,13 +57,24 @@ class ServiceSettings(BaseSettings):
     )
     kafka_consumer_group: str = ""
     consumer_batch_max: int = Field(
-        default=2000,
+        default=500,
         ge=1,
         description="records applied in one transaction at most (they share the batch's fixed costs)",
     )
     consumer_poll_timeout_ms: int = Field(default=200, ge=1)
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_interval_ms: int = Field(default=50, ge=1)
+
+    processed_events_keep_hours: int = Field(
+        default=14 * 24,
+        ge=1,
+        description="how long applied event identities are kept: longer than any redelivery can come,"
+        " at least the topics' retention (7 days)",
+    )
+    outbox_published_keep_hours: int = Field(
+        default=24, ge=1, description="how long published outbox rows are kept, for diagnosis"
+    )
+    retention_interval_seconds: int = Field(default=3600, ge=1, description="time between two prunes")
 
     event_source: str = ""
 

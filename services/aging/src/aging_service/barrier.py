@@ -39,12 +39,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from aging_service.adapters.orm import business_day_closes
-from aging_service.adapters.repository import partition_clocks_of
+from aging_service.adapters.repository import closes_after, note_close, partition_clocks_of
 from aging_service.handlers import AgingHandlers
 from aging_service.metrics import CLOSES_PENDING, DAY_CLOSE_ACCOUNTS, DAY_CLOSE_SECONDS
 from collections_common.events import (
@@ -56,9 +53,14 @@ from collections_common.events import (
     Topics,
     parse,
 )
-from collections_common.runtime import Batch, ConsumerRunner, Outbox, stored_positions
-from collections_common.runtime.faults import delay_point
-from collections_common.runtime.kafka import partitions_of
+from collections_common.runtime import (
+    Batch,
+    ConsumerRunner,
+    Outbox,
+    delay_point,
+    partitions_of,
+    stored_positions,
+)
 from collections_common.settings import ServiceSettings
 
 BARRIER_TOPICS = (Topics.BILLING, Topics.PAYMENTS)
@@ -289,15 +291,8 @@ class CalendarReader:
                 continue
             await delay_point("calendar.before_note")
             stamp = CloseStamp(data.business_date, incoming.delivery.timestamp, incoming.event.envelope.time)
-            await batch.session.execute(
-                pg_insert(business_day_closes)
-                .values(
-                    business_date=data.business_date,
-                    event_id=incoming.event.envelope.id,
-                    barrier=await self._locator.barrier(stamp),
-                )
-                .on_conflict_do_nothing()
-            )
+            barrier = await self._locator.barrier(stamp)
+            await note_close(batch.session, data.business_date, incoming.event.envelope.id, barrier)
 
 
 def calendar_reader_name(settings: ServiceSettings) -> str:
@@ -338,11 +333,9 @@ class CloseBarrier:
             return
         clocks = await partition_clocks_of(session, owned)
         oldest = min((clocks.get(p) for p in owned), key=lambda d: d or date.min)
-        query = select(business_day_closes).order_by(business_day_closes.c.business_date)
-        if oldest is not None:
-            query = query.where(business_day_closes.c.business_date > oldest)
         closes = [
-            NotedClose(row.business_date, row.event_id, row.barrier) for row in await session.execute(query)
+            NotedClose(row.business_date, row.event_id, row.barrier)
+            for row in await closes_after(session, oldest)
         ]
         if not closes:
             self._limits = {}

@@ -21,8 +21,7 @@ from aging_service.metrics import (
     LAST_NOTED_CLOSE,
     PAST_DUE_BY_STAGE,
 )
-from collections_common.runtime import is_transient
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime import is_transient, sleep_or_stop
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,10 @@
 """Use cases of the aging service: decode, load, decide (the pure domain), store, emit.
 
-One function per inbound event type, registered in ``EVENT_HANDLERS``; ``AgingHandlers`` applies
-a batch of them with one load and one save, and ``apply_close`` moves partitions' accounts to
-a new as-of date. Every stage change is stored in the history and emitted through the outbox as
+The shape every service follows: one function per inbound event type, registered in
+``EVENT_HANDLERS``. Aging's functions apply an event to an account book (pure domain calls);
+``AgingHandlers.handle_batch`` dispatches a whole batch through ``EVENT_HANDLERS`` with one load
+and one save (the repository holds all SQL), and ``apply_close`` moves partitions' accounts to a
+new as-of date. Every stage change is stored in the history and emitted through the outbox as
 ``collections.stage.changed`` in the same transaction.
 
 Applying an event again changes nothing: each fact is keyed by its own id (statement, payment,
@@ -14,18 +16,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
-from typing import Any
+from dataclasses import asdict
+from datetime import date
+from typing import Protocol
 
-from sqlalchemy import Integer, any_, bindparam, event, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from aging_service.adapters.orm import accounts, partition_clocks
 from aging_service.adapters.repository import BookRepository, FactSource, partition_clocks_of
 from aging_service.domain.account import AccountBook, StageChanged
+from aging_service.domain.calendar import as_of_after
 from aging_service.domain.errors import RejectedEvent
 from aging_service.domain.policy import AgingPolicy
 from aging_service.metrics import STAGE_TRANSITIONS
@@ -43,24 +44,27 @@ from collections_common.events import (
 from collections_common.events import StageChanged as StageChangedEvent
 from collections_common.runtime import Batch, Outbox
 
-Apply = Callable[[AccountBook, EventData, str, date | None, BookRepository], StageChanged | None]
+
+class SourceNotes(Protocol):
+    """Where a handler notes which event brought a fact (the repository; a no-op in pure tests)."""
+
+    def note_source(self, account_id: str, kind: str, fact_id: str, source: FactSource) -> None: ...
 
 
-def as_of_after(closed_through: date | None) -> date | None:
-    """Rule 1: after ``business-day.closed(D)`` the as-of date is ``D + 1``; none before."""
-    return None if closed_through is None else closed_through + timedelta(days=1)
+Apply = Callable[[AccountBook, EventData, str, date | None, SourceNotes], StageChanged | None]
+"""An event applied to its account's book at an as-of date; the stage change it causes, if any."""
 
 
 # -- one function per event type --------------------------------------------------------------
 def opened(
-    book: AccountBook, data: EventData, event_id: str, as_of: date | None, _: BookRepository
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, _: SourceNotes
 ) -> StageChanged | None:
     assert isinstance(data, AccountOpened)
     return book.open(data.customer_id, data.currency, event_id=event_id, as_of=as_of)
 
 
 def statement_issued(
-    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: SourceNotes
 ) -> StageChanged | None:
     assert isinstance(data, StatementIssued)
     change = book.record_statement(
@@ -78,7 +82,7 @@ def statement_issued(
 
 
 def payment_posted(
-    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: SourceNotes
 ) -> StageChanged | None:
     assert isinstance(data, PaymentPosted)
     change = book.record_payment(
@@ -89,7 +93,7 @@ def payment_posted(
 
 
 def payment_reversed(
-    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: SourceNotes
 ) -> StageChanged | None:
     assert isinstance(data, PaymentReversed)
     change = book.record_reversal(data.payment_id, event_id=event_id, as_of=as_of)
@@ -98,7 +102,7 @@ def payment_reversed(
 
 
 def account_reaged(
-    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: BookRepository
+    book: AccountBook, data: EventData, event_id: str, as_of: date | None, repo: SourceNotes
 ) -> StageChanged | None:
     assert isinstance(data, AccountReaged)
     change = book.record_reage(data.reage_id, data.effective_date, event_id=event_id, as_of=as_of)
@@ -128,7 +132,7 @@ class AgingHandlers:
         relevant = [i for i in batch.events if type(i.event.data) in EVENT_HANDLERS]
         if not relevant:
             return
-        partitions = {_account_id(i.event.data): i.delivery.partition for i in relevant}
+        partitions = {account_id_of(i.event.data): i.delivery.partition for i in relevant}
         repo = BookRepository(batch.session, self.policy)
         books = await repo.load(partitions.keys(), partitions)
         clocks = await partition_clocks_of(batch.session, set(partitions.values()))
@@ -136,7 +140,7 @@ class AgingHandlers:
         touched: dict[str, AccountBook] = {}
         for incoming in relevant:
             data = incoming.event.data
-            book = books[_account_id(data)]
+            book = books[account_id_of(data)]
             as_of = as_of_after(clocks.get(incoming.delivery.partition))
             try:
                 change = EVENT_HANDLERS[type(data)](book, data, incoming.event.envelope.id, as_of, repo)
@@ -166,30 +170,11 @@ class AgingHandlers:
         ordered = sorted(set(partitions))
         if not ordered:
             return 0
-        clock = pg_insert(partition_clocks).values(
-            [{"partition": partition, "closed_through": business_date} for partition in ordered]
-        )
-        await session.execute(
-            clock.on_conflict_do_update(
-                index_elements=[partition_clocks.c.partition],
-                set_={"closed_through": clock.excluded.closed_through},
-                where=partition_clocks.c.closed_through < clock.excluded.closed_through,
-            )
-        )
-        due = (
-            (
-                await session.execute(
-                    select(accounts.c.account_id).where(
-                        accounts.c.partition == any_(_partitions(ordered)), accounts.c.next_change_on <= as_of
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+        repo = BookRepository(session, self.policy)
+        await repo.close_partitions(ordered, business_date)
+        due = await repo.due_on(ordered, as_of)
         if not due:
             return 0
-        repo = BookRepository(session, self.policy)
         books = await repo.load(due, {})
         changes = [
             change for book in books.values() if (change := book.apply_close(as_of, event_id)) is not None
@@ -205,19 +190,7 @@ class AgingHandlers:
                 EventTypes.STAGE_CHANGED,
                 self.source,
                 change.account_id,
-                StageChangedEvent(
-                    account_id=change.account_id,
-                    customer_id=change.customer_id,
-                    from_stage=change.from_stage,
-                    to_stage=change.to_stage,
-                    dpd=change.dpd,
-                    past_due_minor=change.past_due_minor,
-                    oldest_unpaid_due_date=change.oldest_unpaid_due_date,
-                    as_of=change.as_of,
-                    cause=change.cause,
-                    cause_event_id=change.cause_event_id,
-                    currency=change.currency,
-                ),
+                StageChangedEvent.model_validate(asdict(change)),
             )
             outbox.add(Topics.DELINQUENCY, event, key=change.account_id)
             emitted.append((change, event.id))
@@ -252,12 +225,8 @@ def _forget_uncommitted(session: Session) -> None:
     session.info.pop(_PENDING_TRANSITIONS, None)
 
 
-def _partitions(partitions: Sequence[int]) -> Any:
-    """The partitions as one array parameter."""
-    return bindparam("partitions", list(partitions), type_=ARRAY(Integer))
-
-
-def _account_id(data: EventData) -> str:
+def account_id_of(data: EventData) -> str:
+    """The account an inbound aging event is about."""
     account_id = getattr(data, "account_id", None)
     assert isinstance(account_id, str)
     return account_id

@@ -12,6 +12,11 @@ class AgingSettings(ServiceSettings):
     service_name: str = "aging"
     http_port: int = 8001
     worker_port: int = 9101
+    consumer_batch_max: int = Field(
+        default=2000,
+        ge=1,
+        description="aging applies a batch with one load and one save: larger batches share them",
+    )
 
     grace_days: int = Field(default=0, ge=0, description="DPD up to this many days counts as current")
     tolerance_minor: int = Field(default=0, ge=0, description="a past-due sum up to this is current")

@@ -11,7 +11,7 @@ Produce::
     encode(new_event(EventTypes.STAGE_CHANGED, "aging", account_id, StageChanged(...)))
 """
 
-from ._base import EventData
+from ._base import PRINTABLE_PATTERN, EventData
 from ._errors import InvalidEvent
 from .agency import ActivityReported, AgencyRegistered, AgencyUpdated, CaseReturned, ReportedPromise
 from .asyncapi import build_asyncapi, event_json_schema
@@ -58,7 +58,7 @@ from .corebank import (
     Risk,
     StatementIssued,
 )
-from .delinquency import StageChanged
+from .delinquency import StageChangeCause, StageChanged
 from .envelope import CloudEvent, decode, encode, new_event
 from .escalation import (
     BureauCleared,
@@ -81,6 +81,7 @@ from .escalation import (
 __all__ = [
     "CATALOG",
     "DLQ_HEADERS",
+    "PRINTABLE_PATTERN",
     "AccountClosed",
     "AccountOpened",
     "AccountReaged",
@@ -129,6 +130,7 @@ __all__ = [
     "RestructuringAgreed",
     "RestructuringOffered",
     "Risk",
+    "StageChangeCause",
     "StageChanged",
     "StatementIssued",
     "Topics",

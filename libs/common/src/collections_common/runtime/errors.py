@@ -1,18 +1,25 @@
-"""Errors of the event runtime and the line between transient and permanent failures.
+"""Errors of the event runtime, and the line between transient and permanent failures.
 
 ::
 
     EventRuntimeError
-    └── BadInput            a message that can never be applied: it goes to the dead-letter topic
+    ├── BadInput         a message that can never be applied: it goes to the dead-letter topic
+    └── RunnerControl    how the consumer runner steers itself; never a message's fault
+        ├── StalePosition   another consumer moved the partition past the batch: re-read it
+        ├── GateFailed      the gate failed for a reason that is not transient: the runner stops
+        └── Abandoned       stopping while the batch in hand cannot be committed: read it again
 
 Transient failures (the database or the broker unreachable) are not errors of the message:
-the runner pauses and retries them, never skips.
+the runner pauses and retries them, never skips. :func:`is_transient` classifies a library's
+exception at the boundary by what it is (connection lost, serialization failure, broker
+unavailable), never by what it was raised from or while handling.
 """
 
 from __future__ import annotations
 
 import socket
 
+import asyncpg.exceptions as asyncpg_errors
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NodeNotReadyError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -30,6 +37,23 @@ class BadInput(EventRuntimeError):
         self.reason = reason
 
 
+class RunnerControl(EventRuntimeError):
+    """Raised inside the consumer runner to change its course; no event is to blame."""
+
+
+class StalePosition(RunnerControl):
+    """Another consumer has already moved this partition past the batch (we lost ownership)."""
+
+
+class GateFailed(RunnerControl):
+    """The gate failed for a reason that is not transient: no event is to blame, so the batch is
+    not retried event by event (which would dead-letter them); the runner stops."""
+
+
+class Abandoned(RunnerControl):
+    """Stopping while the batch in hand cannot be committed; it is read again after a restart."""
+
+
 _TRANSIENT_KAFKA = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError)
 
 _TRANSIENT_SQLSTATES = frozenset(
@@ -44,16 +68,14 @@ _TRANSIENT_SQLSTATES = frozenset(
 )
 """PostgreSQL errors after which the same work can succeed; class 08 (connection) is too."""
 
-_TRANSIENT_DRIVER_ERRORS = frozenset(
-    {
-        "CannotConnectNowError",
-        "ConnectionDoesNotExistError",
-        "ConnectionFailureError",
-        "AdminShutdownError",
-        "TooManyConnectionsError",
-    }
+_TRANSIENT_DRIVER_ERRORS = (
+    asyncpg_errors.CannotConnectNowError,
+    asyncpg_errors.ConnectionDoesNotExistError,
+    asyncpg_errors.ConnectionFailureError,
+    asyncpg_errors.AdminShutdownError,
+    asyncpg_errors.TooManyConnectionsError,
 )
-"""asyncpg's names for a lost or refused connection, when raised outside SQLAlchemy."""
+"""asyncpg's errors for a lost or refused connection, when raised outside SQLAlchemy."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -76,7 +98,7 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if type(exc) is OSError:  # asyncio's failed connect to several addresses: a bare OSError
         return True
-    return type(exc).__name__ in _TRANSIENT_DRIVER_ERRORS or _transient_sqlstate(exc)
+    return isinstance(exc, _TRANSIENT_DRIVER_ERRORS) or _transient_sqlstate(exc)
 
 
 def _transient_sqlstate(error: object) -> bool:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, any_, bindparam, select
+from sqlalchemy import Integer, Select, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aging_service.adapters.orm import (
     accounts,
+    business_day_closes,
     partition_clocks,
     payments,
     reages,
@@ -224,27 +226,63 @@ class BookRepository:
         await insert_rows(self.session, reversals, new_reversals, conflict=("account_id", "payment_id"))
         await insert_rows(self.session, reages, new_reages, conflict=("account_id", "reage_id"))
         await insert_rows(
-            self.session,
-            stage_changes,
-            [
-                {
-                    "account_id": change.account_id,
-                    "from_stage": change.from_stage,
-                    "to_stage": change.to_stage,
-                    "dpd": change.dpd,
-                    "past_due_minor": change.past_due_minor,
-                    "oldest_unpaid_due_date": change.oldest_unpaid_due_date,
-                    "as_of": change.as_of,
-                    "cause": change.cause,
-                    "cause_event_id": change.cause_event_id,
-                    "event_id": event_id,
-                }
-                for change, event_id in changes
-            ],
+            self.session, stage_changes, [stage_change_row(change, event_id) for change, event_id in changes]
         )
+
+    async def close_partitions(self, partitions: Sequence[int], business_date: date) -> None:
+        """Record ``business_date`` as the last date closed on ``partitions`` (never backwards)."""
+        clock = pg_insert(partition_clocks).values(
+            [{"partition": partition, "closed_through": business_date} for partition in partitions]
+        )
+        await self.session.execute(
+            clock.on_conflict_do_update(
+                index_elements=[partition_clocks.c.partition],
+                set_={"closed_through": clock.excluded.closed_through},
+                where=partition_clocks.c.closed_through < clock.excluded.closed_through,
+            )
+        )
+
+    async def due_on(self, partitions: Sequence[int], as_of: date) -> list[str]:
+        """Accounts of ``partitions`` whose figures change by ``as_of`` (``next_change_on``)."""
+        rows = await self.session.execute(
+            select(accounts.c.account_id).where(
+                accounts.c.partition == any_(bindparam("partitions", list(partitions), type_=ARRAY(Integer))),
+                accounts.c.next_change_on <= as_of,
+            )
+        )
+        return list(rows.scalars().all())
+
+    async def reversal_reasons(self, account_id: str) -> dict[str, str | None]:
+        """The reason of each reversed payment of ``account_id``, by payment id."""
+        rows = await self.session.execute(
+            select(reversals.c.payment_id, reversals.c.reason).where(reversals.c.account_id == account_id)
+        )
+        return {row.payment_id: row.reason for row in rows}
+
+    async def stage_history(self, account_id: str) -> list[Any]:
+        """Every stage change row of ``account_id``, oldest first."""
+        rows = await self.session.execute(
+            select(stage_changes).where(stage_changes.c.account_id == account_id).order_by(stage_changes.c.id)
+        )
+        return list(rows)
+
+    async def closed_through(self, partition: int) -> date | None:
+        """The last business date closed on ``partition``, or None before any close."""
+        return (await partition_clocks_of(self.session, [partition])).get(partition)
 
     def _source(self, account_id: str, kind: str, fact_id: str) -> FactSource:
         return self.sources.get((account_id, kind, fact_id)) or _UNKNOWN_SOURCE
+
+
+_NOT_STORED = frozenset({"customer_id", "currency"})
+"""Fields of a stage change the history does not keep (the account row has them)."""
+
+
+def stage_change_row(change: StageChanged, event_id: str) -> dict[str, Any]:
+    """The ``stage_changes`` row of ``change``, emitted as event ``event_id``."""
+    row = {name: value for name, value in asdict(change).items() if name not in _NOT_STORED}
+    row["event_id"] = event_id
+    return row
 
 
 def current_assessment(book: AccountBook) -> Assessment:
@@ -314,3 +352,22 @@ async def partition_clocks_of(session: AsyncSession, partitions: Collection[int]
         )
     )
     return {row.partition: row.closed_through for row in rows}
+
+
+async def note_close(
+    session: AsyncSession, business_date: date, event_id: str, barrier: dict[str, dict[str, int]]
+) -> None:
+    """Store a close with its barrier offsets; a close already noted stays as it was."""
+    await session.execute(
+        pg_insert(business_day_closes)
+        .values(business_date=business_date, event_id=event_id, barrier=barrier)
+        .on_conflict_do_nothing()
+    )
+
+
+async def closes_after(session: AsyncSession, closed_through: date | None) -> list[Any]:
+    """The noted closes after ``closed_through`` (all of them when None), in date order."""
+    query = select(business_day_closes).order_by(business_day_closes.c.business_date)
+    if closed_through is not None:
+        query = query.where(business_day_closes.c.business_date > closed_through)
+    return list(await session.execute(query))

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from sqlalchemy import select
 
-from aging_service.adapters.orm import reversals, stage_changes
-from aging_service.adapters.repository import BookRepository, partition_clocks_of
+from aging_service.adapters.queries import AccountQueries
 from aging_service.api.deps import PolicyDep, SessionDep
 from aging_service.api.schemas import (
     DelinquencyPublic,
@@ -17,9 +15,7 @@ from aging_service.api.schemas import (
     StageChangePublic,
     StageHistoryPublic,
 )
-from aging_service.domain.errors import UnknownAccount
-from aging_service.handlers import as_of_after
-from collections_common.events._base import PRINTABLE_PATTERN
+from collections_common.events import PRINTABLE_PATTERN
 from collections_common.problems import Problem
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -43,17 +39,8 @@ async def get_delinquency(
     *, account_id: AccountId, session: SessionDep, policy: PolicyDep
 ) -> DelinquencyPublic:
     """Stage, days past due and past-due amount as of now, with the dues and payments behind them."""
-    repo = BookRepository(session, policy)
-    partition = await repo.partition_of(account_id)
-    if partition is None:
-        raise UnknownAccount(account_id)
-    book = (await repo.load([account_id], {}))[account_id]
-    as_of = as_of_after((await partition_clocks_of(session, [partition])).get(partition))
-    assessment = book.assess(as_of)
-    rows = await session.execute(
-        select(reversals.c.payment_id, reversals.c.reason).where(reversals.c.account_id == account_id)
-    )
-    reasons = {row.payment_id: row.reason for row in rows}
+    found = await AccountQueries(session, policy).delinquency(account_id)
+    book, assessment, as_of = found.book, found.assessment, found.as_of
     return DelinquencyPublic(
         account_id=account_id,
         customer_id=book.customer_id,
@@ -82,7 +69,7 @@ async def get_delinquency(
                 value_date=payment.value_date,
                 amount_minor=payment.amount_minor,
                 reversed=payment.reversed,
-                reversal_reason=reasons.get(payment.payment_id),
+                reversal_reason=found.reversal_reasons.get(payment.payment_id),
             )
             for payment in book.payment_records()
         ],
@@ -95,26 +82,8 @@ async def get_stage_history(
     *, account_id: AccountId, session: SessionDep, policy: PolicyDep
 ) -> StageHistoryPublic:
     """Every stage change of the account, oldest first, with its cause."""
-    if await BookRepository(session, policy).partition_of(account_id) is None:
-        raise UnknownAccount(account_id)
-    rows = await session.execute(
-        select(stage_changes).where(stage_changes.c.account_id == account_id).order_by(stage_changes.c.id)
-    )
+    rows = await AccountQueries(session, policy).stage_history(account_id)
     return StageHistoryPublic(
         account_id=account_id,
-        changes=[
-            StageChangePublic(
-                from_stage=row.from_stage,
-                to_stage=row.to_stage,
-                dpd=row.dpd,
-                past_due_minor=row.past_due_minor,
-                oldest_unpaid_due_date=row.oldest_unpaid_due_date,
-                as_of=row.as_of,
-                cause=row.cause,
-                cause_event_id=row.cause_event_id,
-                event_id=row.event_id,
-                changed_at=row.changed_at,
-            )
-            for row in rows
-        ],
+        changes=[StageChangePublic.model_validate(row, from_attributes=True) for row in rows],
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
 
 from aging_service.domain.aging import Assessment, Due, Payment, Reage, assess
 from aging_service.domain.errors import (
@@ -27,10 +26,12 @@ from aging_service.domain.errors import (
     InvalidFact,
 )
 from aging_service.domain.policy import AgingPolicy
+from collections_common.events import StageChangeCause
 
 __all__ = ["AccountBook", "Cause", "PostedPayment", "StageChanged", "Statement"]
 
-Cause = Literal["day_close", "payment", "payment_reversal", "statement", "reage"]
+Cause = StageChangeCause
+"""Why a stage changed: the contract's ``StageChangeCause``, defined once there."""
 
 MAX_TOTAL_DUE_MINOR = 10**15
 """The most an account's minimum dues may add up to: a past-due amount (at most their sum) then
