@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from aging_service.adapters.orm import partition_clocks, stage_changes, statements
-from aging_service.bootstrap import SERVICE, create_api
+from aging_service.bootstrap import SERVICE
 from aging_service.kpi_gauges import KpiGauges
 from aging_service.settings import AgingSettings
 from devstack.stack import Stack
@@ -98,7 +98,7 @@ async def setup(
             ],
         )
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_api(settings)), base_url="http://aging"
+        transport=httpx.ASGITransport(app=SERVICE.create_api(settings)), base_url="http://aging"
     ) as client:
         yield engine, settings, client
     await engine.dispose()
