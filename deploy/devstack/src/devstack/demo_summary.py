@@ -46,6 +46,7 @@ class Figures:
 
     stages: dict[str, int] = field(default_factory=dict)
     call_tasks_pending: int = 0
+    call_tasks_first_due: str | None = None
     next_call: dict[str, Any] | None = None
     messages: dict[str, int] = field(default_factory=dict)
     letters: dict[str, int] = field(default_factory=dict)
@@ -109,9 +110,9 @@ def read_figures(endpoints: Endpoints, token: str, escalation_worker: str, agenc
         summary = http.get(f"{endpoints.aging}/v1/portfolio/summary")
         summary.raise_for_status()
         figures.stages = {s["stage"]: s["accounts"] for s in summary.json()["stages"]}
-        figures.call_tasks_pending = sum(
-            1 for _ in _pages(http, f"{endpoints.contact}/v1/call-tasks", {"status": "pending"})
-        )
+        pending = list(_pages(http, f"{endpoints.contact}/v1/call-tasks", {"status": "pending"}))
+        figures.call_tasks_pending = len(pending)
+        figures.call_tasks_first_due = min((str(task["due_at"]) for task in pending), default=None)
         figures.letters = dict(
             Counter(x["status"] for x in _pages(http, f"{endpoints.escalation}/v1/letters"))
         )
@@ -192,9 +193,7 @@ def render(figures: Figures, endpoints: Endpoints, agency_id: str) -> str:
     stages = ", ".join(f"{stage} {figures.stages.get(stage, 0)}" for stage in stage_order)
     call = figures.next_call
     if call is None:
-        next_call = (
-            "none that compliance allows right now (outside the debtors' calling hours, or all locked)"
-        )
+        next_call = f"none due and allowed now (the first is due at {figures.call_tasks_first_due})"
     else:
         script = str(call.get("script") or "").strip().splitlines()
         next_call = (
@@ -221,7 +220,7 @@ def render(figures: Figures, endpoints: Endpoints, agency_id: str) -> str:
         "",
         f"    aging       accounts by stage: {stages}",
         f"                  {endpoints.aging}/v1/portfolio/summary",
-        f"    contact     call tasks waiting: {figures.call_tasks_pending}",
+        f"    contact     call tasks planned: {figures.call_tasks_pending} (the M2 and M3 plans, days ahead)",
         f"                  {endpoints.contact}/v1/call-tasks?status=pending",
         f"                a collector's next call: {next_call}",
         f"                delivered to the sandbox: {_counts(delivered)}",
