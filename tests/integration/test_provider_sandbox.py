@@ -1,4 +1,5 @@
-"""The contact service's channel providers against the provider sandbox (its real process)."""
+"""The contact service's channel providers and escalation's letter provider against the provider
+sandbox (its real process)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from contact_service.adapters.providers import OutboundMessage, ProviderError, Providers
 from contact_service.domain.contact import Channel
 from devstack._process import free_port, port_open, stop_process, venv_script, wait_until
+from escalation_service.adapters.letter_provider import LetterProvider, LetterRefused, OutgoingLetter
 
 
 @dataclass
@@ -102,3 +104,60 @@ class TestProviderSandbox:
         assert item["idempotency_key"] == "planned-7@contact.collections"
         assert (item["to"], item["subject"], item["language"]) == ("debtor@example.com", "Reminder", "en")
         assert item["body"].strip() == "Your payment is overdue."
+
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def letter(letter_id: str, pdf: bytes = PDF) -> OutgoingLetter:
+    address = {
+        "line1": "人民路12号",
+        "city": "上海",
+        "region": "SH",
+        "postal_code": "200001",
+        "country": "CN",
+    }
+    return OutgoingLetter(letter_id, "zh-CN", "王伟", address, pdf)
+
+
+def letter_provider(sandbox: Running) -> LetterProvider:
+    return LetterProvider(sandbox.http, timeout_seconds=5, retries=2, backoff_seconds=0.01)
+
+
+class TestLetterSandbox:
+    async def test_a_letter_posted_twice_is_recorded_once_with_its_pdf(self, sandbox: Running) -> None:
+        provider = letter_provider(sandbox)
+        first = await provider.send(letter("L-1"))
+        again = await provider.send(letter("L-1"))
+        await provider.send(letter("L-2"))
+        await provider.close()
+        async with httpx.AsyncClient(base_url=sandbox.http) as client:
+            letters = (await client.get("/v1/letters")).json()["items"]
+            pdf = await client.get("/v1/letters/L-1.pdf")
+            requests = (await client.get("/v1/requests")).json()["items"]
+        assert first == again == "letter-L-1"
+        assert [item["idempotency_key"] for item in letters] == ["L-1", "L-2"]
+        assert (letters[0]["channel"], letters[0]["to"], letters[0]["language"]) == (
+            "letter",
+            "王伟",
+            "zh-CN",
+        )
+        assert letters[0]["body"] == "人民路12号, 上海, SH, 200001, CN"
+        assert letters[0]["pdf_bytes"] == len(PDF)
+        assert pdf.headers["content-type"] == "application/pdf" and pdf.content == PDF
+        assert [r["duplicate"] for r in requests] == [False, True, False]
+
+    async def test_an_outage_is_retried_and_a_document_that_is_not_a_pdf_is_refused(
+        self, sandbox: Running
+    ) -> None:
+        provider = letter_provider(sandbox)
+        async with httpx.AsyncClient(base_url=sandbox.http) as client:
+            await client.post("/v1/control", json={"fail_next": 2})
+            await provider.send(letter("L-1"))  # third try goes through
+            with pytest.raises(LetterRefused):
+                await provider.send(letter("L-2", pdf=b"<html>not a pdf</html>"))
+            await provider.close()
+            letters = (await client.get("/v1/letters")).json()["items"]
+            missing = await client.get("/v1/letters/L-2.pdf")
+        assert [item["idempotency_key"] for item in letters] == ["L-1"]
+        assert missing.status_code == 404

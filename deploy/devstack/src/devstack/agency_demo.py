@@ -3,6 +3,7 @@ commands an agency would run to get a token and pull its cases."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import httpx
@@ -11,10 +12,27 @@ from collections_common.admin import staff_token
 from collections_common.settings import ServiceSettings
 
 DEMO_AGENCY = "AG-DEMO"
+DEMO_REGIONS = ("BJ", "SH", "GD", "ZJ", "JS", "SC", "HB", "SN", "XJ")
+"""The mainland regions of the simulator's holders (``corebank_simulator.people``): every debtor
+there matches the agency's region."""
 
 
-def register_demo_agency(gateway: str) -> str:
-    """Register the demo agency (once) and issue it a client; the instructions to print."""
+@dataclass(frozen=True)
+class DemoAgency:
+    """The registered agency's client, and the commands to print."""
+
+    client_id: str
+    client_secret: str
+    instructions: str
+
+
+def register_demo_agency(gateway: str, *, business_start: date) -> DemoAgency:
+    """Register the demo agency (once) and issue it a client.
+
+    Its contract runs from before ``business_start`` (placements are dated by the simulator's
+    business days) to a year from today, its review is due in 180 days, so it may take new work
+    on every business date of the demo and today.
+    """
     token = staff_token(
         ServiceSettings(environment="local"),
         subject="devstack-demo",
@@ -27,22 +45,22 @@ def register_demo_agency(gateway: str) -> str:
     agency = {
         "agency_id": DEMO_AGENCY,
         "name": "Demo Collections Ltd",
-        "regions": ["CN-31", "CN-11"],
+        "regions": list(DEMO_REGIONS),
         "capacity": 500,
-        "contract_start": (today - timedelta(days=30)).isoformat(),
-        "contract_end": (today + timedelta(days=335)).isoformat(),
-        "review_due": (today + timedelta(days=180)).isoformat(),
+        "contract_start": (min(today, business_start) - timedelta(days=30)).isoformat(),
+        "contract_end": (max(today, business_start) + timedelta(days=365)).isoformat(),
+        "review_due": (max(today, business_start) + timedelta(days=180)).isoformat(),
     }
     with httpx.Client(base_url=gateway, timeout=10) as http:
         registered = http.post("/admin/v1/agencies", json=agency, headers=staff)
         if registered.status_code not in (201, 409):
-            return f"  agency demo: registering {DEMO_AGENCY} answered {registered.status_code}"
+            raise RuntimeError(f"registering {DEMO_AGENCY} answered {registered.status_code}")
         issued = http.post(f"/admin/v1/agencies/{DEMO_AGENCY}/clients", headers=staff)
         if issued.status_code != 201:
-            return f"  agency demo: issuing a client answered {issued.status_code}"
+            raise RuntimeError(f"issuing a client answered {issued.status_code}")
         client = issued.json()
     read_token = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
-    return f"""  Agency demo: {DEMO_AGENCY} is registered with the agency gateway; its client's secret
+    instructions = f"""  Agency demo: {DEMO_AGENCY} is registered with the agency gateway; its client's secret
   is shown here only (a new client each run). As the agency:
 
     TOKEN=$(curl -s -u '{client["client_id"]}:{client["client_secret"]}' \\
@@ -51,3 +69,4 @@ def register_demo_agency(gateway: str) -> str:
     curl -s -H "Authorization: Bearer $TOKEN" {gateway}/v1/cases/<case_id>
 
   Cases appear once escalation places them with {DEMO_AGENCY} (collections.case.placed)."""
+    return DemoAgency(client["client_id"], client["client_secret"], instructions)

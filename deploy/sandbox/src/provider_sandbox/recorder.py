@@ -1,4 +1,4 @@
-"""What the sandbox received: every request, and each message once per idempotency key."""
+"""What the sandbox received: every request, and each message or letter once per idempotency key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 __all__ = ["Delivery", "Recorder"]
 
-CHANNELS = ("sms", "push", "ivr", "email")
+CHANNELS = ("sms", "push", "ivr", "email", "letter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +37,12 @@ class Recorder:
     """Thread-safe record of requests (the SMTP sink runs in a thread of its own).
 
     ``fail_next`` answers that many of the next requests with a failure; ``down`` answers every
-    request with one until it is lifted.
+    request with one until it is lifted. ``documents`` keeps each letter's PDF by idempotency key,
+    as first accepted.
     """
 
     requests: list[Delivery] = field(default_factory=list)
+    documents: dict[str, bytes] = field(default_factory=dict)
     fail_next: int = 0
     down: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -53,6 +55,7 @@ class Recorder:
         body: str,
         language: str | None = None,
         subject: str | None = None,
+        document: bytes | None = None,
     ) -> Delivery:
         """Record one request and decide its answer: failed, a duplicate, or accepted as new."""
         with self._lock:
@@ -72,6 +75,8 @@ class Recorder:
                 seen and not failing,
             )
             self.requests.append(delivery)
+            if document is not None and delivery.accepted and not delivery.duplicate:
+                self.documents[key] = document
             return delivery
 
     def messages(self, channel: str | None = None) -> list[Delivery]:
@@ -83,6 +88,11 @@ class Recorder:
                     first[d.idempotency_key] = d
         return [d for d in first.values() if channel is None or d.channel == channel]
 
+    def document(self, key: str) -> bytes | None:
+        """The PDF of the letter delivered under ``key``."""
+        with self._lock:
+            return self.documents.get(key)
+
     def control(self, *, fail_next: int | None = None, down: bool | None = None) -> None:
         with self._lock:
             if fail_next is not None:
@@ -93,5 +103,6 @@ class Recorder:
     def clear(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.documents.clear()
             self.fail_next = 0
             self.down = False
