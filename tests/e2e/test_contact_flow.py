@@ -157,7 +157,8 @@ class TestCure:
         )
 
         async def cured() -> bool:
-            rows = await contact.fetch("SELECT stage FROM cases WHERE customer_id = 'CU'")
+            # The account's stage is null until aging's first change, M1 after it.
+            rows = await contact.fetch("SELECT stage FROM case_accounts WHERE account_id = 'CU1'")
             return bool(rows) and rows[0]["stage"] == "CURRENT"
 
         await until(cured, what="the cure applied", timeout=30)
