@@ -21,7 +21,7 @@ from devstack._process import free_port, port_open, stop_process, venv_script, w
 from devstack.stack import Stack
 from tests.auth_tokens import AUDIENCE, ISSUER, StaffTokens
 from tests.contact_harness import COMMANDS, CONTACT, TOPIC_OF
-from tests.e2e.aging_harness import read_all
+from tests.e2e.aging_harness import read_all, until
 from tests.processes import ServiceProcess, wait_for_status
 
 __all__ = ["ContactUnderTest", "Sandbox"]
@@ -186,6 +186,18 @@ class ContactUnderTest:
                 )
         finally:
             await producer.stop()
+
+    async def applied(self, *events: dict[str, Any], timeout: float = 30) -> None:
+        """Wait until the worker has applied ``events`` (their ids are recorded as processed)."""
+        ids = [body["id"] for body in events]
+
+        async def done() -> bool:
+            found = await self.fetch(
+                "SELECT count(*) AS n FROM processed_events WHERE event_id = ANY($1::text[])", ids
+            )
+            return bool(found[0]["n"] == len(ids))
+
+        await until(done, what=f"{len(ids)} events applied", timeout=timeout)
 
     async def read_topic(self, topic: str) -> list[tuple[dict[str, str], bytes]]:
         return await read_all(self.stack, self.prefix + topic)

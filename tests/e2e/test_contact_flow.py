@@ -90,6 +90,18 @@ async def _due_now(contact: ContactUnderTest, customer: str) -> list[dict[str, A
     return [p for p in await _planned(contact, customer) if p["due_at"] <= now]
 
 
+async def _opened_then(
+    contact: ContactUnderTest, *accounts: dict[str, Any], then: list[dict[str, Any]]
+) -> None:
+    """Core banking opens the accounts, and aging's stage changes of them come later (in a
+    bank, days later). The two are on different topics, which the worker does not order
+    between them, so the openings are applied before aging's changes are published; within
+    each producer's stream nothing waits for the service."""
+    await contact.publish(*accounts)
+    await contact.applied(*accounts)
+    await contact.publish(*then)
+
+
 class TestReminders:
     async def test_a_stage_change_to_m1_sends_the_planned_reminders_in_the_debtors_language_within_hours(
         self, contact: ContactUnderTest, sandbox: Sandbox
@@ -97,7 +109,8 @@ class TestReminders:
         now = datetime.now(UTC)
         zones = {"EN": zone_at(13, now), "ZH": zone_at(15, now)}
         points = {"EN": _debtor("EN"), "ZH": _debtor("ZH")}
-        await contact.publish(
+        await _opened_then(
+            contact,
             opened(
                 "EN1",
                 "EN",
@@ -114,8 +127,10 @@ class TestReminders:
                 phones=[points["ZH"][0]],
                 email=points["ZH"][1],
             ),
-            stage_changed("EN1", "EN", "M1", dpd=3, past_due_minor=120_000, as_of=now.date().isoformat()),
-            stage_changed("ZH1", "ZH", "M1", dpd=3, past_due_minor=80_000, as_of=now.date().isoformat()),
+            then=[
+                stage_changed("EN1", "EN", "M1", dpd=3, past_due_minor=120_000, as_of=now.date().isoformat()),
+                stage_changed("ZH1", "ZH", "M1", dpd=3, past_due_minor=80_000, as_of=now.date().isoformat()),
+            ],
         )
 
         async def delivered() -> bool:
@@ -150,10 +165,13 @@ class TestCure:
         now = datetime.now(UTC)
         phone, email = _debtor("CU")
         # 02:00 where the debtor lives: the day's 10:00 reminders are pending, not yet due.
-        await contact.publish(
+        await _opened_then(
+            contact,
             opened("CU1", "CU", timezone=zone_at(2, now), phones=[phone], email=email),
-            stage_changed("CU1", "CU", "M1", as_of=now.date().isoformat()),
-            stage_changed("CU1", "CU", "CURRENT", from_stage="M1", as_of=now.date().isoformat()),
+            then=[
+                stage_changed("CU1", "CU", "M1", as_of=now.date().isoformat()),
+                stage_changed("CU1", "CU", "CURRENT", from_stage="M1", as_of=now.date().isoformat()),
+            ],
         )
 
         async def cured() -> bool:
@@ -176,9 +194,10 @@ class TestProviderOutage:
         phone, email = _debtor("OU")
         await sandbox.control(down=True)
         try:
-            await contact.publish(
+            await _opened_then(
+                contact,
                 opened("OU1", "OU", timezone=zone_at(13, now), language="en", phones=[phone], email=email),
-                stage_changed("OU1", "OU", "M1", as_of=now.date().isoformat()),
+                then=[stage_changed("OU1", "OU", "M1", as_of=now.date().isoformat())],
             )
 
             async def tried_twice() -> bool:
@@ -193,9 +212,10 @@ class TestProviderOutage:
             await sandbox.control(down=False)
 
         async def delivered() -> bool:
-            return len(_to(await sandbox.messages(), phone, email)) >= 2
+            recorded = {p["status"] for p in await _due_now(contact, "OU")} == {"sent"}
+            return recorded and len(_to(await sandbox.messages(), phone, email)) >= 2
 
-        await until(delivered, what="the delayed sends", timeout=30)
+        await until(delivered, what="the delayed sends, delivered and recorded", timeout=30)
         due = await _due_now(contact, "OU")
         requests = [r for r in await sandbox.requests() if r["to"] in (phone, email)]
         accepted = [_key(r) for r in requests if r["accepted"]]
@@ -298,12 +318,15 @@ class TestOutsideHours:
         now = datetime.now(UTC)
         zone = zone_at(22, now)  # past cn-seed's 21:00: the day-0 10:00 reminders are due, not allowed
         night, cured = _debtor("NI"), _debtor("NC")
-        await contact.publish(
+        await _opened_then(
+            contact,
             opened("NI1", "NI", timezone=zone, phones=[night[0]], email=night[1]),
             opened("NC1", "NC", timezone=zone, phones=[cured[0]], email=cured[1]),
-            stage_changed("NI1", "NI", "M1", as_of=now.date().isoformat()),
-            stage_changed("NC1", "NC", "M1", as_of=now.date().isoformat()),
-            stage_changed("NC1", "NC", "CURRENT", from_stage="M1", as_of=now.date().isoformat()),
+            then=[
+                stage_changed("NI1", "NI", "M1", as_of=now.date().isoformat()),
+                stage_changed("NC1", "NC", "M1", as_of=now.date().isoformat()),
+                stage_changed("NC1", "NC", "CURRENT", from_stage="M1", as_of=now.date().isoformat()),
+            ],
         )
 
         async def deferred() -> bool:
@@ -327,7 +350,8 @@ class TestOutsideHours:
         contact.start_worker("worker-morning", CLOCK_OFFSET_SECONDS=str(offset))
 
         async def sent() -> bool:
-            return len(_to(await sandbox.messages(), *night)) == 2
+            recorded = {p["status"] for p in await _due_now(contact, "NI")} == {"sent"}
+            return recorded and len(_to(await sandbox.messages(), *night)) == 2
 
         await until(sent, what="the deferred reminders sent in the morning", timeout=30)
         after = await _due_now(contact, "NI")
