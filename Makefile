@@ -26,6 +26,7 @@ benchmark-gateway: bootstrap
 benchmark-contact: bootstrap
 	.venv/bin/python -m benchmarks.contact_permits
 	.venv/bin/python -m benchmarks.contact_month
+	.venv/bin/python -m benchmarks.contact_cancellation
 
 asyncapi: bootstrap
 	.venv/bin/python scripts/generate_asyncapi.py
