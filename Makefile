@@ -1,5 +1,5 @@
 # The two commands (see README.md): `make run` starts the whole system, `make test` checks it.
-.PHONY: bootstrap run test lint typecheck unit benchmark benchmark-gateway asyncapi
+.PHONY: bootstrap run test lint typecheck unit benchmark benchmark-gateway benchmark-contact asyncapi
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -22,6 +22,11 @@ unit: bootstrap
 
 benchmark-gateway: bootstrap
 	.venv/bin/python -m benchmarks.gateway_reads
+
+benchmark-contact: bootstrap
+	.venv/bin/python -m benchmarks.contact_permits
+	.venv/bin/python -m benchmarks.contact_month
+	.venv/bin/python -m benchmarks.contact_cancellation
 
 asyncapi: bootstrap
 	.venv/bin/python scripts/generate_asyncapi.py
