@@ -16,7 +16,10 @@ published before an aging worker starts on an empty database; the rate from the 
 (and from its readiness) to the last stage change acknowledged is printed beside the same
 pass-through over that backlog (target: at least 0.5 of it).
 
-    .venv/bin/python -m benchmarks.aging_throughput [--accounts 4000 --days 60]
+    .venv/bin/python -m benchmarks.aging_throughput [--accounts 4000 --days 60] [--workload simulator]
+
+``--workload simulator`` publishes the core-banking simulator's portfolio instead (its payer
+behaviours, its holders, a close every calendar day): the same events `make run` shows.
 """
 
 from __future__ import annotations
@@ -158,6 +161,22 @@ def workload(accounts: int, days: int, seed: int = 7) -> list[tuple[str, dict[st
     return out
 
 
+def simulator_workload(accounts: int, days: int, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, event) in publish order from the core-banking simulator: each day's events, then
+    its close (a close every calendar day, as the benchmark's own workload has)."""
+    from collections_common.events import encode
+    from corebank_simulator.generator import SimulationOptions, simulate
+
+    out: list[tuple[str, dict[str, Any]]] = []
+    for day in simulate(SimulationOptions(accounts, days, start=START, seed=seed, calendar="daily")):
+        for outgoing in (*day.events, day.close):
+            out.append((outgoing.topic, json.loads(encode(outgoing.event))))
+    return out
+
+
+WORKLOADS = {"benchmark": workload, "simulator": simulator_workload}
+
+
 def expected_changes(events: list[tuple[str, dict[str, Any]]]) -> int:
     """Stage changes the pure domain emits for these events applied in publish order."""
     from aging_service.domain.policy import AgingPolicy
@@ -292,15 +311,15 @@ async def passthrough_published(stack: Stack, prefix: str, total: int) -> float:
         await asyncio.gather(relaying, return_exceptions=True)
 
 
-async def run(accounts: int, days: int) -> None:
-    events = workload(accounts, days)
+async def run(accounts: int, days: int, kind: str = "benchmark") -> None:
+    events = WORKLOADS[kind](accounts, days)
     expected = expected_changes(events)
     if expected == 0:
         raise SystemExit("this workload changes no stage (the clock would stop at once): use more days")
     mix: dict[str, int] = {}
     for _, e in events:
         mix[e["type"]] = mix.get(e["type"], 0) + 1
-    print(f"workload: {len(events):,} events over {days} days, {accounts:,} accounts; mix {mix}")
+    print(f"workload ({kind}): {len(events):,} events over {days} days, {accounts:,} accounts; mix {mix}")
     print(f"expected stage changes: {expected:,}")
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     with benchmark_stack() as stack:
@@ -404,8 +423,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=4000)
     parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="benchmark")
     args = parser.parse_args()
-    asyncio.run(run(args.accounts, args.days))
+    asyncio.run(run(args.accounts, args.days, args.workload))
 
 
 if __name__ == "__main__":

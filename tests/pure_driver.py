@@ -75,7 +75,7 @@ class PureDriver:
             return
         apply = EVENT_HANDLERS.get(type(data))
         if apply is None:
-            raise AssertionError(f"the golden file uses an unexpected type {event['type']}")
+            return  # as the service does: no aging fact (account.updated, account.closed), left alone
         book = self.book(account_id_of(data))
         self._emit(apply(book, data, typed.envelope.id, self.as_of, _NO_NOTES))
 
