@@ -214,12 +214,16 @@ async def produce(stack: Stack, prefix: str, events: list[Record], noted: Any = 
     try:
         pending = []
         for topic, key, value, closed in events:
-            pending.append(await producer.send(prefix + topic, value, key=key))
-            if closed is not None:
-                await asyncio.gather(*pending)
-                pending.clear()
-                if noted is not None:
-                    await noted(closed)  # the next day starts after the close is read
+            if closed is None:
+                pending.append(await producer.send(prefix + topic, value, key=key))
+                continue
+            # As core banking: the close only once every event of its day is acknowledged (sent
+            # with them, the broker may append it before some of them, which then count after it).
+            await asyncio.gather(*pending)
+            pending.clear()
+            await (await producer.send(prefix + topic, value, key=key))
+            if noted is not None:
+                await noted(closed)  # the next day starts after the close is read
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
