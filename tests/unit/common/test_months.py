@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from collections_common.months import Month, months
+from collections_common.months import MONTH_PATTERN, Month, months
 
 
 class TestMonth:
@@ -14,7 +17,9 @@ class TestMonth:
         assert Month.parse("2024-02") == Month(2024, 2)
         assert str(Month(2024, 2)) == "2024-02"
 
-    @pytest.mark.parametrize("text", ["2024-13", "2024-00", "2024-2", "24-02", "2024-02-01", " 2024-02"])
+    @pytest.mark.parametrize(
+        "text", ["2024-13", "2024-00", "2024-2", "24-02", "2024-02-01", " 2024-02", "0000-01"]
+    )
     def test_refuses_anything_else(self, text: str) -> None:
         with pytest.raises(ValueError):
             Month.parse(text)
@@ -38,3 +43,16 @@ class TestMonth:
             Month(2025, 2),
         ]
         assert months(Month(2025, 2), Month(2025, 1)) == []
+
+    def test_a_range_may_end_at_the_last_month_there_is(self) -> None:
+        assert months(Month(9999, 11), Month(9999, 12)) == [Month(9999, 11), Month(9999, 12)]
+
+
+class TestMonthPattern:
+    """The pattern the APIs validate with admits exactly the months ``Month`` can hold."""
+
+    @given(st.integers(0, 9999), st.integers(0, 13))
+    def test_admits_what_month_can_hold(self, year: int, month: int) -> None:
+        text = f"{year:04d}-{month:02d}"
+        holdable = 1 <= year <= 9999 and 1 <= month <= 12
+        assert bool(re.fullmatch(MONTH_PATTERN, text)) is holdable

@@ -9,8 +9,8 @@ from datetime import date
 
 __all__ = ["MONTH_PATTERN", "Month", "months"]
 
-#: ``YYYY-MM``, months 01 to 12.
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: ``YYYY-MM``, years 0001 to 9999 and months 01 to 12 (no look-ahead: pydantic's regex has none).
+MONTH_PATTERN = r"^([1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])-(0[1-9]|1[0-2])$"
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -60,5 +60,7 @@ def months(first: Month, last: Month) -> list[Month]:
     month = first
     while month <= last:
         found.append(month)
+        if month == last:  # 9999-12 has no next month
+            break
         month = month.next()
     return found

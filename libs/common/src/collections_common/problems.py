@@ -317,6 +317,18 @@ class ValidationProblem(Problem):
     errors: list[ValidationErrorItem]
 
 
+def _problem_schema(code: str) -> dict[str, Any]:
+    """A 422 is either invalid input (with ``errors``) or a domain rule broken (without)."""
+    if code == "422":
+        return {
+            "anyOf": [
+                {"$ref": f"#/components/schemas/{ValidationProblem.__name__}"},
+                {"$ref": f"#/components/schemas/{Problem.__name__}"},
+            ]
+        }
+    return {"$ref": f"#/components/schemas/{Problem.__name__}"}
+
+
 def document_problems(app: FastAPI) -> None:
     """Make ``app``'s OpenAPI document say what its errors look like (problem details)."""
     build = app.openapi
@@ -337,10 +349,7 @@ def document_problems(app: FastAPI) -> None:
                 for code, response in operation.get("responses", {}).items():
                     if code[:1] not in {"4", "5"}:
                         continue
-                    model = ValidationProblem if code == "422" else Problem
-                    response["content"] = {
-                        PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
-                    }
+                    response["content"] = {PROBLEM_JSON: {"schema": _problem_schema(code)}}
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
