@@ -73,6 +73,36 @@ class TestConsumers:
         statuses = await rows(engine, "SELECT DISTINCT status, cancel_reason FROM planned_contacts")
         assert statuses == [("cancelled", "cured")]
 
+    async def test_a_plan_laid_out_before_the_opening_moves_to_the_debtors_timezone(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        """Stage changes and openings come on different topics: either may be read first."""
+        # 00:00 in New York and 05:00 UTC: the same local day in the zone assumed and the real one
+        entered = datetime(2026, 3, 2, 5, 0, tzinfo=UTC).isoformat()
+        for account, customer, stage in (("A1", "C1", "M1"), ("A2", "C2", "M2")):
+            await apply(
+                engine,
+                settings,
+                opened(account, customer, timezone="America/New_York"),
+                stage_changed(account, customer, stage, time=entered),
+            )
+        for account, customer, stage in (("A3", "C3", "M1"), ("A4", "C4", "M2")):
+            await apply(engine, settings, stage_changed(account, customer, stage, time=entered))
+            await apply(engine, settings, opened(account, customer, timezone="America/New_York"))
+        plans = {
+            customer: await rows(
+                engine,
+                "SELECT channel, step, due_at, next_try_at FROM planned_contacts WHERE customer_id = :c"
+                " UNION ALL SELECT 'call', step, due_at, not_before FROM call_tasks WHERE customer_id = :c"
+                " ORDER BY 3, 2, 1",
+                c=customer,
+            )
+            for customer in ("C1", "C2", "C3", "C4")
+        }
+        assert plans["C1"] and plans["C2"]
+        assert plans["C3"] == plans["C1"]
+        assert plans["C4"] == plans["C2"]
+
     async def test_a_stop_flag_cancels_pending_contacts_and_call_tasks(
         self, engine: AsyncEngine, settings: ContactSettings
     ) -> None:

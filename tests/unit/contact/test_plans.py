@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contact_service.domain.contact import Channel
 from contact_service.domain.money import format_money
-from contact_service.domain.plans import PlanStep, StagePlan, TreatmentPlan, planned_contacts
+from contact_service.domain.plans import PlanStep, StagePlan, TreatmentPlan, planned_contacts, rezoned
 from contact_service.plans import DEFAULT_PLAN, MessageFacts, PlanError, Renderer, load_plan
 
 NY = "America/New_York"
@@ -177,6 +179,35 @@ class TestSchedule:
             if c.channel is Channel.CALL
         ]
         assert [c.due_at.astimezone(ZoneInfo("Asia/Shanghai")).day for c in calls] == [2, 5, 8, 11]
+
+
+ZONES = ["UTC", "Asia/Shanghai", "America/New_York", "Europe/London", "Pacific/Kiritimati", "Etc/GMT+12"]
+
+
+class TestRezoned:
+    """A plan laid out before the debtor's timezone was known moves to it by local day and hour."""
+
+    def test_keeps_the_local_day_and_hour(self) -> None:
+        ten_in_utc = datetime(2026, 3, 2, 10, tzinfo=UTC)
+        moved = rezoned(ten_in_utc, "UTC", "America/New_York")
+        assert moved.astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None) == datetime(2026, 3, 2, 10)
+        assert moved == datetime(2026, 3, 2, 15, tzinfo=UTC)
+
+    def test_a_wall_clock_in_a_dst_gap_lands_where_the_gap_ends(self) -> None:
+        half_past_two = datetime(2026, 3, 8, 2, 30, tzinfo=UTC)  # New York skips 02:00-03:00 that night
+        moved = rezoned(half_past_two, "UTC", "America/New_York")
+        assert moved.astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None) == datetime(2026, 3, 8, 3)
+
+    @given(
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+        st.sampled_from(ZONES),
+        st.sampled_from(ZONES),
+    )
+    def test_outside_gaps_the_local_wall_clock_is_kept(self, due: datetime, old: str, new: str) -> None:
+        moved = rezoned(due, old, new)
+        before = due.astimezone(ZoneInfo(old)).replace(tzinfo=None)
+        after = moved.astimezone(ZoneInfo(new)).replace(tzinfo=None)
+        assert after == before or (new != "UTC" and timedelta(0) < after - before <= timedelta(hours=1))
 
 
 class TestRendering:

@@ -40,7 +40,7 @@ from contact_service.domain.promises import PromiseStatus, evaluate
 from contact_service.metrics import PROMISES, count_on_commit
 from contact_service.plans import LoadedPlan, load_plan
 from contact_service.settings import ContactSettings
-from contact_service.treatment import STAGE_CHANGED, cancel, case_score, schedule_stage
+from contact_service.treatment import STAGE_CHANGED, cancel, case_score, rezone, schedule_stage
 
 __all__ = ["ContactHandlers", "handler_for"]
 
@@ -172,6 +172,8 @@ class ContactHandlers:
         update: CaseUpdate = cases_domain.apply(record.case, fact)
         if update.cancellation is not None:
             await cancel(batch.session, customer, update.cancellation)
+        else:
+            await rezone(batch.session, customer, record.case.profile.timezone, update.case.profile.timezone)
         await cases.save(update.case)
         await WorkRepository(batch.session).rescore(customer, case_score(update.case, record.unreachable))
 

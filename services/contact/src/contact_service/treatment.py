@@ -1,4 +1,5 @@
-"""Use cases shared by the consumers and the API: lay out a stage's plan, cancel pending work."""
+"""Use cases shared by the consumers and the API: lay out a stage's plan, move it to the debtor's
+timezone, cancel pending work."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain.case import Cancellation, CancelReason, Case
 from contact_service.domain.localtime import local_day, start_of_day
-from contact_service.domain.plans import TreatmentPlan, planned_contacts
+from contact_service.domain.plans import TreatmentPlan, planned_contacts, rezoned
 from contact_service.domain.priority import PriorityInputs, score
 from contact_service.metrics import CANCELLATIONS, count_on_commit
 
-__all__ = ["STAGE_CHANGED", "cancel", "case_score", "schedule_stage"]
+__all__ = ["STAGE_CHANGED", "cancel", "case_score", "rezone", "schedule_stage"]
 
 STAGE_CHANGED = "stage_changed"
 """Why the pending work of a stage is cancelled when the case moves to another delinquent stage."""
@@ -65,3 +66,11 @@ async def schedule_stage(
     return await WorkRepository(session).schedule(
         case.customer_id, account_id, contacts, score=case_score(case, unreachable)
     )
+
+
+async def rezone(session: AsyncSession, customer_id: str, old: str, new: str) -> int:
+    """The debtor's timezone became ``new``: pending work laid out in ``old`` keeps its local days
+    and hours in ``new`` (``domain.plans.rezoned``). Returns how many contacts and tasks moved."""
+    if old == new:
+        return 0
+    return await WorkRepository(session).rezone_pending(customer_id, lambda due: rezoned(due, old, new))

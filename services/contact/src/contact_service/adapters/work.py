@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -144,6 +144,48 @@ class WorkRepository:
             .values(score=score)
         )
 
+    async def rezone_pending(self, customer_id: str, move: Callable[[datetime], datetime]) -> int:
+        """Move the debtor's untouched pending work (never tried, deferred, locked or permitted) by
+        ``move``; a contact whose new time another of its step already holds stays where it was.
+        Returns how many moved."""
+        moved = 0
+        untouched_sends = and_(
+            planned_contacts.c.status == PENDING,
+            planned_contacts.c.tries == 0,
+            planned_contacts.c.deferred_rule.is_(None),
+            planned_contacts.c.permit_id.is_(None),
+        )
+        untouched_calls = and_(
+            call_tasks.c.status == PENDING,
+            call_tasks.c.locked_by.is_(None),
+            call_tasks.c.permit_id.is_(None),
+            call_tasks.c.not_before == call_tasks.c.due_at,
+        )
+        for table, key, untouched, also in (
+            (planned_contacts, planned_contacts.c.id, untouched_sends, "next_try_at"),
+            (call_tasks, call_tasks.c.task_id, untouched_calls, "not_before"),
+        ):
+            rows = (
+                await self.session.execute(
+                    select(key.label("id"), table.c.stage, table.c.step, table.c.due_at)
+                    .where(table.c.customer_id == customer_id, untouched)
+                    .with_for_update()
+                )
+            ).all()
+            moves = [(r.id, r.stage, r.step, r.due_at, move(r.due_at)) for r in rows]
+            # One row at a time, in the order that never lands on a row not yet moved.
+            moves.sort(key=lambda m: m[3], reverse=any(new > old for *_, old, new in moves))
+            for row_id, stage, step, old, new in moves:
+                if new == old:
+                    continue
+                result = await self.session.execute(
+                    update(table)
+                    .where(key == row_id, ~_holds(table, customer_id, stage, step, new))
+                    .values({"due_at": new, also: new})
+                )
+                moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return moved
+
     # -- the sender ---------------------------------------------------------------------------
     async def due(self, now: datetime, limit: int) -> Sequence[PlannedRow]:
         """Pending or sending contacts whose time has come, locked (others skip them)."""
@@ -253,6 +295,17 @@ class WorkRepository:
 
 
 _SENT_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.PUSH, Channel.IVR})
+
+
+def _holds(table: Table, customer_id: str, stage: str, step: int, due_at: datetime) -> Any:
+    """Whether a row of ``table`` already holds this step of the debtor's plan at ``due_at``."""
+    other = table.alias()
+    return exists().where(
+        other.c.customer_id == customer_id,
+        other.c.stage == stage,
+        other.c.step == step,
+        other.c.due_at == due_at,
+    )
 
 
 def _planned(r: Any) -> PlannedRow:

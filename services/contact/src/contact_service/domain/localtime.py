@@ -7,6 +7,7 @@ occurs twice, the first occurrence.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,9 +34,32 @@ def local_instant(day: date, clock: time, tz: ZoneInfo) -> datetime:
     """
     naive = datetime.combine(day, clock)
     instant = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    # In a gap, fold=0 uses the offset before the transition: the result lands after the gap,
-    # which is the first instant whose wall clock is at or past ``clock``.
-    return instant
+    if instant.astimezone(tz).replace(tzinfo=None) == naive:
+        return instant
+    # In a gap, fold=0 reads the clock with the offset before the transition, which lands as far
+    # past the gap's end as the clock is past its start: step back to the transition itself.
+    return _transition_before(instant, tz)
+
+
+def _transition_before(instant: datetime, tz: ZoneInfo) -> datetime:
+    """The last change of ``tz``'s UTC offset at or before ``instant`` (within a day before it).
+
+    Offsets change on whole seconds, so a search over whole seconds finds it exactly.
+    """
+    after = instant.astimezone(tz).utcoffset()
+
+    def offset(second: int) -> timedelta | None:
+        return datetime.fromtimestamp(second, UTC).astimezone(tz).utcoffset()
+
+    high = math.ceil(instant.timestamp())  # offset(high) == after
+    low = high - 86_400  # offset(low) != after: the gap is less than a day behind
+    while high - low > 1:
+        middle = (low + high) // 2
+        if offset(middle) == after:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
 
 
 def start_of_day(day: date, tz: ZoneInfo) -> datetime:

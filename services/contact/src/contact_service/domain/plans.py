@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from contact_service.domain.contact import Channel
 from contact_service.domain.localtime import local_day, local_instant, require_aware
 
-__all__ = ["PlanStep", "PlannedContact", "StagePlan", "TreatmentPlan", "planned_contacts"]
+__all__ = ["PlanStep", "PlannedContact", "StagePlan", "TreatmentPlan", "planned_contacts", "rezoned"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +98,13 @@ def planned_contacts(
             offset += step.every_days
     contacts.sort(key=lambda contact: (contact.due_at, -contact.priority, contact.step))
     return contacts
+
+
+def rezoned(due_at: datetime, old: str, new: str) -> datetime:
+    """The instant with the local date and wall clock in ``new`` that ``due_at`` has in ``old``.
+
+    A plan laid out before the debtor's timezone was known (a stage change read before the
+    account's opening) is moved by it, so its contacts keep their local days and hours.
+    """
+    local = require_aware(due_at, "due_at").astimezone(ZoneInfo(old))
+    return local_instant(local.date(), local.time().replace(tzinfo=None), ZoneInfo(new))
