@@ -18,7 +18,9 @@ from collections_common.events.envelope import decode
 from collections_common.runtime import Batch, Outbox
 from collections_common.runtime.deliveries import Delivery, Incoming
 from collections_common.runtime.tables import outbox
+from contact_service.adapters.promises import PromiseRepository
 from contact_service.handlers import handler_for
+from contact_service.promise_judge import judge_close
 from contact_service.settings import ContactSettings
 from devstack._process import free_port
 from devstack.stack import SERVICES, Stack
@@ -206,6 +208,15 @@ def payment_reversed(account_id: str, payment_id: str) -> dict[str, Any]:
 
 def day_closed(business_date: str) -> dict[str, Any]:
     return event("corebank.business-day.closed", {"business_date": business_date})
+
+
+async def judge_closes(engine: AsyncEngine, settings: ContactSettings) -> None:
+    """Judge every noted close's promises, earliest first, as the PromiseJudge does once the
+    payments published before each close are applied (its wait on Kafka is tested on its own)."""
+    async with AsyncSession(engine) as session, session.begin():
+        repo = PromiseRepository(session)
+        while (close := await repo.first_unjudged_close()) is not None:
+            await judge_close(session, settings, *close)
 
 
 async def emitted(engine: AsyncEngine, event_type: str | None = None) -> list[dict[str, Any]]:

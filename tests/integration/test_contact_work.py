@@ -29,6 +29,7 @@ from tests.contact_harness import (
     apply,
     day_closed,
     emitted,
+    judge_closes,
     opened,
     payment_posted,
     payment_reversed,
@@ -410,10 +411,12 @@ class TestPromises:
         broken = await self._promise(engine, settings, 70_000, "2026-03-06")
         await apply(engine, settings, payment_posted("A1", "P1", 50_000, "2026-03-04"))
         await apply(engine, settings, day_closed("2026-03-04"))
+        await judge_closes(engine, settings)
         assert await rows(engine, "SELECT DISTINCT status FROM promises") == [("open",)]
 
         await apply(engine, settings, day_closed("2026-03-05"))
         await apply(engine, settings, day_closed("2026-03-06"))
+        await judge_closes(engine, settings)
         status = dict(await rows(engine, "SELECT promise_id, status FROM promises"))  # type: ignore[arg-type]
         # P1 falls inside both promises' windows, but 50,000 does not cover the second's 70,000.
         assert status == {kept: "kept", broken: "broken"}
@@ -432,6 +435,7 @@ class TestPromises:
         await apply(
             engine, settings, payment_posted("A1", "P1", 50_000, "2026-03-03"), day_closed("2026-03-05")
         )
+        await judge_closes(engine, settings)
         assert await rows(engine, "SELECT status FROM promises") == [("kept",)]
         await apply(engine, settings, payment_reversed("A1", "P1"))
         await apply(engine, settings, payment_reversed("A1", "P1"))  # a repeat changes nothing more

@@ -20,6 +20,7 @@ from contact_service.expiry import PermitExpiry
 from contact_service.handlers import handler_for
 from contact_service.kpi_gauges import KpiGauges
 from contact_service.plans import Renderer, load_plan
+from contact_service.promise_judge import PromiseJudge
 from contact_service.sender import ContactSender
 from contact_service.settings import ContactSettings
 
@@ -60,6 +61,7 @@ def worker_components(settings: ContactSettings, engine: AsyncEngine) -> list[Co
         KpiGauges(settings, engine),
     ]
     components.append(PermitExpiry(settings, engine))
+    components.append(PromiseJudge(settings, engine))
     if settings.sender_enabled:
         components.append(ContactSender(settings, engine, plan))
     return components

@@ -9,7 +9,7 @@ identities besides.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collections_common.events import (
@@ -26,19 +26,17 @@ from collections_common.events import (
     new_event,
 )
 from collections_common.events import HoldEnded as HoldEndedEvent
-from collections_common.events.contact import PromiseBroken, PromiseKept
 from collections_common.runtime import BadInput, Batch, EventHandler, Incoming, per_event
 from collections_common.runtime.runner import BatchHandler
 from contact_service.adapters.cases import CaseRepository
 from contact_service.adapters.kpis import KpiRepository
-from contact_service.adapters.promises import PromiseRepository, PromiseRow
+from contact_service.adapters.promises import PromiseRepository
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
 from contact_service.domain.case import AccountFacts, CaseUpdate
 from contact_service.domain.kpis import is_cure
-from contact_service.domain.promises import PromiseStatus, evaluate
-from contact_service.metrics import PROMISES, count_on_commit
 from contact_service.plans import LoadedPlan, load_plan
+from contact_service.promise_judge import decide_promise
 from contact_service.settings import ContactSettings
 from contact_service.treatment import STAGE_CHANGED, cancel, case_score, rezone, schedule_stage
 
@@ -182,7 +180,12 @@ class ContactHandlers:
         data = incoming.event.data
         assert isinstance(data, PaymentPosted)
         await PromiseRepository(batch.session).record_payment(
-            data.account_id, data.payment_id, data.amount_minor, data.currency, data.value_date
+            data.account_id,
+            data.payment_id,
+            data.amount_minor,
+            data.currency,
+            data.value_date,
+            log_time_ms=incoming.delivery.timestamp,
         )
 
     async def on_payment_reversed(self, incoming: Incoming, batch: Batch) -> None:
@@ -194,15 +197,17 @@ class ContactHandlers:
             return
         for row in await repo.kept_covering(data.account_id, value_date):
             # A kept promise is decided again: without the reversed payment it may be broken.
-            await self._decide(batch, row, row.promise.due_on, only_broken=True)
+            await decide_promise(
+                batch.session, batch.outbox, self.source, row, row.promise.due_on, only_broken=True
+            )
 
     # -- corebank.calendar.v1 --------------------------------------------------------------------
     async def on_business_day_closed(self, incoming: Incoming, batch: Batch) -> None:
         data = incoming.event.data
         assert isinstance(data, BusinessDayClosed)
         day = data.business_date
-        for row in await PromiseRepository(batch.session).open_due_by(day):
-            await self._decide(batch, row, day)
+        # Judged by the PromiseJudge once the payments published before this close are applied.
+        await PromiseRepository(batch.session).note_close(day, incoming.delivery.timestamp)
         cases = CaseRepository(batch.session)
         now = _event_time(incoming)
         for customer, hold in await cases.lapsed_holds(day + timedelta(days=1)):
@@ -223,39 +228,6 @@ class ContactHandlers:
                 ),
                 key=hold.account_id,
             )
-
-    async def _decide(
-        self, batch: Batch, row: PromiseRow, closed_through: date, *, only_broken: bool = False
-    ) -> None:
-        repo = PromiseRepository(batch.session)
-        promise = row.promise
-        account_id = next(iter(promise.account_ids))
-        view = evaluate(promise, await repo.payments_of(account_id), closed_through)
-        if view.status is PromiseStatus.OPEN or (only_broken and view.status is not PromiseStatus.BROKEN):
-            return
-        await repo.decide(promise.promise_id, view.status.value, view.paid_minor, closed_through)
-        model = PromiseKept if view.status is PromiseStatus.KEPT else PromiseBroken
-        kind = EventTypes.PROMISE_KEPT if view.status is PromiseStatus.KEPT else EventTypes.PROMISE_BROKEN
-        batch.outbox.add(
-            Topics.CONTACT,
-            new_event(
-                kind,
-                self.source,
-                row.customer_id,
-                model(
-                    promise_id=promise.promise_id,
-                    account_id=account_id,
-                    customer_id=row.customer_id,
-                    amount_minor=promise.amount_minor,
-                    paid_minor=view.paid_minor,
-                    currency=promise.currency,
-                    promised_date=promise.due_on,
-                    as_of=closed_through,
-                ),
-            ),
-            key=account_id,
-        )
-        count_on_commit(batch.session, PROMISES.labels(view.status.value))
 
     # -- collections.escalation.v1 ---------------------------------------------------------------
     async def on_restructuring_agreed(self, incoming: Incoming, batch: Batch) -> None:

@@ -41,6 +41,10 @@ QUEUE_DEPTH = Gauge("collections_contact_queue_depth", "Planned contacts due now
 DEFERRED_WAITING = Gauge(
     "collections_contact_deferred_waiting", "Planned contacts waiting for a rule to allow them"
 )
+PROMISE_CLOSES_WAITING = Gauge(
+    "collections_contact_promise_closes_waiting",
+    "Closes whose promises wait for the payments published before them to be applied",
+)
 CALL_TASKS_PENDING = Gauge("collections_contact_call_tasks_pending", "Call tasks waiting for a collector")
 PERMIT_SECONDS = Histogram(
     "collections_contact_permit_seconds",

@@ -55,6 +55,16 @@ class ContactSettings(ServiceSettings):
         default=5_000, ge=10, le=600_000, description="how often unanswered expired permits become unknown"
     )
     expiry_batch: int = Field(default=200, ge=1, le=10_000)
+    promise_judge_interval_ms: int = Field(
+        default=500, ge=10, le=600_000, description="how often closes are checked for promises to judge"
+    )
+    promise_judge_margin_ms: int = Field(
+        default=1_000,
+        ge=1,
+        le=600_000,
+        description="a close's promises are judged no sooner than this after its broker timestamp"
+        " (the broker's clock must have passed it; covers the skew between the two clocks)",
+    )
     clock_offset_seconds: float = Field(
         default=0.0,
         description="added to the wall clock by the sender and the permit expiry (tests, demos)",

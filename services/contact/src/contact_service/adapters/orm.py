@@ -137,6 +137,21 @@ payments = Table(
     Column("currency", String(3), nullable=True),
     Column("value_date", Date, nullable=True),
     Column("reversed", Boolean, nullable=False, server_default=text("false")),
+    Column(
+        "log_time_ms",
+        BigInteger,
+        nullable=True,
+        comment="the payment's broker timestamp (LogAppendTime); null: stored before it was kept",
+    ),
+)
+
+promise_closes = Table(
+    "promise_closes",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("log_time_ms", BigInteger, nullable=False, comment="the close's broker timestamp (LogAppendTime)"),
+    Column("judged_at", DateTime(timezone=True), nullable=True),
+    Index("promise_closes_unjudged", "business_date", postgresql_where=text("judged_at IS NULL")),
 )
 
 promises = Table(

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contact_service.adapters.orm import payments, promises
+from contact_service.adapters.orm import payments, promise_closes, promises
 from contact_service.domain.promises import Payment, Promise
 
 __all__ = ["PromiseRepository", "PromiseRow"]
@@ -39,15 +39,24 @@ class PromiseRepository:
         self.session = session
 
     async def record_payment(
-        self, account_id: str, payment_id: str, amount_minor: int, currency: str, value_date: date
+        self,
+        account_id: str,
+        payment_id: str,
+        amount_minor: int,
+        currency: str,
+        value_date: date,
+        *,
+        log_time_ms: int,
     ) -> None:
-        """Store a payment; a repeat changes nothing; one whose reversal came first stays reversed."""
+        """Store a payment with its broker timestamp; a repeat changes nothing; one whose reversal
+        came first stays reversed."""
         stmt = pg_insert(payments).values(
             account_id=account_id,
             payment_id=payment_id,
             amount_minor=amount_minor,
             currency=currency,
             value_date=value_date,
+            log_time_ms=log_time_ms,
         )
         await self.session.execute(
             stmt.on_conflict_do_update(
@@ -56,6 +65,7 @@ class PromiseRepository:
                     "amount_minor": stmt.excluded.amount_minor,
                     "currency": stmt.excluded.currency,
                     "value_date": stmt.excluded.value_date,
+                    "log_time_ms": stmt.excluded.log_time_ms,
                 },
                 where=payments.c.amount_minor.is_(None),
             )
@@ -72,10 +82,16 @@ class PromiseRepository:
         value_date: date | None = result.scalar_one_or_none()
         return value_date
 
-    async def payments_of(self, account_id: str) -> list[Payment]:
-        rows = await self.session.execute(
-            select(payments).where(payments.c.account_id == account_id, payments.c.amount_minor.is_not(None))
+    async def payments_of(self, account_id: str, *, published_by_ms: int | None = None) -> list[Payment]:
+        """The account's payments; with ``published_by_ms``, only those the broker stamped by then."""
+        query = select(payments).where(
+            payments.c.account_id == account_id, payments.c.amount_minor.is_not(None)
         )
+        if published_by_ms is not None:
+            query = query.where(
+                or_(payments.c.log_time_ms.is_(None), payments.c.log_time_ms <= published_by_ms)
+            )
+        rows = await self.session.execute(query)
         return [
             Payment(r.account_id, r.payment_id, r.amount_minor, r.currency, r.value_date, r.reversed)
             for r in rows
@@ -100,6 +116,38 @@ class PromiseRepository:
                 made_by=row.made_by,
                 made_at=row.made_at,
             )
+        )
+
+    async def note_close(self, business_date: date, log_time_ms: int) -> None:
+        """A close to judge promises at; a repeat of it changes nothing."""
+        await self.session.execute(
+            pg_insert(promise_closes)
+            .values(business_date=business_date, log_time_ms=log_time_ms)
+            .on_conflict_do_nothing(index_elements=[promise_closes.c.business_date])
+        )
+
+    async def first_unjudged_close(self, *, for_update: bool = False) -> tuple[date, int] | None:
+        """The earliest close not judged yet: its date and broker timestamp (locked: another
+        judge waits for it rather than taking a later close first)."""
+        query = (
+            select(promise_closes.c.business_date, promise_closes.c.log_time_ms)
+            .where(promise_closes.c.judged_at.is_(None))
+            .order_by(promise_closes.c.business_date)
+            .limit(1)
+        )
+        row = (await self.session.execute(query.with_for_update() if for_update else query)).first()
+        return None if row is None else (row.business_date, row.log_time_ms)
+
+    async def unjudged_closes(self) -> int:
+        return int(
+            (
+                await self.session.execute(select(func.count()).where(promise_closes.c.judged_at.is_(None)))
+            ).scalar_one()
+        )
+
+    async def mark_judged(self, business_date: date, at: datetime) -> None:
+        await self.session.execute(
+            update(promise_closes).where(promise_closes.c.business_date == business_date).values(judged_at=at)
         )
 
     async def open_due_by(self, day: date) -> Sequence[PromiseRow]:
