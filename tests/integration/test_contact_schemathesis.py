@@ -7,18 +7,14 @@ import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from contact_service.bootstrap import SERVICE, create_api
 from contact_service.settings import ContactSettings
 from devstack.stack import Stack
+from tests.api_conformance import EXAMPLES, Live, api_schema, check_answer
 from tests.auth_tokens import AUDIENCE, ISSUER, StaffTokens
 from tests.contact_harness import apply, opened, stage_changed
 from tests.gateway_support import LiveServer
@@ -26,12 +22,7 @@ from tests.gateway_support import LiveServer
 pytestmark = pytest.mark.infra
 
 DOCUMENT = create_api(ContactSettings(environment="local")).openapi()
-schema = schemathesis.openapi.from_dict(DOCUMENT).exclude(tag="operations")  # health and metrics: not the API
-
-
-class Live:
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
-        self.url, self.headers = url, headers
+schema = api_schema(DOCUMENT)
 
 
 async def _debtors(settings: ContactSettings) -> None:
@@ -70,9 +61,6 @@ def live(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_the_contact_service_keeps_its_document(case: Any, live: Live) -> None:
-    response = case.call(base_url=live.url, headers=live.headers)
-    case.validate_response(
-        response, checks=[not_a_server_error, response_schema_conformance, content_type_conformance]
-    )
+@EXAMPLES
+def test_the_contact_service_keeps_its_document(case: object, live: Live) -> None:
+    check_answer(case, live.url, live.headers)

@@ -12,14 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from agency_gateway.bootstrap import SERVICE, create_api
 from agency_gateway.settings import AgencyGatewaySettings
 from devstack.stack import Stack
+from tests.api_conformance import EXAMPLES, api_schema, check_answer
 from tests.auth_tokens import StaffTokens
 from tests.gateway_support import (
     FakeContactService,
@@ -32,7 +29,7 @@ from tests.gateway_support import (
 pytestmark = pytest.mark.infra
 
 DOCUMENT = create_api(AgencyGatewaySettings(environment="local")).openapi()
-schema = schemathesis.openapi.from_dict(DOCUMENT).exclude(tag="operations")  # health and metrics: not the API
+schema = api_schema(DOCUMENT)
 
 
 class Live:
@@ -76,12 +73,9 @@ def live(
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@EXAMPLES
 def test_the_gateway_keeps_its_document(case: Any, live: Live) -> None:
     headers = live.staff if case.path.startswith("/admin") else live.agency
     if case.path == "/oauth/token":
         headers = {}
-    response = case.call(base_url=live.url, headers=headers)
-    case.validate_response(
-        response, checks=[not_a_server_error, response_schema_conformance, content_type_conformance]
-    )
+    check_answer(case, live.url, headers)

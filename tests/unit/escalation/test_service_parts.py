@@ -3,6 +3,8 @@ a letter's language, what an account event's holder sets."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from collections_common.problems import InvalidRequest
@@ -20,6 +22,13 @@ class TestCursor:
     def test_anything_else_is_an_invalid_request(self, cursor: str) -> None:
         with pytest.raises(InvalidRequest):
             decode_cursor(cursor)
+
+    @pytest.mark.parametrize("text", ["s9223372036854775808", "s\u00b2", "s007", "s-1"])
+    def test_a_position_the_database_cannot_hold_or_not_in_ascii_digits_is_invalid(self, text: str) -> None:
+        forged = base64.urlsafe_b64encode(text.encode()).decode()
+        with pytest.raises(InvalidRequest):
+            decode_cursor(forged)
+        assert decode_cursor(encode_cursor(2**63 - 1)) == 2**63 - 1
 
 
 class TestLegalReason:

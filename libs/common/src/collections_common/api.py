@@ -30,6 +30,10 @@ async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
         yield uow
 
 
+MAX_BIGINT = 2**63 - 1
+"""The largest identifier a ``bigint`` column holds: bound integer path and cursor values by it
+(a larger one would fail in the database instead of answering 4xx)."""
+
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 """A session for reads; nothing it does is committed."""
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from collections_common.api import SessionDep, UnitOfWorkDep
+from collections_common.api import MAX_BIGINT, SessionDep, UnitOfWorkDep
 from collections_common.audit import Actor, reads_of, record_reads
 from collections_common.problems import Problem
 from contact_service.adapters.cases import CaseRepository
@@ -133,7 +133,7 @@ def _count(decided: list[PermitRow]) -> None:
 @router.post("/{task_id}/outcome", response_model=PermitPublic, responses=PROBLEMS)
 async def record_task_outcome(
     *,
-    task_id: Annotated[int, Path(ge=1)],
+    task_id: Annotated[int, Path(ge=1, le=MAX_BIGINT)],
     body: OutcomeCreate,
     uow: UnitOfWorkDep,
     config: ContactConfigDep,

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from collections_common.api import MAX_BIGINT
 from collections_common.problems import InvalidRequest
 
 __all__ = ["decode_cursor", "encode_cursor"]
@@ -31,13 +32,13 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
                 if parsed.tzinfo is None:
                     raise ValueError
                 parts.append(parsed)
-            elif (
-                kind is int
-                and isinstance(value, int)
-                and not isinstance(value, bool)
-                or kind is str
-                and isinstance(value, str)
-            ):
+            elif kind is int and isinstance(value, int) and not isinstance(value, bool):
+                if not -MAX_BIGINT - 1 <= value <= MAX_BIGINT:
+                    raise ValueError
+                parts.append(value)
+            elif kind is str and isinstance(value, str):
+                if "\x00" in value or len(value) > 255:
+                    raise ValueError
                 parts.append(value)
             else:
                 raise ValueError

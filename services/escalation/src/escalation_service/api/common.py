@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
+from collections_common.api import MAX_BIGINT
 from collections_common.auth import Role, StaffPrincipal, require_roles
 from collections_common.events._base import PRINTABLE_PATTERN
 from collections_common.problems import InvalidRequest, Problem
@@ -54,7 +56,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidRequest("cursor: not a cursor this API returned") from None
-    if not text.startswith("s") or not text[1:].isdigit() or len(text) > 20:
+    if re.fullmatch(r"s(0|[1-9][0-9]{0,18})", text) is None or int(text[1:]) > MAX_BIGINT:
         raise InvalidRequest("cursor: not a cursor this API returned")
     return int(text[1:])
 
