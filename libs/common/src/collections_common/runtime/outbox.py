@@ -79,6 +79,10 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def truncate(self, length: int) -> None:
+        """Forget the messages added after the first ``length`` (their work was rolled back)."""
+        del self._rows[length:]
+
     async def flush(self) -> None:
         if self._rows:
             await insert_rows(self.session, outbox, self._rows)
