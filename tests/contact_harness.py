@@ -39,6 +39,7 @@ TOPIC_OF = {
     "corebank.business-day.closed": "corebank.calendar.v1",
     "collections.stage.changed": "collections.delinquency.v1",
     "collections.restructuring.agreed": "collections.escalation.v1",
+    "collections.agency.activity.reported": "collections.agency.v1",
 }
 
 

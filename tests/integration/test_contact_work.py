@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from collections_common.runtime import Outbox
 from contact_service.bootstrap import SERVICE
 from contact_service.domain.compliance import PermitRequest
-from contact_service.domain.contact import Channel, Outcome
+from contact_service.domain.contact import Channel, Outcome, Party, PartyKind
 from contact_service.domain.errors import OutcomeConflict
 from contact_service.expiry import PermitExpiry
 from contact_service.permits import OutcomeReport, record_outcome, reserve
@@ -29,6 +29,7 @@ from tests.contact_harness import (
     apply,
     day_closed,
     emitted,
+    event,
     judge_closes,
     opened,
     payment_posted,
@@ -442,6 +443,88 @@ class TestPromises:
         assert await rows(engine, "SELECT status, paid_minor FROM promises") == [("broken", 0)]
         broken = await emitted(engine, "collections.promise.broken")
         assert [e["data"]["promise_id"] for e in broken] == [promise]
+
+
+def _reported(
+    permit_id: str | None,
+    outcome: str,
+    at: datetime,
+    *,
+    violation: str | None = None,
+    activity: str = "ACT-1",
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "activity_id": activity,
+        "agency_id": "AG1",
+        "case_id": "CASE-1",
+        "placement_id": "PL-1",
+        "account_id": "A1",
+        "customer_id": "C1",
+        "kind": "contact",
+        "at": at.isoformat(),
+        "channel": "call",
+        "outcome": outcome,
+    }
+    if permit_id is not None:
+        data["permit_id"] = permit_id
+    if violation is not None:
+        data["violation"] = violation
+    return event("collections.agency.activity.reported", data)
+
+
+class TestAgencyReports:
+    """DOMAIN.md section 7: a contact an agency reports counts toward the debtor's limits."""
+
+    async def test_a_contact_made_without_a_permit_counts_toward_the_limits(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        await apply(engine, settings, opened("A1", "C1"))
+        phone = "+8613800000001"
+        for minutes in (0, 60):  # cn-seed: three attempts a day
+            at = MORNING + timedelta(minutes=minutes)
+            assert (await _permit(engine, settings, PermitRequest("A1", Channel.CALL, phone, at)))[1]
+        report = _reported(None, "no_answer", MORNING + timedelta(minutes=90), violation="no_permit")
+        await apply(engine, settings, report)
+        await apply(engine, settings, report)  # a repeat counts once
+        _, allowed = await _permit(
+            engine, settings, PermitRequest("A1", Channel.CALL, phone, MORNING + timedelta(minutes=120))
+        )
+        assert not allowed, "the agency's call was the third attempt of the day"
+        stored = await rows(
+            engine, "SELECT party_id, rule, outcome FROM permits WHERE requested_by = 'agency-report'"
+        )
+        assert stored == [("AG1", "no_permit", "no_answer")]
+        attempted = await emitted(engine, "collections.contact.attempted")
+        assert [(e["data"]["party"], e["data"]["outcome"]) for e in attempted] == [
+            ({"kind": "agency", "id": "AG1"}, "no_answer")
+        ]
+
+    async def test_a_contact_made_under_the_agencys_permit_is_that_permits_outcome(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        await apply(engine, settings, opened("A1", "C1"))
+        request = PermitRequest(
+            "A1", Channel.CALL, "+8613800000001", MORNING, party=Party(PartyKind.AGENCY, "AG1")
+        )
+        permit_id, allowed = await _permit(engine, settings, request)
+        assert allowed
+        await apply(engine, settings, _reported(permit_id, "reached", MORNING + timedelta(minutes=5)))
+        await apply(
+            engine, settings, _reported(permit_id, "busy", MORNING + timedelta(minutes=9), activity="ACT-2")
+        )
+        assert await rows(engine, "SELECT outcome, outcome_by FROM permits") == [("reached", "agency:AG1")]
+
+    async def test_an_outcome_on_another_agencys_permit_is_an_attempt_of_its_own(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        await apply(engine, settings, opened("A1", "C1"))
+        request = PermitRequest(
+            "A1", Channel.CALL, "+8613800000001", MORNING, party=Party(PartyKind.AGENCY, "AG2")
+        )
+        permit_id, _ = await _permit(engine, settings, request)
+        await apply(engine, settings, _reported(permit_id, "reached", MORNING + timedelta(minutes=5)))
+        outcomes = await rows(engine, "SELECT party_id, outcome, rule FROM permits ORDER BY decided_at")
+        assert outcomes == [("AG2", None, None), ("AG1", "reached", "no_permit")]
 
 
 class TestReachability:

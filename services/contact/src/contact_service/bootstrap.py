@@ -30,6 +30,7 @@ TOPICS = (
     Topics.PAYMENTS,
     Topics.CALENDAR,
     Topics.ESCALATION,
+    Topics.AGENCY,
 )
 
 

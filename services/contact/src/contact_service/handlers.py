@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from collections_common.events import (
     AccountOpened,
     AccountUpdated,
+    ActivityReported,
     BusinessDayClosed,
     EventData,
     EventTypes,
@@ -34,7 +35,10 @@ from contact_service.adapters.promises import PromiseRepository
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
 from contact_service.domain.case import AccountFacts, CaseUpdate
+from contact_service.domain.contact import Outcome
+from contact_service.domain.errors import InvalidOutcome
 from contact_service.domain.kpis import is_cure
+from contact_service.permits import ReportedContact, record_reported
 from contact_service.plans import LoadedPlan, load_plan
 from contact_service.promise_judge import decide_promise
 from contact_service.settings import ContactSettings
@@ -66,6 +70,7 @@ class ContactHandlers:
             PaymentReversed: self.on_payment_reversed,
             BusinessDayClosed: self.on_business_day_closed,
             RestructuringAgreed: self.on_restructuring_agreed,
+            ActivityReported: self.on_activity_reported,
         }
 
     # -- collections.delinquency.v1 --------------------------------------------------------------
@@ -241,6 +246,46 @@ class ContactHandlers:
         update = cases_domain.apply(record.case, fact)
         if update.cancellation is not None:
             await cancel(batch.session, data.customer_id, update.cancellation)
+
+    # -- collections.agency.v1 --------------------------------------------------------------------
+    async def on_activity_reported(self, incoming: Incoming, batch: Batch) -> None:
+        """An agency's reported contact or visit counts toward the debtor's limits."""
+        data = incoming.event.data
+        assert isinstance(data, ActivityReported)
+        if data.kind not in ("contact", "visit"):
+            return  # promises and payments arranged are the gateway's and escalation's facts
+        channel = "visit" if data.kind == "visit" else data.channel
+        if channel is None:
+            raise BadInput("a reported contact names its channel")
+        details = None
+        if data.promise is not None:
+            details = {
+                "promise": {
+                    "date": data.promise.promised_date.isoformat(),
+                    "amount_minor": data.promise.amount_minor,
+                }
+            }
+        outcome = Outcome(data.outcome) if data.outcome is not None else Outcome.UNKNOWN
+        if outcome is Outcome.PROMISE_TO_PAY and details is None:
+            outcome = Outcome.REACHED  # a promise without its terms is a conversation, not a promise
+        report = ReportedContact(
+            activity_id=data.activity_id,
+            agency_id=data.agency_id,
+            account_id=data.account_id,
+            customer_id=data.customer_id,
+            channel=channel,
+            at=data.at,
+            outcome=outcome,
+            permit_id=data.permit_id,
+            violation=data.violation,
+            details=details,
+        )
+        try:
+            await record_reported(
+                batch.session, batch.outbox, pack=self.settings.pack, source=self.source, report=report
+            )
+        except InvalidOutcome as exc:
+            raise BadInput(f"a reported promise to pay: {exc}") from None
 
 
 def _timezone(name: str | None) -> str | None:

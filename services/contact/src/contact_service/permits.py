@@ -9,6 +9,7 @@ sees the first one's permit once it commits and is refused. The API and the send
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +31,7 @@ from contact_service.adapters.cases import CaseRepository
 from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow
 from contact_service.adapters.promises import PromiseRepository, PromiseRow
 from contact_service.domain.compliance import Allowed, PermitRequest, decide, history_window
-from contact_service.domain.contact import CONNECTED, Outcome, Party, PartyKind
+from contact_service.domain.contact import CONNECTED, Outcome, Party, PartyKind, Purpose
 from contact_service.domain.errors import InvalidOutcome, OutcomeConflict, UnknownAccount, UnknownThing
 from contact_service.domain.localtime import local_day
 from contact_service.domain.packs import RulePack
@@ -45,6 +46,7 @@ __all__ = [
     "expire_unanswered",
     "record_inbound",
     "record_outcome",
+    "record_reported",
     "reserve",
 ]
 
@@ -442,3 +444,101 @@ async def record_inbound(
         key=account_id,
     )
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedContact:
+    """A contact an agency reported it made (``collections.agency.activity.reported``)."""
+
+    activity_id: str
+    agency_id: str
+    account_id: str
+    customer_id: str
+    channel: str
+    at: datetime
+    outcome: Outcome
+    permit_id: str | None
+    violation: str | None
+    details: dict[str, Any] | None = None
+    """``{"promise": {"date", "amount_minor"}}`` for a promise to pay, as a collector's outcome has."""
+
+
+REPORTED = "agency-report"
+"""``requested_by`` of the attempt stored for an agency's contact made outside a permit."""
+
+
+def reported_id(agency_id: str, activity_id: str) -> str:
+    """The attempt's id: the same report always gives the same one."""
+    return f"R-{uuid.uuid5(uuid.NAMESPACE_URL, f'agency/{agency_id}/activity/{activity_id}')}"
+
+
+async def record_reported(
+    session: AsyncSession, outbox: Outbox, *, pack: RulePack, source: str, report: ReportedContact
+) -> str:
+    """Count an agency's reported contact toward the debtor's limits (DOMAIN.md section 7).
+
+    Made under the agency's own allowed permit, on its channel and with no rule broken, it is that
+    permit's outcome (``record_outcome``; an outcome already recorded stands). Otherwise it is
+    stored as an attempt of its own, allowed (it happened) with the broken rule as its ``rule``, so
+    every later decision counts it; ``contact.attempted`` is emitted either way. Returns
+    ``outcome`` or ``attempt``; a repeat of the same report changes nothing.
+    """
+    by = f"agency:{report.agency_id}"
+    repo = PermitRepository(session)
+    permit = await repo.get(report.permit_id) if report.permit_id else None
+    if (
+        report.violation is None
+        and permit is not None
+        and permit.allowed
+        and permit.party_kind == PartyKind.AGENCY.value
+        and permit.party_id == report.agency_id
+        and permit.customer_id == report.customer_id
+        and permit.channel == report.channel
+    ):
+        # An outcome recorded first stands; the gateway keeps the report as a fact.
+        with contextlib.suppress(OutcomeConflict):
+            await record_outcome(
+                session,
+                outbox,
+                pack=pack,
+                source=source,
+                permit_id=permit.permit_id,
+                report=OutcomeReport(report.outcome, report.at, details=report.details),
+                by=by,
+            )
+        return "outcome"
+    attempt_id = reported_id(report.agency_id, report.activity_id)
+    await CaseRepository(session).lock(report.customer_id)
+    if await repo.get(attempt_id) is not None:
+        return "attempt"
+    row = PermitRow(
+        permit_id=attempt_id,
+        customer_id=report.customer_id,
+        account_id=report.account_id,
+        channel=report.channel,
+        contact_point=permit.contact_point if permit is not None else "",
+        party_kind=PartyKind.AGENCY.value,
+        party_id=report.agency_id,
+        autodialled=False,
+        purpose=Purpose.COLLECT.value,
+        at=report.at,
+        pack=pack.name,
+        allowed=True,
+        expires_at=None,
+        rule=report.violation or "no_permit",
+        retry_after=None,
+        requested_by=REPORTED,
+        decided_at=datetime.now(UTC),
+        outcome=None,
+        outcome_at=None,
+        recording_ref=None,
+        details=None,
+        outcome_by=None,
+    )
+    await repo.add(row)
+    await repo.set_outcome(
+        attempt_id, outcome=report.outcome.value, at=report.at, recording_ref=None, details=None, by=by
+    )
+    _attempted(outbox, source, row, report.outcome, report.at, None, by)
+    count_on_commit(session, ATTEMPTS.labels(row.channel, report.outcome.value))
+    return "attempt"
