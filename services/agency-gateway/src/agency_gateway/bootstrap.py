@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
+from agency_gateway.adapters.case_reads import CaseReads
 from agency_gateway.adapters.contact_permits import ContactPermits
 from agency_gateway.adapters.secrets import SecretHasher
 from agency_gateway.api import routers
 from agency_gateway.api.guard import GatewayGuard
-from agency_gateway.api.limits import RateLimiter
+from agency_gateway.api.limits import RateLimiter, TokenClients
 from agency_gateway.api.oauth import OAuthError, on_oauth_error
 from agency_gateway.domain.errors import (
     AgencyExists,
@@ -83,9 +84,10 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
         finally:
             await contact.aclose()
 
+    engine = engine or create_engine(settings)
     app = create_app(
         settings,
-        engine=engine or create_engine(settings),
+        engine=engine,
         title="Agency gateway",
         description="The internet-facing API through which collection agencies work their placed cases.",
         routers=routers,
@@ -113,6 +115,8 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
     )
     app.state.contact_permits = contact
     app.state.rate_limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+    app.state.token_clients = TokenClients()
+    app.state.case_reads = CaseReads(engine)
     app.state.token_limiter = RateLimiter(
         rate=settings.token_requests_per_minute / 60.0, burst=settings.token_requests_per_minute
     )
@@ -129,4 +133,5 @@ SERVICE = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     create_api=create_api,
     worker_components=worker_components,
+    fast_api_server=True,
 )
