@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from collections_common.runtime.tables import personal_data_reads
 from tests.gateway_support import TODAY, Gateway, incoming
@@ -208,6 +208,24 @@ class TestReadingOneCase:
             0,
             1,
         )
+
+    async def test_a_read_on_a_connection_the_database_dropped_is_run_again_on_a_new_one(
+        self, gw: Gateway
+    ) -> None:
+        a = await gw.agency("AG-A")
+        await gw.place("K-1", "AG-A")
+        assert (await gw.http.get("/v1/cases/K-1", headers=a)).status_code == 200
+        async with gw.engine.connect() as connection:
+            dropped = await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND application_name = 'agency-gateway'"
+                )
+            )
+            assert len(list(dropped)) >= 1
+        assert (await gw.http.get("/v1/cases/K-1", headers=a)).status_code == 200
+        assert await audited(gw, "K-1") == 2
 
     async def test_a_malformed_case_id_is_422_for_a_valid_token_and_401_for_a_refused_one(
         self, gw: Gateway

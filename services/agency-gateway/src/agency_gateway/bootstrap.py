@@ -77,17 +77,21 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
         timeout_seconds=settings.permit_timeout_seconds,
     )
 
+    # Case reads are the hot path: a pool of their own, without the pre-ping (they retry instead)
+    # and without overflow connections (opening one costs more than waiting for a pooled one).
+    case_reads = CaseReads(create_engine(settings, pre_ping=False, max_overflow=0))
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
             await contact.aclose()
+            await case_reads.aclose()
 
-    engine = engine or create_engine(settings)
     app = create_app(
         settings,
-        engine=engine,
+        engine=engine or create_engine(settings),
         title="Agency gateway",
         description="The internet-facing API through which collection agencies work their placed cases.",
         routers=routers,
@@ -116,7 +120,7 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
     app.state.contact_permits = contact
     app.state.rate_limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.state.token_clients = TokenClients()
-    app.state.case_reads = CaseReads(engine)
+    app.state.case_reads = case_reads
     app.state.token_limiter = RateLimiter(
         rate=settings.token_requests_per_minute / 60.0, burst=settings.token_requests_per_minute
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agency_gateway.adapters.cases import PLACED
@@ -82,15 +83,33 @@ class CaseRead:
     audited: int
 
 
+_LOST_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+)
+
+
 def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 class CaseReads:
-    """Reads cases for agencies over the engine's pool, one statement per read."""
+    """Reads cases for agencies over ``engine``'s pool, one statement per read.
+
+    The engine should not ping its connections as they leave the pool (three round trips with
+    asyncpg: begin, ``;``, rollback): a read that finds its connection lost (after a database
+    restart) invalidates it and runs once more on a new one. Should the lost statement have been
+    committed all the same, the read is audited twice, never not at all.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
 
     async def read(
         self,
@@ -105,12 +124,18 @@ class CaseReads:
         history_limit: int,
     ) -> CaseRead | None:
         """The read of ``case_id`` with the token ``token_hash``; None if no such token is held."""
-        async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            row = await driver.fetchrow(
-                _READ, token_hash, case_id, now, audit, list(fields), route, request_id, history_limit
-            )
+        arguments = (token_hash, case_id, now, audit, list(fields), route, request_id, history_limit)
+        for attempt in range(2):
+            async with self.engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver: Any = raw.driver_connection
+                try:
+                    row = await driver.fetchrow(_READ, *arguments)
+                    break
+                except _LOST_CONNECTION:
+                    await connection.invalidate()
+                    if attempt:
+                        raise
         if row is None:
             return None
         holder = TokenHolder(
