@@ -83,9 +83,12 @@ class CaseRead:
     audited: int
 
 
+# A dropped connection shows as one of these, or (when the server's goodbye arrived while the
+# connection was idle in the pool) as a protocol state the client cannot leave.
 _LOST_CONNECTION = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
     ConnectionError,
