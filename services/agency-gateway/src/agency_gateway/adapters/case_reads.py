@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from agency_gateway.adapters.cases import PLACED
 from agency_gateway.adapters.registry import TokenHolder
@@ -129,16 +130,17 @@ class CaseReads:
         """The read of ``case_id`` with the token ``token_hash``; None if no such token is held."""
         arguments = (token_hash, case_id, now, audit, list(fields), route, request_id, history_limit)
         for attempt in range(2):
-            async with self.engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                driver: Any = raw.driver_connection
-                try:
-                    row = await driver.fetchrow(_READ, *arguments)
-                    break
-                except _LOST_CONNECTION:
-                    await connection.invalidate()
-                    if attempt:
-                        raise
+            pooled = await self.engine.raw_connection()
+            try:
+                driver: Any = pooled.driver_connection
+                row = await driver.fetchrow(_READ, *arguments)
+                break
+            except _LOST_CONNECTION:
+                await greenlet_spawn(pooled.invalidate)
+                if attempt:
+                    raise
+            finally:
+                await greenlet_spawn(pooled.close)
         if row is None:
             return None
         holder = TokenHolder(
