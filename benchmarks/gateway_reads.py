@@ -4,7 +4,8 @@
 process (one uvicorn worker) answers ``GET /v1/cases/{case_id}`` for random cases, each read
 authenticated (token, client and agency looked up), authorised (placed with the agency) and
 audited (a ``personal_data_reads`` row committed). wrk reports requests per second and latency
-percentiles; the audit rows are counted afterwards.
+percentiles; the audit rows are counted afterwards. The API process's CPU time per read and the
+load average are printed too: on a shared machine they say more than the rate.
 
     .venv/bin/python -m benchmarks.gateway_reads [--cases 100000] [--seconds 20] [--connections 32]
 """
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -102,6 +104,16 @@ async def audit_rows(stack: Stack, database: str) -> int:
         await conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time process ``pid`` has used so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def wrk(url: str, script: Path, *, seconds: int, connections: int) -> str:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -134,9 +146,13 @@ def main() -> None:
             script.write_text(LUA.format(last=args.cases - 1, token=token))
             wrk(f"http://127.0.0.1:{port}", script, seconds=3, connections=args.connections)  # warm-up
             before = asyncio.run(audit_rows(stack, database))
+            assert api.proc is not None
+            load_before, cpu_before = load_average(), cpu_seconds(api.proc.pid)
             report = wrk(
                 f"http://127.0.0.1:{port}", script, seconds=args.seconds, connections=args.connections
             )
+            cpu = cpu_seconds(api.proc.pid) - cpu_before
+            load_after = load_average()
             audited = asyncio.run(audit_rows(stack, database)) - before
         finally:
             api.stop()
@@ -148,6 +164,10 @@ def main() -> None:
     print(
         f"cases={args.cases} connections={args.connections} reads/s={rate:.0f} p99={p99} "
         f"requests={total} non-2xx={errors.group(1) if errors else 0} audit rows written={audited}"
+    )
+    print(
+        f"API process CPU per read: {cpu * 1000 / max(audited, 1):.2f} ms; "
+        f"load average before: {load_before}, after: {load_after}"
     )
 
 

@@ -320,6 +320,7 @@ async def gateway(
             yield Gateway(app, http, engine, idp, contact, settings)
         finally:
             await app.state.contact_permits.aclose()
+            await app.state.case_reads.aclose()
             await engine.dispose()
 
 

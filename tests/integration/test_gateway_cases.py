@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from collections_common.runtime.tables import personal_data_reads
 from tests.gateway_support import TODAY, Gateway, incoming
@@ -164,6 +164,77 @@ class TestCaseContents:
         await gw.apply(incoming("collections.stage.changed", "collections.delinquency.v1", changed))
         case = (await gw.http.get("/v1/cases/K-1", headers=a)).json()
         assert (case["stage"], case["dpd"], case["past_due_minor"]) == ("M4", 95, 150_000)
+
+
+async def audited(gw: Gateway, case_id: str) -> int:
+    async with gw.engine.connect() as connection:
+        query = select(personal_data_reads.c.id).where(personal_data_reads.c.subject_id == case_id)
+        return len(list(await connection.execute(query)))
+
+
+class TestReadingOneCase:
+    """A case is read, authorised and audited in one statement once its token has been seen."""
+
+    async def test_a_rotated_or_revoked_client_reads_nothing_more_with_a_token_it_has_used(
+        self, gw: Gateway
+    ) -> None:
+        await gw.register("AG-A")
+        await gw.place("K-1", "AG-A")
+        for action in ("rotate", "revoke"):
+            client_id, secret = await gw.issue_client("AG-A")
+            headers = {"Authorization": f"Bearer {await gw.token(client_id, secret)}"}
+            for _ in range(2):
+                assert (await gw.http.get("/v1/cases/K-1", headers=headers)).status_code == 200
+            admin = f"/admin/v1/agencies/AG-A/clients/{client_id}"
+            if action == "rotate":
+                changed = await gw.http.post(f"{admin}/rotate", headers=gw.staff("agency_admin"))
+            else:
+                changed = await gw.http.delete(admin, headers=gw.staff("agency_admin"))
+            assert changed.status_code in (200, 204)
+            refused = await gw.http.get("/v1/cases/K-1", headers=headers)
+            assert refused.status_code == 401, action
+        assert await audited(gw, "K-1") == 4  # the answered reads, each once
+
+    async def test_reads_that_find_no_case_of_the_agency_are_not_audited(self, gw: Gateway) -> None:
+        a = await gw.agency("AG-A")
+        await gw.agency("AG-B")
+        await gw.place("K-B", "AG-B")
+        await gw.place("K-A", "AG-A")
+        for case_id in ("K-B", "K-B", "K-UNKNOWN"):
+            assert (await gw.http.get(f"/v1/cases/{case_id}", headers=a)).status_code == 404
+        assert (await gw.http.get("/v1/cases/K-A", headers=a)).status_code == 200
+        assert (await audited(gw, "K-B"), await audited(gw, "K-UNKNOWN"), await audited(gw, "K-A")) == (
+            0,
+            0,
+            1,
+        )
+
+    async def test_a_read_on_a_connection_the_database_dropped_is_run_again_on_a_new_one(
+        self, gw: Gateway
+    ) -> None:
+        a = await gw.agency("AG-A")
+        await gw.place("K-1", "AG-A")
+        assert (await gw.http.get("/v1/cases/K-1", headers=a)).status_code == 200
+        async with gw.engine.connect() as connection:
+            dropped = await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND application_name = 'agency-gateway'"
+                )
+            )
+            assert len(list(dropped)) >= 1
+        assert (await gw.http.get("/v1/cases/K-1", headers=a)).status_code == 200
+        assert await audited(gw, "K-1") == 2
+
+    async def test_a_malformed_case_id_is_422_for_a_valid_token_and_401_for_a_refused_one(
+        self, gw: Gateway
+    ) -> None:
+        a = await gw.agency("AG-A")
+        long_id = "K" * 65
+        assert (await gw.http.get(f"/v1/cases/{long_id}", headers=a)).status_code == 422
+        refused = {"Authorization": "Bearer agt_" + "x" * 43}
+        assert (await gw.http.get(f"/v1/cases/{long_id}", headers=refused)).status_code == 401
 
 
 class TestIncrementalPull:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 
+from collections_common.runtime.tables import personal_data_reads
 from devstack.stack import Stack
 from tests.gateway_support import FakeContactService, Gateway, database_from, gateway
 
@@ -120,6 +122,29 @@ class TestAPI4ResourceConsumption:
         assert [response.status_code for response in statuses][:2] == [200, 200]
         assert statuses[-1].status_code == 429
         assert int(statuses[-1].headers["retry-after"]) >= 1
+
+    async def test_a_case_read_over_the_rate_is_refused_and_not_audited(self, tight: Gateway) -> None:
+        a = await tight.agency("AG-A")
+        await tight.place("K-1", "AG-A")
+        statuses = [(await tight.http.get("/v1/cases/K-1", headers=a)).status_code for _ in range(5)]
+        assert statuses[:2] == [200, 200] and 429 in statuses
+        async with tight.engine.connect() as connection:
+            rows = await connection.execute(select(personal_data_reads.c.id))
+            assert len(list(rows)) == statuses.count(200)
+
+    async def test_reads_with_a_refused_token_do_not_use_up_the_clients_rate(self, tight: Gateway) -> None:
+        await tight.register("AG-A")
+        await tight.place("K-1", "AG-A")
+        client_id, secret = await tight.issue_client("AG-A")
+        old = {"Authorization": f"Bearer {await tight.token(client_id, secret)}"}
+        assert (await tight.http.get("/v1/cases/K-1", headers=old)).status_code == 200
+        rotated = await tight.http.post(
+            f"/admin/v1/agencies/AG-A/clients/{client_id}/rotate", headers=tight.staff("agency_admin")
+        )
+        new = {"Authorization": f"Bearer {await tight.token(client_id, rotated.json()['client_secret'])}"}
+        for _ in range(3):
+            assert (await tight.http.get("/v1/cases/K-1", headers=old)).status_code == 401
+        assert (await tight.http.get("/v1/cases/K-1", headers=new)).status_code == 200
 
     async def test_a_body_over_the_limit_is_413_before_anything_reads_it(self, tight: Gateway) -> None:
         a = await tight.agency("AG-A")

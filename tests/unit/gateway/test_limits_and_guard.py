@@ -8,7 +8,7 @@ import httpx
 from starlette.types import Receive, Scope, Send
 
 from agency_gateway.api.guard import GatewayGuard
-from agency_gateway.api.limits import RateLimiter
+from agency_gateway.api.limits import RateLimiter, TokenClients
 
 
 class Clock:
@@ -42,6 +42,26 @@ class TestRateLimiter:
         for key in "abc":
             limiter.allow(key)
         assert limiter.allow("a") == 0  # forgotten: a full bucket again
+
+    def test_a_refunded_request_can_be_made_again_but_not_beyond_the_burst(self) -> None:
+        limiter = RateLimiter(rate=1.0, burst=2, clock=Clock())
+        assert (limiter.allow("a"), limiter.allow("a"), limiter.allow("a")) == (0, 0, 1)
+        limiter.refund("a")
+        assert (limiter.allow("a"), limiter.allow("a")) == (0, 1)
+        limiter.refund("a")
+        limiter.refund("a")
+        limiter.refund("a")
+        assert (limiter.allow("a"), limiter.allow("a"), limiter.allow("a")) == (0, 0, 1)
+
+
+class TestTokenClients:
+    def test_it_remembers_each_tokens_client_and_forgets_the_least_recently_used(self) -> None:
+        known = TokenClients(max_keys=2)
+        known.remember(b"t1", "agc_1")
+        known.remember(b"t2", "agc_2")
+        assert known.get(b"t1") == "agc_1"  # now the most recently used
+        known.remember(b"t3", "agc_3")
+        assert (known.get(b"t1"), known.get(b"t2"), known.get(b"t3")) == ("agc_1", None, "agc_3")
 
 
 async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
+from agency_gateway.adapters.case_reads import CaseReads
 from agency_gateway.adapters.contact_permits import ContactPermits
 from agency_gateway.adapters.secrets import SecretHasher
 from agency_gateway.api import routers
 from agency_gateway.api.guard import GatewayGuard
-from agency_gateway.api.limits import RateLimiter
+from agency_gateway.api.limits import RateLimiter, TokenClients
 from agency_gateway.api.oauth import OAuthError, on_oauth_error
 from agency_gateway.domain.errors import (
     AgencyExists,
@@ -39,6 +40,11 @@ from collections_common.web import create_app
 
 TOPICS = (Topics.ESCALATION, Topics.DELINQUENCY)
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# Case reads are the hot path: a pool of their own, without the pre-ping (they retry instead) and
+# without overflow connections (opening one costs more than waiting for a pooled one). Their one
+# statement looks everything up by key, so PostgreSQL may keep its generic plan (planning it on
+# every run took half the database's time per read).
+CASE_READS_SERVER_SETTINGS = {"plan_cache_mode": "auto"}
 PROBLEMS = {
     CaseNotFound: NotFound,
     UnknownAgency: NotFound,
@@ -76,12 +82,17 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
         timeout_seconds=settings.permit_timeout_seconds,
     )
 
+    case_reads = CaseReads(
+        create_engine(settings, pre_ping=False, max_overflow=0, server_settings=CASE_READS_SERVER_SETTINGS)
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
             await contact.aclose()
+            await case_reads.aclose()
 
     app = create_app(
         settings,
@@ -113,6 +124,8 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
     )
     app.state.contact_permits = contact
     app.state.rate_limiter = RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+    app.state.token_clients = TokenClients()
+    app.state.case_reads = case_reads
     app.state.token_limiter = RateLimiter(
         rate=settings.token_requests_per_minute / 60.0, burst=settings.token_requests_per_minute
     )
@@ -129,4 +142,5 @@ SERVICE = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     create_api=create_api,
     worker_components=worker_components,
+    fast_api_server=True,
 )

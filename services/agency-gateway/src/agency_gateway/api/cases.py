@@ -3,12 +3,18 @@ personal data is audited in the transaction that reads it."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.security.http import HTTPAuthorizationCredentials
 
-from agency_gateway.adapters.cases import AccountFigures, Activities, PlacedCase, Placements
-from agency_gateway.api.deps import AgencyClient, AgencyClientDep
+from agency_gateway.adapters.case_reads import CaseRead, CaseReads
+from agency_gateway.adapters.cases import PlacedCase, Placements
+from agency_gateway.adapters.secrets import token_hash
+from agency_gateway.api.deps import AgencyClient, AgencyClientDep, agency_bearer, authorise, bearer_token
+from agency_gateway.api.limits import RateLimiter, TokenClients
 from agency_gateway.api.schemas import (
     AccountPublic,
     ActivityPublic,
@@ -23,17 +29,20 @@ from agency_gateway.domain.cursor import decode_cursor, encode_cursor
 from agency_gateway.domain.errors import CaseNotFound
 from agency_gateway.metrics import AUDIT_RECORDS
 from collections_common.api import UnitOfWorkDep
-from collections_common.audit import Actor, reads_of, record_reads
+from collections_common.audit import Actor, reads_of, record_reads, route_of
 from collections_common.events._base import PRINTABLE_PATTERN
 from collections_common.masking import MASK
-from collections_common.problems import Problem
+from collections_common.problems import Problem, ProblemError
+from collections_common.request_ids import request_id_of
 from collections_common.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
+CASE_ID_MAX = 64
 CaseId = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=PRINTABLE_PATTERN, description="the case's id")
+    str, Path(min_length=1, max_length=CASE_ID_MAX, pattern=PRINTABLE_PATTERN, description="the case's id")
 ]
+_CASE_ID = re.compile(PRINTABLE_PATTERN)
 CASE_NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "no case with this id is placed with your agency"}
 }
@@ -76,18 +85,21 @@ def summary(case: PlacedCase) -> CaseSummaryPublic:
     )
 
 
-def detail(case: PlacedCase, accounts: list[AccountFigures], history: list[Any]) -> CasePublic:
-    debtor = case.debtor
+def detail_of(read: CaseRead) -> CasePublic:
+    """The answer to a read of a case placed with the reader's agency."""
+    case = read.case
+    assert case is not None
+    debtor = case["debtor"]
     return CasePublic(
-        case_id=case.case_id,
-        placement_id=case.placement_id,
+        case_id=case["case_id"],
+        placement_id=case["placement_id"],
         region=debtor.get("region"),
-        stage=case.stage,
-        dpd=case.dpd,
-        past_due_minor=case.past_due_minor,
-        currency=case.currency,
-        placed_on=case.placed_on,
-        ends_on=case.ends_on,
+        stage=case["stage"],
+        dpd=case["dpd"],
+        past_due_minor=case["past_due_minor"],
+        currency=case["currency"],
+        placed_on=case["placed_on"],
+        ends_on=case["ends_on"],
         debtor=DebtorPublic(
             name=str(debtor.get("name", "")),
             national_id_masked=masked_national_id(debtor.get("national_id_last4")),
@@ -97,27 +109,18 @@ def detail(case: PlacedCase, accounts: list[AccountFigures], history: list[Any])
             ],
             language=debtor.get("language"),
         ),
-        accounts=[
-            AccountPublic(
-                account_id=account.account_id,
-                stage=account.stage,
-                dpd=account.dpd,
-                past_due_minor=account.past_due_minor,
-                currency=account.currency,
-            )
-            for account in accounts
-        ],
+        accounts=[AccountPublic(**account) for account in read.accounts],
         history=[
             ActivityPublic(
-                activity_id=row.activity_id,
-                kind=row.kind,
-                at=row.at,
-                channel=row.channel,
-                outcome=row.outcome,
-                promise=None if row.promise is None else PromisePublic.model_validate(row.promise),
-                violation=row.violation,
+                activity_id=row["activity_id"],
+                kind=row["kind"],
+                at=row["at"],
+                channel=row["channel"],
+                outcome=row["outcome"],
+                promise=None if row["promise"] is None else PromisePublic.model_validate(row["promise"]),
+                violation=row["violation"],
             )
-            for row in history
+            for row in read.history
         ],
     )
 
@@ -147,19 +150,73 @@ async def pull_cases(
     )
 
 
+async def case_read(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(agency_bearer)]
+) -> CaseRead:
+    """The read of the case named in the path by the caller, authorised (401, 403, 429 as for
+    every agency route) and, if the case is placed with the caller's agency, audited: one
+    statement, so one round trip, once the caller's token has been seen before.
+
+    The request is counted against the rate of the token's client before the statement (and given
+    back if the token is refused), so that the statement may write the audit row of the read.
+    The token's first request is counted after it (the client is not known yet) and then read
+    again with its audit row."""
+    token = bearer_token(request)
+    key = token_hash(token)
+    state = request.app.state
+    limiter: RateLimiter = state.rate_limiter
+    known: TokenClients = state.token_clients
+    reads: CaseReads = state.case_reads
+    route = route_of(request)
+    request_id = request_id_of(request.scope)
+    limit: int = state.settings.history_limit
+    case_id = str(request.path_params.get("case_id", ""))
+    if len(case_id) > CASE_ID_MAX or not _CASE_ID.fullmatch(case_id):
+        case_id = ""  # no case has it; FastAPI answers 422 once the caller is authorised
+    client_id = known.get(key)
+    counted = client_id is not None and limiter.allow(client_id) == 0
+    now = datetime.now(UTC)
+    found = await reads.read(
+        key,
+        case_id,
+        now=now,
+        audit=counted,
+        fields=DETAIL_FIELDS,
+        route=route,
+        request_id=request_id,
+        history_limit=limit,
+    )
+    try:
+        client = authorise(
+            request, None if found is None else found.holder, now=now, rate_limited=not counted
+        )
+    except ProblemError:
+        if counted and client_id is not None:
+            limiter.refund(client_id)
+        raise
+    known.remember(key, client.client_id)
+    if found is not None and found.case is not None and not counted:
+        found = await reads.read(
+            key,
+            case_id,
+            now=now,
+            audit=True,
+            fields=DETAIL_FIELDS,
+            route=route,
+            request_id=request_id,
+            history_limit=limit,
+        )
+    assert found is not None
+    AUDIT_RECORDS.inc(found.audited)
+    return found
+
+
+CaseReadDep = Annotated[CaseRead, Depends(case_read)]
+
+
 @router.get("/{case_id}", response_model=CasePublic, responses=CASE_NOT_FOUND)
-async def get_case(
-    *, case_id: CaseId, client: AgencyClientDep, uow: UnitOfWorkDep, request: Request
-) -> CasePublic:
+async def get_case(*, case_id: CaseId, read: CaseReadDep) -> Response:
     """One case placed with the agency: what it needs to work it, and its latest reports."""
-    cases = Placements(uow.session)
-    case = await cases.visible(client.agency_id, case_id)
-    if case is None:
+    if read.case is None:
         raise CaseNotFound()
-    accounts = (await cases.accounts_of([case.placement_id])).get(case.placement_id, [])
-    limit: int = request.app.state.settings.history_limit
-    history = list(await Activities(uow.session).recent(case.placement_id, limit))
-    await audit(uow, request, client, [case.case_id], DETAIL_FIELDS)
-    await uow.commit()
-    counted_audit(request)
-    return detail(case, accounts, history)
+    return Response(detail_of(read).model_dump_json(), media_type="application/json")

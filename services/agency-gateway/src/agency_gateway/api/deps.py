@@ -15,7 +15,7 @@ from fastapi.security.http import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from agency_gateway.adapters.idempotency import IdempotencyKeys, StoredAnswer
-from agency_gateway.adapters.registry import Tokens
+from agency_gateway.adapters.registry import TokenHolder, Tokens
 from agency_gateway.adapters.secrets import TOKEN_PREFIX, token_hash
 from agency_gateway.api.limits import RateLimiter
 from agency_gateway.domain.errors import IdempotencyKeyReused
@@ -48,13 +48,8 @@ def _refuse(agency: str, reason: str, detail: str) -> Unauthorized:
     return Unauthorized(detail, www_authenticate=challenge)
 
 
-async def agency_client(
-    request: Request,
-    uow: UnitOfWorkDep,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(agency_bearer)],
-) -> AgencyClient:
-    """The caller, if its bearer token is a live token of an unrevoked, current client of an
-    active agency (checked against the database on every request); within its rate limit."""
+def bearer_token(request: Request) -> str:
+    """The request's agency access token, if it has the shape of one this gateway issues (else 401)."""
     scheme, _sep, token = (request.headers.get("authorization") or "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -65,10 +60,18 @@ async def agency_client(
         )
     if not token.startswith(TOKEN_PREFIX) or not _TOKEN.fullmatch(token):
         raise _refuse("unknown", "invalid_token", "the token is not one this gateway issued")
-    holder = await Tokens(uow.session).holder(token_hash(token))
+    return token
+
+
+def authorise(
+    request: Request, holder: TokenHolder | None, *, now: datetime, rate_limited: bool = True
+) -> AgencyClient:
+    """The caller, if ``holder`` (as the database stands now) holds a live token of an unrevoked,
+    current client of an active agency; within its rate limit unless ``rate_limited`` is False
+    (the caller counted the request already)."""
     if holder is None:
         raise _refuse("unknown", "invalid_token", "the token is not one this gateway issued")
-    if holder.expires_at <= datetime.now(UTC):
+    if holder.expires_at <= now:
         raise _refuse(holder.agency_id, "expired_token", "the token has expired")
     if holder.revoked or holder.token_generation != holder.client_generation:
         raise _refuse(holder.agency_id, "revoked_client", "the token's client was revoked or rotated")
@@ -76,11 +79,24 @@ async def agency_client(
         AUTH_FAILURES.labels(holder.agency_id, "forbidden").inc()
         raise Forbidden("the agency is not active")
     request.state.client_id = holder.client_id
-    limiter: RateLimiter = request.app.state.rate_limiter
-    wait = limiter.allow(holder.client_id)
-    if wait:
-        raise TooManyRequests("this client is over its rate limit", retry_after_seconds=wait)
+    if rate_limited:
+        limiter: RateLimiter = request.app.state.rate_limiter
+        wait = limiter.allow(holder.client_id)
+        if wait:
+            raise TooManyRequests("this client is over its rate limit", retry_after_seconds=wait)
     return AgencyClient(client_id=holder.client_id, agency_id=holder.agency_id)
+
+
+async def agency_client(
+    request: Request,
+    uow: UnitOfWorkDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(agency_bearer)],
+) -> AgencyClient:
+    """The caller, if its bearer token is a live token of an unrevoked, current client of an
+    active agency (checked against the database on every request); within its rate limit."""
+    token = bearer_token(request)
+    holder = await Tokens(uow.session).holder(token_hash(token))
+    return authorise(request, holder, now=datetime.now(UTC))
 
 
 AgencyClientDep = Annotated[AgencyClient, Depends(agency_client)]
