@@ -21,6 +21,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -127,6 +130,7 @@ def main() -> None:
     parser.add_argument("--debtors", type=int, default=5_000)
     parser.add_argument("--rate", type=float, default=1_000)
     parser.add_argument("--poll-ms", type=int, default=10)
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graph of the worker (SVG)")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="contact-cancel-bench-"))
     with benchmark_stack() as stack:
@@ -145,8 +149,26 @@ def main() -> None:
         try:
             wait_for_status(f"http://127.0.0.1:{port}/readyz", 200, proc=worker, timeout=120)
             load_before = os.getloadavg()[0]
+            spy = None
+            if args.profile is not None and worker.proc is not None:
+                spy = subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "py-spy"),
+                        "record",
+                        "-o",
+                        str(args.profile),
+                        "--pid",
+                        str(worker.proc.pid),
+                        "--rate",
+                        "50",
+                        "--idle",
+                    ],
+                )
             latencies = asyncio.run(measure(stack, database, args.debtors, args.rate, args.poll_ms))
             load_after = os.getloadavg()[0]
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=60)
         finally:
             worker.stop()
 

@@ -9,7 +9,9 @@ identities besides.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collections_common.events import (
@@ -30,17 +32,16 @@ from collections_common.events.contact import PromiseBroken, PromiseKept
 from collections_common.runtime import BadInput, Batch, EventHandler, Incoming, per_event
 from collections_common.runtime.runner import BatchHandler
 from contact_service.adapters.cases import CaseRepository
-from contact_service.adapters.kpis import KpiRepository
 from contact_service.adapters.promises import PromiseRepository, PromiseRow
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
 from contact_service.domain.case import AccountFacts, CaseUpdate
-from contact_service.domain.kpis import is_cure
 from contact_service.domain.promises import PromiseStatus, evaluate
 from contact_service.metrics import PROMISES, count_on_commit
 from contact_service.plans import LoadedPlan, load_plan
 from contact_service.settings import ContactSettings
-from contact_service.treatment import STAGE_CHANGED, cancel, case_score, schedule_stage
+from contact_service.stage_changes import apply_stage_changes
+from contact_service.treatment import cancel, case_score
 
 __all__ = ["ContactHandlers", "handler_for"]
 
@@ -72,55 +73,14 @@ class ContactHandlers:
 
     # -- collections.delinquency.v1 --------------------------------------------------------------
     async def on_stage_changed(self, incoming: Incoming, batch: Batch) -> None:
-        data = incoming.event.data
-        assert isinstance(data, StageChanged)
-        cases = CaseRepository(batch.session)
-        customer = data.customer_id or await cases.customer_of(data.account_id)
-        if customer is None:
-            raise BadInput("a stage change of an account whose debtor is unknown")
-        await cases.link_account(data.account_id, customer, data.currency)
-        await cases.lock(customer)
-        record = await cases.load(customer)
-        fact = cases_domain.StageChanged(
-            account_id=data.account_id,
-            customer_id=customer,
-            to_stage=data.to_stage,
-            dpd=data.dpd,
-            past_due_minor=data.past_due_minor,
-            currency=data.currency,
-            as_of=data.as_of,
-        )
-        try:
-            update = cases_domain.apply(record.case, fact)
-        except ValueError:
-            raise BadInput("a stage change to a stage the contact service does not know") from None
-        after = update.case
-        entered: datetime | None = None
-        if update.cancellation is not None:
-            await cancel(batch.session, customer, update.cancellation)
-        elif after.stage != record.stage and record.stage != after.stages[0]:
-            await cancel(batch.session, customer, STAGE_CHANGED)
-        if after.stage != record.stage and after.stage != after.stages[0]:
-            entered = _event_time(incoming)
-            await schedule_stage(
-                batch.session,
-                self.plan.plan,
-                after,
-                data.account_id,
-                entered,
-                self.horizon,
-                unreachable=record.unreachable,
-            )
-        await cases.save(after, stage_entered_at=entered)
-        await WorkRepository(batch.session).rescore(customer, case_score(after, record.unreachable))
-        if is_cure(data.to_stage, after.stages):  # for the contacts-per-cure KPI
-            await KpiRepository(batch.session).add_cure(
-                account_id=data.account_id,
-                as_of=data.as_of,
-                customer_id=customer,
-                from_stage=data.from_stage,
-                event_id=incoming.event.envelope.id,
-            )
+        rejected = await self.stage_changes(batch, [incoming])
+        if rejected:
+            raise BadInput(rejected[0])
+
+    async def stage_changes(self, batch: Batch, events: Sequence[Incoming]) -> dict[int, str]:
+        """A run of stage changes applied together (``stage_changes``): the reasons of those
+        rejected, by index; nothing is written for them."""
+        return await apply_stage_changes(batch.session, events, self.plan.plan, self.horizon)
 
     # -- corebank.accounts.v1 --------------------------------------------------------------------
     async def on_account_opened(self, incoming: Incoming, batch: Batch) -> None:
@@ -280,5 +240,25 @@ def _timezone(name: str | None) -> str | None:
 
 
 def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> BatchHandler:
-    """The batch handler of the contact worker: ``per_event`` over ``ContactHandlers``."""
-    return per_event(ContactHandlers(settings, plan).handlers)
+    """The batch handler of the contact worker: each run of consecutive stage changes applied
+    together (``ContactHandlers.stage_changes``), every other event by ``per_event`` over
+    ``ContactHandlers``, all in the batch's order."""
+    handlers = ContactHandlers(settings, plan)
+    one_by_one = per_event(handlers.handlers)
+
+    async def handle(batch: Batch) -> None:
+        for stage_changes, run in groupby(batch.events, key=_is_stage_change):
+            events = list(run)
+            if not stage_changes:
+                await one_by_one(
+                    Batch(session=batch.session, outbox=batch.outbox, events=events, rejected=batch.rejected)
+                )
+                continue
+            for index, reason in (await handlers.stage_changes(batch, events)).items():
+                batch.reject(events[index], reason)
+
+    return handle
+
+
+def _is_stage_change(incoming: Incoming) -> bool:
+    return isinstance(incoming.event.data, StageChanged)
