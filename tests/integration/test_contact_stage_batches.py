@@ -1,5 +1,5 @@
-"""Stage changes applied a consumer batch at a time (set-wise) leave exactly what one at a time
-leaves, against a real PostgreSQL."""
+"""Stage changes and payments applied a consumer batch at a time (set-wise) leave exactly what
+one at a time leaves, against a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from contact_service.bootstrap import SERVICE
 from contact_service.settings import ContactSettings
 from devstack.stack import Stack
-from tests.contact_harness import apply, event, opened, rows, stage_changed
+from tests.contact_harness import (
+    apply,
+    event,
+    opened,
+    payment_posted,
+    payment_reversed,
+    rows,
+    stage_changed,
+)
 
 pytestmark = [pytest.mark.infra]
 
@@ -167,3 +175,34 @@ class TestStageChangesInOneBatch:
             " GROUP BY 1, 2",
         ) == [("cancelled", "cured", 300)]
         assert await rows(engine, "SELECT count(*) FROM cases WHERE stage = 'CURRENT'") == [(300,)]
+
+
+class TestPaymentsInOneBatch:
+    async def test_a_batch_of_payments_leaves_what_one_per_transaction_leaves(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        one, batched = engines
+        settings = ContactSettings()
+        reversed_first = payment_reversed("A2", "P2")  # its reversal came before the payment
+        events = [
+            payment_posted("A1", "P1", 10_000, "2026-03-02"),
+            payment_posted("A1", "P1", 99_999, "2026-03-09"),  # a repeat changes nothing
+            payment_posted("A2", "P2", 20_000, "2026-03-03"),
+            payment_posted("A1", "P3", 30_000, "2026-03-04"),
+        ]
+        for engine in engines:
+            await apply(engine, settings, reversed_first)
+        for body in events:
+            await apply(one, settings, body)
+        await apply(batched, settings, *events)
+
+        query = (
+            "SELECT account_id, payment_id, amount_minor, currency, value_date, reversed"
+            " FROM payments ORDER BY 1, 2"
+        )
+        assert await rows(batched, query) == await rows(one, query)
+        assert [r[:3] + r[5:] for r in await rows(batched, query)] == [
+            ("A1", "P1", 10_000, False),
+            ("A1", "P3", 30_000, False),
+            ("A2", "P2", 20_000, True),
+        ]

@@ -137,11 +137,18 @@ class ContactHandlers:
 
     # -- corebank.payments.v1 --------------------------------------------------------------------
     async def on_payment_posted(self, incoming: Incoming, batch: Batch) -> None:
-        data = incoming.event.data
-        assert isinstance(data, PaymentPosted)
-        await PromiseRepository(batch.session).record_payment(
-            data.account_id, data.payment_id, data.amount_minor, data.currency, data.value_date
-        )
+        await self.payments_posted(batch, [incoming])
+
+    async def payments_posted(self, batch: Batch, events: Sequence[Incoming]) -> None:
+        """A run of payments recorded together, in one statement."""
+        posted = []
+        for incoming in events:
+            data = incoming.event.data
+            assert isinstance(data, PaymentPosted)
+            posted.append(
+                (data.account_id, data.payment_id, data.amount_minor, data.currency, data.value_date)
+            )
+        await PromiseRepository(batch.session).record_payments(posted)
 
     async def on_payment_reversed(self, incoming: Incoming, batch: Batch) -> None:
         data = incoming.event.data
@@ -240,25 +247,24 @@ def _timezone(name: str | None) -> str | None:
 
 
 def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> BatchHandler:
-    """The batch handler of the contact worker: each run of consecutive stage changes applied
-    together (``ContactHandlers.stage_changes``), every other event by ``per_event`` over
-    ``ContactHandlers``, all in the batch's order."""
+    """The batch handler of the contact worker: each run of consecutive stage changes, and of
+    consecutive payments, applied together (``ContactHandlers.stage_changes``,
+    ``payments_posted``), every other event by ``per_event`` over ``ContactHandlers``, all in
+    the batch's order."""
     handlers = ContactHandlers(settings, plan)
     one_by_one = per_event(handlers.handlers)
 
     async def handle(batch: Batch) -> None:
-        for stage_changes, run in groupby(batch.events, key=_is_stage_change):
+        for kind, run in groupby(batch.events, key=lambda incoming: type(incoming.event.data)):
             events = list(run)
-            if not stage_changes:
+            if kind is StageChanged:
+                for index, reason in (await handlers.stage_changes(batch, events)).items():
+                    batch.reject(events[index], reason)
+            elif kind is PaymentPosted:
+                await handlers.payments_posted(batch, events)
+            else:
                 await one_by_one(
                     Batch(session=batch.session, outbox=batch.outbox, events=events, rejected=batch.rejected)
                 )
-                continue
-            for index, reason in (await handlers.stage_changes(batch, events)).items():
-                batch.reject(events[index], reason)
 
     return handle
-
-
-def _is_stage_change(incoming: Incoming) -> bool:
-    return isinstance(incoming.event.data, StageChanged)

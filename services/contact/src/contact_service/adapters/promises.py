@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,15 @@ from contact_service.adapters.orm import payments, promises
 from contact_service.domain.promises import Payment, Promise
 
 __all__ = ["PromiseRepository", "PromiseRow"]
+
+_RECORD_PAYMENTS = text(
+    f"INSERT INTO {payments.name} (account_id, payment_id, amount_minor, currency, value_date)"
+    " SELECT * FROM unnest(CAST(:accounts AS varchar[]), CAST(:payments AS varchar[]),"
+    " CAST(:amounts AS bigint[]), CAST(:currencies AS varchar[]), CAST(:value_dates AS date[]))"
+    " ON CONFLICT (account_id, payment_id) DO UPDATE SET amount_minor = EXCLUDED.amount_minor,"
+    " currency = EXCLUDED.currency, value_date = EXCLUDED.value_date"
+    f" WHERE {payments.name}.amount_minor IS NULL"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,24 @@ class PromiseRepository:
                 where=payments.c.amount_minor.is_(None),
             )
         )
+
+    async def record_payments(self, posted: Sequence[tuple[str, str, int, str, date]]) -> None:
+        """``record_payment`` for each (account, payment, amount, currency, value date), in order,
+        in one statement (a repeat within them changes nothing, as a repeat later does)."""
+        first: dict[tuple[str, str], tuple[int, str, date]] = {}
+        for account_id, payment_id, amount_minor, currency, value_date in posted:
+            first.setdefault((account_id, payment_id), (amount_minor, currency, value_date))
+        if first:
+            await self.session.execute(
+                _RECORD_PAYMENTS,
+                {
+                    "accounts": [account_id for account_id, _ in first],
+                    "payments": [payment_id for _, payment_id in first],
+                    "amounts": [amount for amount, _, _ in first.values()],
+                    "currencies": [currency for _, currency, _ in first.values()],
+                    "value_dates": [value_date for _, _, value_date in first.values()],
+                },
+            )
 
     async def record_reversal(self, account_id: str, payment_id: str) -> date | None:
         """Mark the payment reversed (before it arrives, too); returns its value date when known."""
