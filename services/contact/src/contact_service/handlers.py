@@ -9,7 +9,7 @@ identities besides.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -236,6 +236,37 @@ class ContactHandlers:
             await cancel(batch.session, data.customer_id, update.cancellation)
 
 
+def waves(events: Sequence[Incoming]) -> Iterator[tuple[type[EventData], list[Incoming]]]:
+    """``events`` as runs of one event type, each partition's events in their order.
+
+    Kafka orders events only within a partition; a consumer batch lists each partition's events
+    together, the partitions in no particular order. So the leading runs of the same type of
+    every partition are taken together: a batch of stage changes and payments over twelve
+    partitions is two runs, not twelve. Events listed otherwise (a partition's events apart, as
+    a test may list them) are taken as listed, in runs of consecutive events of one type.
+    """
+    blocks = [
+        (position, list(block))
+        for position, block in groupby(events, key=lambda i: (i.delivery.topic, i.delivery.partition))
+    ]
+    if len({position for position, _ in blocks}) != len(blocks):
+        for kind, run in groupby(events, key=lambda i: type(i.event.data)):
+            yield kind, list(run)
+        return
+    streams = [
+        [(kind, list(run)) for kind, run in groupby(block, key=lambda i: type(i.event.data))][::-1]
+        for _, block in blocks
+    ]  # each partition's runs, the next one last
+    while streams:
+        kind = streams[0][-1][0]
+        wave: list[Incoming] = []
+        for stream in streams:
+            if stream[-1][0] is kind:
+                wave.extend(stream.pop()[1])
+        streams = [stream for stream in streams if stream]
+        yield kind, wave
+
+
 def _timezone(name: str | None) -> str | None:
     if name is None:
         return None
@@ -255,8 +286,7 @@ def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> Ba
     one_by_one = per_event(handlers.handlers)
 
     async def handle(batch: Batch) -> None:
-        for kind, run in groupby(batch.events, key=lambda incoming: type(incoming.event.data)):
-            events = list(run)
+        for kind, events in waves(batch.events):
             if kind is StageChanged:
                 for index, reason in (await handlers.stage_changes(batch, events)).items():
                     batch.reject(events[index], reason)
