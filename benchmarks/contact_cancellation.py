@@ -1,18 +1,32 @@
-"""Benchmark: from a cure published on ``collections.delinquency.v1`` to the cancellation committed.
+"""Benchmark: from a curing payment on ``corebank.payments.v1`` to the cancellation committed.
 
-``--debtors`` debtors are opened and moved to M1 through the contact worker's own handlers (in
-process), so each has its M1 plan pending. One real ``contact-service worker`` process (sender
-off, so nothing is sent meanwhile) consumes the topics. The benchmark then publishes, as aging
-does when a payment cures an account, one ``collections.stage.changed`` to CURRENT per debtor at
-``--rate`` events per second, and polls the database every ``--poll-ms`` for the debtors whose
-case is CURRENT (committed in the same transaction as the cancellation of their pending work).
-Latency: from the publication of a debtor's cure to the first poll that sees it, so it includes
-up to one poll interval and the poll's own query. Afterwards the script checks that every
-debtor's plan is cancelled as ``cured``. The contact service cancels on aging's stage change;
-the curing payment itself is aging's input (aging's latency is in its own benchmarks).
-Target: p99 under 250 ms.
+Default (``--mode payments``), the whole path with real processes: one ``aging-service worker``
+and one ``contact-service worker`` (sender off, so nothing is sent meanwhile) on their own
+databases, over one broker. Set-up, published as core banking publishes (each close once its
+day's events are acknowledged): ``--debtors`` accounts opened, a statement each due the next
+day, and the closes of both days, so aging moves every account to M1 and the contact worker lays
+out each debtor's M1 plan; the script waits for all of it. Then, at ``--rate`` events a second,
+one ``payment.posted`` per account covering what is past due, as core banking publishes a
+payment; aging cures the account (``collections.stage.changed`` to CURRENT in its outbox), its
+outbox relay publishes it, the contact worker cancels the debtor's pending work. The script
+polls the contact database every ``--poll-ms`` for the debtors whose case is CURRENT (committed
+in the same transaction as the cancellation) and measures, per debtor, from the payment's
+acknowledgement by the broker (the event is on the topic; from its send too) to the first poll
+that sees the cure, so up to one poll interval and the poll's own query are included. The split
+along the path comes from committed rows: aging's outbox row of the stage change (``created_at``:
+the start of aging's transaction; ``published_at``: when its relay had Kafka's acknowledgement)
+and the contact case's ``updated_at`` (the start of the contact transaction). Afterwards every
+debtor's plan must be cancelled as ``cured``.
 
-    .venv/bin/python -m benchmarks.contact_cancellation [--debtors 5000] [--rate 1000] [--poll-ms 10]
+``--mode stage-changes`` isolates the contact worker: the debtors are opened and moved to M1
+through its handlers in process, and the script publishes the cures itself, as aging does
+(one ``collections.stage.changed`` to CURRENT per debtor), measured from each send to the poll
+that sees it.
+
+Target: p99 under 250 ms at 1,000 events/s.
+
+    .venv/bin/python -m benchmarks.contact_cancellation [--mode payments|stage-changes]
+        [--debtors 5000] [--rate 1000] [--poll-ms 10] [--profile worker.svg]
 """
 
 from __future__ import annotations
@@ -21,31 +35,345 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from benchmarks._infra import benchmark_stack, connect
+from benchmarks._infra import aging_worker, benchmark_stack, connect
 from contact_service.bootstrap import SERVICE
 from contact_service.settings import ContactSettings
 from devstack._process import free_port
 from devstack.stack import Stack
-from tests.contact_harness import CONTACT, apply, opened, stage_changed
+from tests.contact_harness import CONTACT, apply, event, opened, stage_changed
+from tests.e2e.aging_harness import until
 from tests.processes import ServiceProcess, wait_for_status
 from tests.service_commands import SERVICE_COMMANDS
 
 WORKER = next(argv for argv in SERVICE_COMMANDS["contact"] if argv[1] == "worker")
 PREFIX = "bench."
+CONTACT_DB = "contact_cancel_bench"
+AGING_DB = "aging_cancel_bench"
+STATEMENT_DAY, DUE_DAY, PAY_DAY = "2026-01-01", "2026-01-02", "2026-01-03"
+MINIMUM = 20_000
 
 
-async def prepare(stack: Stack, database: str, debtors: int) -> None:
-    stack.create_database(database)
-    settings = ContactSettings(database_url=stack.database_url(database))
+def account(n: int) -> str:
+    return f"A{n:06d}"
+
+
+def customer(n: int) -> str:
+    return f"C{n:06d}"
+
+
+# -- the contact worker ---------------------------------------------------------------------------
+def migrate_contact(stack: Stack) -> ContactSettings:
+    stack.create_database(CONTACT_DB)
+    settings = ContactSettings(database_url=stack.database_url(CONTACT_DB))
     SERVICE.migrate(settings)
+    return settings
+
+
+@contextmanager
+def contact_worker(stack: Stack, logs: Path) -> Iterator[ServiceProcess]:
+    port = free_port()
+    env = {
+        **stack.service_env(CONTACT, database=CONTACT_DB, prefix=PREFIX),
+        "WORKER_PORT": str(port),
+        "HTTP_PORT": str(free_port()),
+        "LOG_LEVEL": "WARNING",
+        "SENDER_ENABLED": "false",
+    }
+    worker = ServiceProcess(WORKER, env, logs / "contact-worker.log").start()
+    try:
+        wait_for_status(f"http://127.0.0.1:{port}/readyz", 200, proc=worker, timeout=120)
+        yield worker
+    finally:
+        if worker.alive:
+            worker.stop()
+
+
+@contextmanager
+def profiled(worker: ServiceProcess, out: Path | None) -> Iterator[None]:
+    """``py-spy record`` of ``worker`` while the block runs (a flame graph at ``out``)."""
+    if out is None or worker.proc is None:
+        yield
+        return
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(out), "--pid", str(worker.proc.pid)]
+        + ["--rate", "50", "--idle"]
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
+# -- what the script publishes --------------------------------------------------------------------
+def corebank(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    body = event(type_, data)
+    body["source"] = "bench/corebank"
+    return body
+
+
+def statement(n: int) -> dict[str, Any]:
+    return corebank(
+        "corebank.statement.issued",
+        {
+            "account_id": account(n),
+            "statement_id": f"S{n:06d}",
+            "statement_date": STATEMENT_DAY,
+            "due_date": DUE_DAY,
+            "statement_balance_minor": MINIMUM * 5,
+            "minimum_due_minor": MINIMUM,
+            "currency": "CNY",
+        },
+    )
+
+
+def payment(n: int) -> dict[str, Any]:
+    return corebank(
+        "corebank.payment.posted",
+        {
+            "account_id": account(n),
+            "payment_id": f"P{n:06d}",
+            "amount_minor": MINIMUM,
+            "currency": "CNY",
+            "value_date": PAY_DAY,
+            "channel": "app",
+        },
+    )
+
+
+def close(day: str) -> dict[str, Any]:
+    return corebank("corebank.business-day.closed", {"business_date": day})
+
+
+async def send(producer: AIOKafkaProducer, topic: str, body: dict[str, Any], key: str) -> asyncio.Future[Any]:
+    """Publish as core banking does: the event stamped when it is created."""
+    body["time"] = datetime.now(UTC).isoformat()
+    future: asyncio.Future[Any] = await producer.send(
+        PREFIX + topic, json.dumps(body).encode(), key=key.encode()
+    )
+    return future
+
+
+async def set_up_m1(stack: Stack, debtors: int) -> None:
+    """Open every account, issue its statement and close both days, as core banking; wait until
+    the contact worker has laid out every debtor's M1 plan."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    try:
+        pending = []
+        for n in range(debtors):
+            body = opened(account(n), customer(n))
+            body["source"] = "bench/corebank"
+            pending.append(await send(producer, "corebank.accounts.v1", body, account(n)))
+            pending.append(await send(producer, "corebank.billing.v1", statement(n), account(n)))
+        await asyncio.gather(*pending)
+        for day in (STATEMENT_DAY, DUE_DAY):
+            await (await send(producer, "corebank.calendar.v1", close(day), "calendar"))
+    finally:
+        await producer.stop()
+    conn = await connect(stack, CONTACT_DB)
+    try:
+        await until(
+            lambda: _all_m1(conn, debtors), what=f"{debtors} debtors in M1 with plans", timeout=900, every=0.5
+        )
+    finally:
+        await conn.close()
+
+
+async def _all_m1(conn: Any, debtors: int) -> bool:
+    planned = await conn.fetchval(
+        "SELECT count(DISTINCT customer_id) FROM planned_contacts WHERE status = 'pending' AND stage = 'M1'"
+    )
+    return bool(planned == debtors)
+
+
+# -- measuring ------------------------------------------------------------------------------------
+class Clock:
+    """Wall-clock times (seconds since the epoch) per debtor, so the databases' timestamps compare."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, float] = {}
+        self.acked: dict[str, float] = {}
+        self.seen: dict[str, float] = {}
+
+
+async def watch(stack: Stack, clock: Clock, expected: set[str], poll_ms: int, deadline: float) -> None:
+    """Note when each expected debtor's case is first seen CURRENT."""
+    conn = await connect(stack, CONTACT_DB)
+    try:
+        while len(clock.seen) < len(expected) and time.time() < deadline:
+            rows = await conn.fetch("SELECT customer_id FROM cases WHERE stage = 'CURRENT'")
+            now = time.time()
+            for r in rows:
+                if r["customer_id"] in expected:
+                    clock.seen.setdefault(r["customer_id"], now)
+            await asyncio.sleep(poll_ms / 1000)
+    finally:
+        await conn.close()
+
+
+async def publish_paced(
+    stack: Stack, clock: Clock, items: list[tuple[str, str, dict[str, Any], str]], rate: float
+) -> None:
+    """(debtor, topic, body, key) at ``rate`` a second, each send and acknowledgement noted."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    try:
+        started = time.monotonic()
+        acks = []
+        for n, (debtor, topic, body, key) in enumerate(items):
+            delay = started + n / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            clock.sent[debtor] = time.time()
+            future = await send(producer, topic, body, key)
+            future.add_done_callback(_noting(clock.acked, debtor))
+            acks.append(future)
+        await asyncio.gather(*acks)
+    finally:
+        await producer.stop()
+
+
+def _noting(times: dict[str, float], debtor: str) -> Any:
+    def note(_: asyncio.Future[Any]) -> None:
+        times.setdefault(debtor, time.time())
+
+    return note
+
+
+async def check_cancelled(stack: Stack, debtors: int) -> None:
+    conn = await connect(stack, CONTACT_DB)
+    try:
+        left = await conn.fetchval("SELECT count(*) FROM planned_contacts WHERE status <> 'cancelled'")
+        cured = await conn.fetchval(
+            "SELECT count(DISTINCT customer_id) FROM planned_contacts WHERE cancel_reason = 'cured'"
+        )
+    finally:
+        await conn.close()
+    assert left == 0 and cured == debtors, f"{left} contacts left pending, {cured} debtors cancelled as cured"
+
+
+async def split(stack: Stack) -> dict[str, dict[str, float]]:
+    """Per debtor, wall-clock seconds: aging's transaction start and its relay's publication of
+    the cure, and the start of the contact transaction that applied it."""
+    out: dict[str, dict[str, float]] = {}
+    conn = await connect(stack, AGING_DB)
+    try:
+        for r in await conn.fetch(
+            "SELECT key, payload, created_at, published_at FROM outbox"
+            " WHERE topic = 'collections.delinquency.v1'"
+        ):
+            if json.loads(r["payload"])["data"]["to_stage"] != "CURRENT":
+                continue
+            debtor = "C" + bytes(r["key"]).decode()[1:]
+            out.setdefault(debtor, {})["aging_started"] = r["created_at"].timestamp()
+            if r["published_at"] is not None:
+                out[debtor]["published"] = r["published_at"].timestamp()
+    finally:
+        await conn.close()
+    conn = await connect(stack, CONTACT_DB)
+    try:
+        for r in await conn.fetch("SELECT customer_id, updated_at FROM cases WHERE stage = 'CURRENT'"):
+            out.setdefault(r["customer_id"], {})["contact_started"] = r["updated_at"].timestamp()
+    finally:
+        await conn.close()
+    return out
+
+
+def percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    if not ordered:
+        return "n/a"
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    return f"p50={pct(50):.0f}ms p90={pct(90):.0f}ms p99={pct(99):.0f}ms max={ordered[-1] * 1000:.0f}ms"
+
+
+# -- the two modes --------------------------------------------------------------------------------
+async def run_payments(stack: Stack, args: argparse.Namespace, worker: ServiceProcess) -> None:
+    started = time.monotonic()
+    await set_up_m1(stack, args.debtors)
+    print(f"set-up: {args.debtors} debtors in M1 with their plans in {time.monotonic() - started:.1f}s")
+    clock = Clock()
+    items = [(customer(n), "corebank.payments.v1", payment(n), account(n)) for n in range(args.debtors)]
+    load_before = os.getloadavg()
+    with profiled(worker, args.profile):
+        deadline = time.time() + args.debtors / args.rate + 300
+        await asyncio.gather(
+            publish_paced(stack, clock, items, args.rate),
+            watch(stack, clock, {customer(n) for n in range(args.debtors)}, args.poll_ms, deadline),
+        )
+    load_after = os.getloadavg()
+    missing = args.debtors - len(clock.seen)
+    assert missing == 0, f"{missing} cures never seen applied"
+    await check_cancelled(stack, args.debtors)
+    parts = await split(stack)
+    debtors = sorted(clock.seen)
+    print(
+        f"cures={len(debtors)} rate={args.rate:.0f}/s poll={args.poll_ms}ms "
+        f"load average (1/5 min) before {load_before[0]:.2f}/{load_before[1]:.2f}, "
+        f"after {load_after[0]:.2f}/{load_after[1]:.2f}"
+    )
+    print(
+        "payment acknowledged -> cancellation seen committed:",
+        percentiles([clock.seen[d] - clock.acked[d] for d in debtors]),
+    )
+    print(
+        "payment sent -> cancellation seen committed:        ",
+        percentiles([clock.seen[d] - clock.sent[d] for d in debtors]),
+    )
+    have = [
+        d for d in debtors if {"aging_started", "published", "contact_started"} <= parts.get(d, {}).keys()
+    ]
+    print(f"split over {len(have)} debtors (wall clock, one machine):")
+    print(
+        "  payment acknowledged -> aging transaction started:",
+        percentiles([parts[d]["aging_started"] - clock.acked[d] for d in have]),
+    )
+    print(
+        "  aging transaction started -> relay published:      ",
+        percentiles([parts[d]["published"] - parts[d]["aging_started"] for d in have]),
+    )
+    print(
+        "  payment acknowledged -> stage change published:    ",
+        percentiles([parts[d]["published"] - clock.acked[d] for d in have]),
+    )
+    print(
+        "  stage change published -> contact transaction start:",
+        percentiles([parts[d]["contact_started"] - parts[d]["published"] for d in have]),
+    )
+    print(
+        "  contact transaction start -> seen committed:       ",
+        percentiles([clock.seen[d] - parts[d]["contact_started"] for d in have]),
+    )
+    print(
+        "  stage change published -> seen committed:          ",
+        percentiles([clock.seen[d] - parts[d]["published"] for d in have]),
+    )
+
+
+async def prepare_stage_changes(stack: Stack, debtors: int) -> None:
+    settings = ContactSettings(database_url=stack.database_url(CONTACT_DB))
     engine = create_async_engine(settings.database_url)
     entered = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     try:
@@ -54,110 +382,71 @@ async def prepare(stack: Stack, database: str, debtors: int) -> None:
             await apply(
                 engine,
                 settings,
-                *(opened(f"A{n:06d}", f"C{n:06d}") for n in batch),
-                *(stage_changed(f"A{n:06d}", f"C{n:06d}", "M1", time=entered) for n in batch),
+                *(opened(account(n), customer(n)) for n in batch),
+                *(stage_changed(account(n), customer(n), "M1", time=entered) for n in batch),
             )
     finally:
         await engine.dispose()
 
 
-async def measure(stack: Stack, database: str, debtors: int, rate: float, poll_ms: int) -> list[float]:
-    sent_at: dict[str, float] = {}
-    seen_at: dict[str, float] = {}
-    conn = await connect(stack, database)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=5
-    )
-    await producer.start()
-
+async def run_stage_changes(stack: Stack, args: argparse.Namespace, worker: ServiceProcess) -> None:
     # Warm-up: the first debtor's cure, awaited, so the worker owns its partitions and is polling.
-    warm = stage_changed("A000000", "C000000", "CURRENT", from_stage="M1")
-    await producer.send_and_wait(
-        PREFIX + "collections.delinquency.v1", json.dumps(warm).encode(), key=b"A000000"
-    )
-    while not await conn.fetchval("SELECT count(*) FROM cases WHERE stage = 'CURRENT'"):
-        await asyncio.sleep(0.05)
-
-    async def publish() -> None:
-        started = time.monotonic()
-        for n in range(1, debtors):
-            delay = started + n / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            body = stage_changed(f"A{n:06d}", f"C{n:06d}", "CURRENT", from_stage="M1")
-            body["time"] = datetime.now(UTC).isoformat()
-            sent_at[f"C{n:06d}"] = time.monotonic()
-            await producer.send(
-                PREFIX + "collections.delinquency.v1", json.dumps(body).encode(), key=f"A{n:06d}".encode()
-            )
-        await producer.flush()
-
-    async def poll() -> None:
-        deadline = time.monotonic() + debtors / rate + 120
-        while len(seen_at) < debtors - 1 and time.monotonic() < deadline:
-            # The case's stage and the cancellation of its pending work commit together.
-            rows = await conn.fetch("SELECT customer_id FROM cases WHERE stage = 'CURRENT'")
-            now = time.monotonic()
-            for r in rows:
-                if r["customer_id"] != "C000000":
-                    seen_at.setdefault(r["customer_id"], now)
-            await asyncio.sleep(poll_ms / 1000)
-
-    try:
-        await asyncio.gather(publish(), poll())
-    finally:
-        await producer.stop()
-        await conn.close()
-    missing = debtors - 1 - len(seen_at)
-    assert missing == 0, f"{missing} cures never seen applied"
-    conn = await connect(stack, database)
-    try:
-        left = await conn.fetchval("SELECT count(*) FROM planned_contacts WHERE status <> 'cancelled'")
-        cured = await conn.fetchval(
-            "SELECT count(DISTINCT customer_id) FROM planned_contacts WHERE cancel_reason = 'cured'"
+    warm = Clock()
+    await publish_paced(stack, warm, [(customer(0), *_cure(0))], args.rate)
+    await watch(stack, warm, {customer(0)}, args.poll_ms, time.time() + 120)
+    clock = Clock()
+    items = [(customer(n), *_cure(n)) for n in range(1, args.debtors)]
+    load_before = os.getloadavg()
+    with profiled(worker, args.profile):
+        deadline = time.time() + args.debtors / args.rate + 300
+        await asyncio.gather(
+            publish_paced(stack, clock, items, args.rate),
+            watch(stack, clock, {customer(n) for n in range(1, args.debtors)}, args.poll_ms, deadline),
         )
-    finally:
-        await conn.close()
-    assert left == 0 and cured == debtors, f"{left} contacts left pending, {cured} debtors cancelled"
-    return sorted(seen_at[c] - sent_at[c] for c in sent_at)
+    load_after = os.getloadavg()
+    missing = args.debtors - 1 - len(clock.seen)
+    assert missing == 0, f"{missing} cures never seen applied"
+    await check_cancelled(stack, args.debtors)
+    print(
+        f"cures={len(clock.seen)} rate={args.rate:.0f}/s poll={args.poll_ms}ms "
+        f"load average (1/5 min) before {load_before[0]:.2f}/{load_before[1]:.2f}, "
+        f"after {load_after[0]:.2f}/{load_after[1]:.2f}"
+    )
+    print(
+        "stage change sent -> cancellation seen committed:",
+        percentiles([clock.seen[d] - clock.sent[d] for d in clock.seen]),
+    )
+
+
+def _cure(n: int) -> tuple[str, dict[str, Any], str]:
+    body = stage_changed(account(n), customer(n), "CURRENT", from_stage="M1")
+    return "collections.delinquency.v1", body, account(n)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=("payments", "stage-changes"), default="payments")
     parser.add_argument("--debtors", type=int, default=5_000)
     parser.add_argument("--rate", type=float, default=1_000)
     parser.add_argument("--poll-ms", type=int, default=10)
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graph of the contact worker")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="contact-cancel-bench-"))
     with benchmark_stack() as stack:
-        database = "contact_cancel_bench"
         stack.apply_topics(prefix=PREFIX)
-        asyncio.run(prepare(stack, database, args.debtors))
-        port = free_port()
-        env = {
-            **stack.service_env(CONTACT, database=database, prefix=PREFIX),
-            "WORKER_PORT": str(port),
-            "HTTP_PORT": str(free_port()),
-            "LOG_LEVEL": "WARNING",
-            "SENDER_ENABLED": "false",
-        }
-        worker = ServiceProcess(WORKER, env, logs / "worker.log").start()
-        try:
-            wait_for_status(f"http://127.0.0.1:{port}/readyz", 200, proc=worker, timeout=120)
-            load_before = os.getloadavg()[0]
-            latencies = asyncio.run(measure(stack, database, args.debtors, args.rate, args.poll_ms))
-            load_after = os.getloadavg()[0]
-        finally:
-            worker.stop()
+        migrate_contact(stack)
+        if args.mode == "stage-changes":
+            asyncio.run(prepare_stage_changes(stack, args.debtors))
+            with contact_worker(stack, logs) as worker:
+                asyncio.run(run_stage_changes(stack, args, worker))
+            return
+        stack.create_database(AGING_DB)
+        from aging_service.bootstrap import SERVICE as AGING_SERVICE
+        from aging_service.settings import AgingSettings
 
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
-
-    print(
-        f"cures={len(latencies)} rate={args.rate:.0f}/s poll={args.poll_ms}ms "
-        f"p50={pct(50):.0f}ms p90={pct(90):.0f}ms p99={pct(99):.0f}ms max={latencies[-1] * 1000:.0f}ms "
-        f"load average before/after={load_before:.2f}/{load_after:.2f}"
-    )
+        AGING_SERVICE.migrate(AgingSettings(database_url=stack.database_url(AGING_DB)))
+        with aging_worker(stack, AGING_DB, PREFIX, logs), contact_worker(stack, logs) as worker:
+            asyncio.run(run_payments(stack, args, worker))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ identities besides.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collections_common.events import (
@@ -30,19 +32,18 @@ from collections_common.events import HoldEnded as HoldEndedEvent
 from collections_common.runtime import BadInput, Batch, EventHandler, Incoming, per_event
 from collections_common.runtime.runner import BatchHandler
 from contact_service.adapters.cases import CaseRepository
-from contact_service.adapters.kpis import KpiRepository
 from contact_service.adapters.promises import PromiseRepository
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
 from contact_service.domain.case import AccountFacts, CaseUpdate
 from contact_service.domain.contact import Outcome
 from contact_service.domain.errors import InvalidOutcome
-from contact_service.domain.kpis import is_cure
 from contact_service.permits import ReportedContact, record_reported
 from contact_service.plans import LoadedPlan, load_plan
 from contact_service.promise_judge import decide_promise
 from contact_service.settings import ContactSettings
-from contact_service.treatment import STAGE_CHANGED, cancel, case_score, rezone, schedule_stage
+from contact_service.stage_changes import apply_stage_changes
+from contact_service.treatment import cancel, case_score, rezone
 
 __all__ = ["ContactHandlers", "handler_for"]
 
@@ -75,55 +76,14 @@ class ContactHandlers:
 
     # -- collections.delinquency.v1 --------------------------------------------------------------
     async def on_stage_changed(self, incoming: Incoming, batch: Batch) -> None:
-        data = incoming.event.data
-        assert isinstance(data, StageChanged)
-        cases = CaseRepository(batch.session)
-        customer = data.customer_id or await cases.customer_of(data.account_id)
-        if customer is None:
-            raise BadInput("a stage change of an account whose debtor is unknown")
-        await cases.link_account(data.account_id, customer, data.currency)
-        await cases.lock(customer)
-        record = await cases.load(customer)
-        fact = cases_domain.StageChanged(
-            account_id=data.account_id,
-            customer_id=customer,
-            to_stage=data.to_stage,
-            dpd=data.dpd,
-            past_due_minor=data.past_due_minor,
-            currency=data.currency,
-            as_of=data.as_of,
-        )
-        try:
-            update = cases_domain.apply(record.case, fact)
-        except ValueError:
-            raise BadInput("a stage change to a stage the contact service does not know") from None
-        after = update.case
-        entered: datetime | None = None
-        if update.cancellation is not None:
-            await cancel(batch.session, customer, update.cancellation)
-        elif after.stage != record.stage and record.stage != after.stages[0]:
-            await cancel(batch.session, customer, STAGE_CHANGED)
-        if after.stage != record.stage and after.stage != after.stages[0]:
-            entered = _event_time(incoming)
-            await schedule_stage(
-                batch.session,
-                self.plan.plan,
-                after,
-                data.account_id,
-                entered,
-                self.horizon,
-                unreachable=record.unreachable,
-            )
-        await cases.save(after, stage_entered_at=entered)
-        await WorkRepository(batch.session).rescore(customer, case_score(after, record.unreachable))
-        if is_cure(data.to_stage, after.stages):  # for the contacts-per-cure KPI
-            await KpiRepository(batch.session).add_cure(
-                account_id=data.account_id,
-                as_of=data.as_of,
-                customer_id=customer,
-                from_stage=data.from_stage,
-                event_id=incoming.event.envelope.id,
-            )
+        rejected = await self.stage_changes(batch, [incoming])
+        if rejected:
+            raise BadInput(rejected[0])
+
+    async def stage_changes(self, batch: Batch, events: Sequence[Incoming]) -> dict[int, str]:
+        """A run of stage changes applied together (``stage_changes``): the reasons of those
+        rejected, by index; nothing is written for them."""
+        return await apply_stage_changes(batch.session, events, self.plan.plan, self.horizon)
 
     # -- corebank.accounts.v1 --------------------------------------------------------------------
     async def on_account_opened(self, incoming: Incoming, batch: Batch) -> None:
@@ -182,16 +142,26 @@ class ContactHandlers:
 
     # -- corebank.payments.v1 --------------------------------------------------------------------
     async def on_payment_posted(self, incoming: Incoming, batch: Batch) -> None:
-        data = incoming.event.data
-        assert isinstance(data, PaymentPosted)
-        await PromiseRepository(batch.session).record_payment(
-            data.account_id,
-            data.payment_id,
-            data.amount_minor,
-            data.currency,
-            data.value_date,
-            log_time_ms=incoming.delivery.timestamp,
-        )
+        await self.payments_posted(batch, [incoming])
+
+    async def payments_posted(self, batch: Batch, events: Sequence[Incoming]) -> None:
+        """A run of payments recorded together, in one statement, each with its broker timestamp
+        (the promise judge counts the payments stamped by a close)."""
+        posted = []
+        for incoming in events:
+            data = incoming.event.data
+            assert isinstance(data, PaymentPosted)
+            posted.append(
+                (
+                    data.account_id,
+                    data.payment_id,
+                    data.amount_minor,
+                    data.currency,
+                    data.value_date,
+                    incoming.delivery.timestamp,
+                )
+            )
+        await PromiseRepository(batch.session).record_payments(posted)
 
     async def on_payment_reversed(self, incoming: Incoming, batch: Batch) -> None:
         data = incoming.event.data
@@ -288,6 +258,37 @@ class ContactHandlers:
             raise BadInput(f"a reported promise to pay: {exc}") from None
 
 
+def waves(events: Sequence[Incoming]) -> Iterator[tuple[type[EventData], list[Incoming]]]:
+    """``events`` as runs of one event type, each partition's events in their order.
+
+    Kafka orders events only within a partition; a consumer batch lists each partition's events
+    together, the partitions in no particular order. So the leading runs of the same type of
+    every partition are taken together: a batch of stage changes and payments over twelve
+    partitions is two runs, not twelve. Events listed otherwise (a partition's events apart, as
+    a test may list them) are taken as listed, in runs of consecutive events of one type.
+    """
+    blocks = [
+        (position, list(block))
+        for position, block in groupby(events, key=lambda i: (i.delivery.topic, i.delivery.partition))
+    ]
+    if len({position for position, _ in blocks}) != len(blocks):
+        for kind, run in groupby(events, key=lambda i: type(i.event.data)):
+            yield kind, list(run)
+        return
+    streams = [
+        [(kind, list(run)) for kind, run in groupby(block, key=lambda i: type(i.event.data))][::-1]
+        for _, block in blocks
+    ]  # each partition's runs, the next one last
+    while streams:
+        kind = streams[0][-1][0]
+        wave: list[Incoming] = []
+        for stream in streams:
+            if stream[-1][0] is kind:
+                wave.extend(stream.pop()[1])
+        streams = [stream for stream in streams if stream]
+        yield kind, wave
+
+
 def _timezone(name: str | None) -> str | None:
     if name is None:
         return None
@@ -299,5 +300,23 @@ def _timezone(name: str | None) -> str | None:
 
 
 def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> BatchHandler:
-    """The batch handler of the contact worker: ``per_event`` over ``ContactHandlers``."""
-    return per_event(ContactHandlers(settings, plan).handlers)
+    """The batch handler of the contact worker: each run of consecutive stage changes, and of
+    consecutive payments, applied together (``ContactHandlers.stage_changes``,
+    ``payments_posted``), every other event by ``per_event`` over ``ContactHandlers``, all in
+    the batch's order."""
+    handlers = ContactHandlers(settings, plan)
+    one_by_one = per_event(handlers.handlers)
+
+    async def handle(batch: Batch) -> None:
+        for kind, events in waves(batch.events):
+            if kind is StageChanged:
+                for index, reason in (await handlers.stage_changes(batch, events)).items():
+                    batch.reject(events[index], reason)
+            elif kind is PaymentPosted:
+                await handlers.payments_posted(batch, events)
+            else:
+                await one_by_one(
+                    Batch(session=batch.session, outbox=batch.outbox, events=events, rejected=batch.rejected)
+                )
+
+    return handle

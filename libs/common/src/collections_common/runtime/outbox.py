@@ -33,7 +33,7 @@ from collections_common.metrics import (
     OUTBOX_PUBLISHED,
     TRANSIENT_FAILURES,
 )
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime._aio import sleep_or_stop, sleep_or_wake
 from collections_common.runtime.errors import is_transient
 from collections_common.runtime.faults import crash_point
 from collections_common.runtime.kafka import new_producer
@@ -50,6 +50,22 @@ Header = tuple[str, bytes]
 
 def lane_of(key: bytes | None) -> int:
     return zlib.crc32(key or b"") % LANES
+
+
+_RELAYS_WAITING: set[asyncio.Event] = set()
+_WRITTEN = "collections_outbox_written"
+
+
+def wrote_outbox(session: AsyncSession) -> bool:
+    """Whether an ``Outbox`` flushed rows in ``session`` (to wake the relay once it commits)."""
+    return bool(session.info.get(_WRITTEN))
+
+
+def outbox_committed() -> None:
+    """Wake the relays of this process: outbox rows were just committed, so a relay waiting out
+    its poll interval publishes them at once. Relays of other processes find them by polling."""
+    for wake in _RELAYS_WAITING:
+        wake.set()
 
 
 @dataclass
@@ -87,6 +103,7 @@ class Outbox:
         if self._rows:
             await insert_rows(self.session, outbox, self._rows)
             self._rows.clear()
+            self.session.info[_WRITTEN] = True
 
 
 def _stored(name: str, value: bytes) -> list[str]:
@@ -118,11 +135,16 @@ class OutboxRelay:
         TRANSIENT_FAILURES.labels(settings.consumer_group, "outbox")  # exported at 0 before any failure
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop``; when nothing is left, wait the poll interval, or less when this
+        process commits outbox rows (``outbox_committed``)."""
         backoff = 0.2
         last_claim = last_cleanup = 0.0
+        wake = asyncio.Event()
+        _RELAYS_WAITING.add(wake)
         try:
             while not stop.is_set():
                 try:
+                    wake.clear()  # a commit from here on wakes the wait below
                     now = time.monotonic()
                     if now - last_claim > 2.0 or not self._lanes:
                         await self._claim_lanes()
@@ -136,7 +158,7 @@ class OutboxRelay:
                         last_cleanup = now
                     backoff = 0.2
                     if published == 0:
-                        await sleep_or_stop(stop, self._settings.outbox_poll_interval_ms / 1000)
+                        await sleep_or_wake(stop, wake, self._settings.outbox_poll_interval_ms / 1000)
                 except Exception as exc:
                     if not is_transient(exc):
                         raise
@@ -147,6 +169,7 @@ class OutboxRelay:
                     await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
+            _RELAYS_WAITING.discard(wake)
             await self._release_lanes()
             await self._stop_producer()
 

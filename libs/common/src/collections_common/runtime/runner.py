@@ -44,7 +44,7 @@ from collections_common.runtime.faults import crash_point
 from collections_common.runtime.holding import Fetched, Gate, HeldRecords, Record
 from collections_common.runtime.kafka import new_consumer, partitions_of
 from collections_common.runtime.offsets import KAFKA_COMMIT_INTERVAL, OffsetMirror
-from collections_common.runtime.outbox import Outbox
+from collections_common.runtime.outbox import Outbox, outbox_committed, wrote_outbox
 from collections_common.runtime.positions import store_positions, stored_positions
 from collections_common.runtime.retry import Backoff, retrying
 from collections_common.settings import ServiceSettings
@@ -300,6 +300,8 @@ class ConsumerRunner:
                         raise
                     raise GateFailed(f"gate failed: {type(exc).__name__}: {exc}") from exc
             crash_point("handler.before_commit")
+        if wrote_outbox(session):
+            outbox_committed()  # this process's relay publishes now, not at its next poll
         crash_point("consumer.after_db_commit")
         for (topic, partition), offset in moved.items():
             self._next[TopicPartition(self.settings.topic(topic), partition)] = offset
@@ -310,6 +312,8 @@ class ConsumerRunner:
         assert self._gate is not None
         async with AsyncSession(self._engine) as session, session.begin():
             await self._gate.tick(session, self.assigned)
+        if wrote_outbox(session):
+            outbox_committed()
 
     # -- assignment ---------------------------------------------------------------------------
     async def _seek_to_stored(self, partitions: Sequence[TopicPartition]) -> None:

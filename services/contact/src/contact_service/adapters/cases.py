@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, DateTime, String, and_, bindparam, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collections_common.bulk import insert_rows
 from contact_service.adapters.orm import case_accounts, cases, contact_points, holds
 from contact_service.domain.case import CORE_BANKING, AccountStage, Case, Profile
 from contact_service.domain.compliance import Hold, lock_key
@@ -262,6 +263,193 @@ class CaseRepository:
             select(holds).where(and_(holds.c.ended_on.is_(None), holds.c.ends_on < through)).with_for_update()
         )
         return [(r.customer_id, _hold(r)) for r in rows]
+
+    # -- many debtors at once (a consumer batch's stage changes) ------------------------------
+    async def lock_many(self, customer_ids: Collection[str]) -> None:
+        """``lock`` for every debtor in one statement, in key order (two batches cannot deadlock)."""
+        keys = sorted({lock_key(customer_id) for customer_id in customer_ids})
+        if keys:
+            await self.session.execute(_LOCK_MANY, {"keys": keys})
+
+    async def customers_of(self, account_ids: Collection[str]) -> dict[str, str]:
+        """The debtor of each of these accounts that has one, by account."""
+        if not account_ids:
+            return {}
+        rows = await self.session.execute(
+            select(case_accounts.c.account_id, case_accounts.c.customer_id).where(
+                case_accounts.c.account_id.in_(sorted(set(account_ids)))
+            )
+        )
+        return {r.account_id: r.customer_id for r in rows}
+
+    async def link_accounts(self, links: Sequence[tuple[str, str, str | None]]) -> None:
+        """``link_account`` for each (account, customer, currency), in order, in two statements."""
+        first: dict[str, tuple[str, str | None]] = {}
+        for account_id, customer_id, currency in links:
+            known = first.get(account_id)
+            if known is None:
+                first[account_id] = (customer_id, currency)
+            elif known[1] is None:  # a later link fills a missing currency, as link_account does
+                first[account_id] = (known[0], currency)
+        if not first:
+            return
+        await self.session.execute(
+            _LINK_MANY,
+            {
+                "accounts": list(first),
+                "customers": [customer for customer, _ in first.values()],
+                "currencies": [currency for _, currency in first.values()],
+            },
+        )
+        await insert_rows(
+            self.session,
+            cases,
+            [{"customer_id": customer} for customer in dict.fromkeys(c for c, _ in first.values())],
+            conflict=("customer_id",),
+        )
+
+    async def load_many(self, customer_ids: Collection[str]) -> dict[str, CaseRecord]:
+        """``load`` for every debtor in four statements, by debtor."""
+        wanted = sorted(set(customer_ids))
+        if not wanted:
+            return {}
+        case_rows = {
+            r.customer_id: r
+            for r in await self.session.execute(select(cases).where(cases.c.customer_id.in_(wanted)))
+        }
+        accounts: dict[str, list[Any]] = {c: [] for c in wanted}
+        for r in await self.session.execute(
+            select(case_accounts)
+            .where(case_accounts.c.customer_id.in_(wanted))
+            .order_by(case_accounts.c.account_id)
+        ):
+            accounts[r.customer_id].append(r)
+        points: dict[str, list[ContactPoint]] = {c: [] for c in wanted}
+        for r in await self.session.execute(
+            select(
+                contact_points.c.customer_id,
+                contact_points.c.value,
+                contact_points.c.owner,
+                contact_points.c.source,
+            )
+            .where(contact_points.c.customer_id.in_(wanted))
+            .order_by(contact_points.c.id)
+        ):
+            points[r.customer_id].append(ContactPoint(r.value, Owner(r.owner), r.source))
+        active: dict[str, list[Hold]] = {c: [] for c in wanted}
+        for r in await self.session.execute(
+            select(holds)
+            .where(holds.c.customer_id.in_(wanted), holds.c.ended_on.is_(None))
+            .order_by(holds.c.set_at, holds.c.hold_id)
+        ):
+            active[r.customer_id].append(Hold(r.reason, r.ends_on, r.starts_on))
+        return {c: _record(c, case_rows.get(c), accounts[c], points[c], active[c]) for c in wanted}
+
+    async def save_stages(
+        self,
+        stages: Sequence[tuple[str, str, datetime | None]],
+        accounts: Sequence[tuple[str, AccountStage]],
+    ) -> None:
+        """What a stage change changes, for many debtors: each (customer, rolled-up stage, entered
+        at or None to keep it) and each (account, its stage and figures)."""
+        if stages:
+            await self.session.execute(
+                _SAVE_STAGES,
+                {
+                    "customers": [customer for customer, _, _ in stages],
+                    "stages": [stage for _, stage, _ in stages],
+                    "entered": [entered for _, _, entered in stages],
+                },
+            )
+        if accounts:
+            await self.session.execute(
+                _SAVE_ACCOUNT_STAGES,
+                {
+                    "accounts": [account_id for account_id, _ in accounts],
+                    "stages": [a.stage for _, a in accounts],
+                    "dpds": [a.dpd for _, a in accounts],
+                    "past_dues": [a.past_due_minor for _, a in accounts],
+                    "as_ofs": [a.as_of for _, a in accounts],
+                },
+            )
+
+
+_LOCK_MANY = text(
+    "SELECT pg_advisory_xact_lock(k)"
+    " FROM (SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS s"
+).bindparams(bindparam("keys", type_=ARRAY(BigInteger())))
+
+_LINK_MANY = text(
+    f"INSERT INTO {case_accounts.name} (account_id, customer_id, currency)"
+    " SELECT * FROM unnest(CAST(:accounts AS varchar[]), CAST(:customers AS varchar[]),"
+    " CAST(:currencies AS varchar[]))"
+    " ON CONFLICT (account_id) DO UPDATE"
+    f" SET currency = coalesce({case_accounts.name}.currency, EXCLUDED.currency)"
+).bindparams(
+    bindparam("accounts", type_=ARRAY(String())),
+    bindparam("customers", type_=ARRAY(String())),
+    bindparam("currencies", type_=ARRAY(String())),
+)
+
+_SAVE_STAGES = text(
+    f"UPDATE {cases.name} AS c SET stage = v.stage, updated_at = now(),"
+    " stage_entered_at = coalesce(v.entered, c.stage_entered_at)"
+    " FROM unnest(CAST(:customers AS varchar[]), CAST(:stages AS varchar[]),"
+    " CAST(:entered AS timestamptz[])) AS v(customer_id, stage, entered)"
+    " WHERE c.customer_id = v.customer_id"
+).bindparams(
+    bindparam("customers", type_=ARRAY(String())),
+    bindparam("stages", type_=ARRAY(String())),
+    bindparam("entered", type_=ARRAY(DateTime(timezone=True))),
+)
+
+_SAVE_ACCOUNT_STAGES = text(
+    f"UPDATE {case_accounts.name} AS a SET stage = v.stage, dpd = v.dpd,"
+    " past_due_minor = v.past_due_minor, stage_as_of = v.stage_as_of"
+    " FROM unnest(CAST(:accounts AS varchar[]), CAST(:stages AS varchar[]), CAST(:dpds AS integer[]),"
+    " CAST(:past_dues AS bigint[]), CAST(:as_ofs AS date[]))"
+    " AS v(account_id, stage, dpd, past_due_minor, stage_as_of)"
+    " WHERE a.account_id = v.account_id"
+)
+
+
+def _record(
+    customer_id: str,
+    row: Any,
+    accounts: Sequence[Any],
+    points: Sequence[ContactPoint],
+    active: Sequence[Hold],
+) -> CaseRecord:
+    """A ``CaseRecord`` from its rows, as ``CaseRepository.load`` builds it."""
+    profile = Profile()
+    if row is not None:
+        profile = Profile(
+            timezone=row.timezone,
+            language=row.language,
+            contact_points=tuple(points),
+            consents=dict(row.consents),
+            risk_rating=row.risk_rating,
+            signals=frozenset(row.signals),
+            as_of=row.profile_as_of,
+        )
+    case = Case(
+        customer_id=customer_id,
+        accounts={
+            a.account_id: AccountStage(a.stage, a.dpd, a.past_due_minor, a.currency or "", a.stage_as_of)
+            for a in accounts
+            if a.stage is not None and a.stage_as_of is not None
+        },
+        account_flags={a.account_id: dict(a.flags) for a in accounts},
+        profile=profile,
+        holds=tuple(active),
+    )
+    return CaseRecord(
+        case=case,
+        stage=row.stage if row is not None else case.stages[0],
+        stage_entered_at=row.stage_entered_at if row is not None else None,
+        unreachable=bool(row.unreachable) if row is not None else False,
+        exists=row is not None,
+    )
 
 
 def _hold(r: Any) -> HoldRow:

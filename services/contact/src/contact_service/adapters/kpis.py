@@ -3,6 +3,7 @@ contact attempts and cures."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Date, cast, func, select
@@ -10,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from collections_common.bulk import insert_rows
 from collections_common.months import Month
 from contact_service.adapters.orm import cases, cures, permits, promises
 
@@ -41,6 +43,13 @@ class KpiRepository:
             )
             .on_conflict_do_nothing()
         )
+
+    async def add_cures(self, rows: Sequence[Mapping[str, object]]) -> None:
+        """``add_cure`` for many (keys: account_id, as_of, customer_id, from_stage, event_id), in one
+        statement."""
+        if rows:
+            assert isinstance(self.db, AsyncSession)
+            await insert_rows(self.db, cures, rows, conflict=("account_id", "as_of"))
 
     async def promise_decisions(self, first: date, last: date) -> dict[tuple[Month, str], int]:
         """Promises decided kept or broken per (month of the decision's as-of date, status)."""

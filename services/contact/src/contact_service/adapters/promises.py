@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,16 @@ from contact_service.adapters.orm import payments, promise_closes, promises
 from contact_service.domain.promises import Payment, Promise
 
 __all__ = ["PromiseRepository", "PromiseRow"]
+
+_RECORD_PAYMENTS = text(
+    f"INSERT INTO {payments.name} (account_id, payment_id, amount_minor, currency, value_date, log_time_ms)"
+    " SELECT * FROM unnest(CAST(:accounts AS varchar[]), CAST(:payments AS varchar[]),"
+    " CAST(:amounts AS bigint[]), CAST(:currencies AS varchar[]), CAST(:value_dates AS date[]),"
+    " CAST(:log_times AS bigint[]))"
+    " ON CONFLICT (account_id, payment_id) DO UPDATE SET amount_minor = EXCLUDED.amount_minor,"
+    " currency = EXCLUDED.currency, value_date = EXCLUDED.value_date, log_time_ms = EXCLUDED.log_time_ms"
+    f" WHERE {payments.name}.amount_minor IS NULL"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,38 +48,26 @@ class PromiseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def record_payment(
-        self,
-        account_id: str,
-        payment_id: str,
-        amount_minor: int,
-        currency: str,
-        value_date: date,
-        *,
-        log_time_ms: int,
-    ) -> None:
-        """Store a payment with its broker timestamp; a repeat changes nothing; one whose reversal
-        came first stays reversed."""
-        stmt = pg_insert(payments).values(
-            account_id=account_id,
-            payment_id=payment_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            value_date=value_date,
-            log_time_ms=log_time_ms,
-        )
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[payments.c.account_id, payments.c.payment_id],
-                set_={
-                    "amount_minor": stmt.excluded.amount_minor,
-                    "currency": stmt.excluded.currency,
-                    "value_date": stmt.excluded.value_date,
-                    "log_time_ms": stmt.excluded.log_time_ms,
+    async def record_payments(self, posted: Sequence[tuple[str, str, int, str, date, int]]) -> None:
+        """Store each (account, payment, amount, currency, value date, broker timestamp), in order,
+        in one statement: a repeat within them changes nothing, as a repeat later does, and a
+        payment whose reversal came first stays reversed."""
+        first: dict[tuple[str, str], tuple[int, str, date, int]] = {}
+        for account_id, payment_id, amount_minor, currency, value_date, log_time_ms in posted:
+            first.setdefault((account_id, payment_id), (amount_minor, currency, value_date, log_time_ms))
+        if first:
+            values = list(first.values())
+            await self.session.execute(
+                _RECORD_PAYMENTS,
+                {
+                    "accounts": [account_id for account_id, _ in first],
+                    "payments": [payment_id for _, payment_id in first],
+                    "amounts": [v[0] for v in values],
+                    "currencies": [v[1] for v in values],
+                    "value_dates": [v[2] for v in values],
+                    "log_times": [v[3] for v in values],
                 },
-                where=payments.c.amount_minor.is_(None),
             )
-        )
 
     async def record_reversal(self, account_id: str, payment_id: str) -> date | None:
         """Mark the payment reversed (before it arrives, too); returns its value date when known."""

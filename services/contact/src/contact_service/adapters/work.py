@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, exists, func, or_, select, update
+from sqlalchemy import Table, and_, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -186,6 +186,23 @@ class WorkRepository:
                 moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
         return moved
 
+    async def cancel_pending_many(self, reasons: Mapping[str, str]) -> dict[str, int]:
+        """``cancel_pending`` for every debtor of ``reasons`` (debtor: recorded reason) in two
+        statements; returns how many each had."""
+        if not reasons:
+            return {}
+        params = {"customers": list(reasons), "reasons": list(reasons.values())}
+        counts = dict.fromkeys(reasons, 0)
+        for statement in (_CANCEL_PLANNED, _CANCEL_CALLS):
+            for row in await self.session.execute(statement, params):
+                counts[row.customer_id] += row.n
+        return counts
+
+    async def rescore_many(self, scores: Mapping[str, int]) -> None:
+        """``rescore`` for every debtor of ``scores`` in one statement."""
+        if scores:
+            await self.session.execute(_RESCORE, {"customers": list(scores), "scores": list(scores.values())})
+
     # -- the sender ---------------------------------------------------------------------------
     async def due(self, now: datetime, limit: int) -> Sequence[PlannedRow]:
         """Pending or sending contacts whose time has come, locked (others skip them)."""
@@ -293,6 +310,26 @@ class WorkRepository:
         rows = await self.session.execute(query.order_by(call_tasks.c.task_id).limit(limit))
         return [_task(r) for r in rows]
 
+
+_DEBTOR_REASONS = (
+    " FROM unnest(CAST(:customers AS varchar[]), CAST(:reasons AS varchar[])) AS v(customer_id, reason)"
+)
+_CANCEL_PLANNED = text(
+    f"WITH done AS (UPDATE {planned_contacts.name} AS p SET status = '{CANCELLED}', cancel_reason = v.reason"
+    f"{_DEBTOR_REASONS} WHERE p.customer_id = v.customer_id AND p.status IN ('{PENDING}', '{SENDING}')"
+    " RETURNING p.customer_id) SELECT customer_id, count(*) AS n FROM done GROUP BY customer_id"
+)
+_CANCEL_CALLS = text(
+    f"WITH done AS (UPDATE {call_tasks.name} AS t SET status = '{CANCELLED}', cancel_reason = v.reason,"
+    f" locked_by = NULL, locked_until = NULL{_DEBTOR_REASONS}"
+    f" WHERE t.customer_id = v.customer_id AND t.status = '{PENDING}'"
+    " RETURNING t.customer_id) SELECT customer_id, count(*) AS n FROM done GROUP BY customer_id"
+)
+_RESCORE = text(
+    f"UPDATE {call_tasks.name} AS t SET score = v.score"
+    " FROM unnest(CAST(:customers AS varchar[]), CAST(:scores AS integer[])) AS v(customer_id, score)"
+    f" WHERE t.customer_id = v.customer_id AND t.status = '{PENDING}'"
+)
 
 _SENT_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.PUSH, Channel.IVR})
 

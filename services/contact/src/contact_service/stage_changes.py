@@ -1,0 +1,182 @@
+"""The stage changes of a consumer batch, applied set-wise: the same use case as one at a time.
+
+Per event the contact service links the account, locks and loads the debtor's case, folds the
+stage change in (``domain.case.apply``), cancels the debtor's pending work on a cure or a move
+between delinquent stages, lays out the plan of a delinquent stage entered, saves the case,
+rescores the call tasks and records a cure. Here a run of stage changes does each of those for
+all its debtors at once: one lookup of the accounts' debtors, one lock statement, the cases
+loaded in four statements, the folds in memory (in event order, per debtor), then the writes in
+rounds. A debtor or account with several changes in the run has one in each round, in order, so
+every debtor's writes happen in the order of its events, as one at a time. Input that can never
+be applied is rejected before anything is written for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from collections_common.events import StageChanged
+from collections_common.runtime import Incoming
+from contact_service.adapters.cases import CaseRecord, CaseRepository
+from contact_service.adapters.kpis import KpiRepository
+from contact_service.adapters.work import WorkRepository
+from contact_service.domain import case as cases_domain
+from contact_service.domain.case import AccountStage, Cancellation, Case
+from contact_service.domain.kpis import is_cure
+from contact_service.domain.plans import TreatmentPlan
+from contact_service.treatment import STAGE_CHANGED, cancel_many, case_score, schedule_stage
+
+__all__ = ["UNKNOWN_DEBTOR", "UNKNOWN_STAGE", "apply_stage_changes"]
+
+UNKNOWN_DEBTOR = "a stage change of an account whose debtor is unknown"
+UNKNOWN_STAGE = "a stage change to a stage the contact service does not know"
+
+
+@dataclass(frozen=True, slots=True)
+class _Effect:
+    """What one accepted stage change writes."""
+
+    customer_id: str
+    account_id: str
+    currency: str
+    case: Case
+    account: AccountStage | None
+    cancellation: Cancellation | str | None
+    entered: datetime | None
+    unreachable: bool
+    cure: dict[str, object] | None
+
+
+async def apply_stage_changes(
+    session: AsyncSession,
+    events: Sequence[Incoming],
+    plan: TreatmentPlan,
+    horizon: timedelta,
+) -> dict[int, str]:
+    """Apply these ``collections.stage.changed`` events in order; the reasons of those rejected,
+    by their index in ``events`` (nothing is written for them)."""
+    changes = [_data(incoming) for incoming in events]
+    cases = CaseRepository(session)
+    linked = await cases.customers_of([data.account_id for data in changes if not data.customer_id])
+    rejected: dict[int, str] = {}
+    customers: dict[int, str] = {}
+    for index, data in enumerate(changes):
+        customer = data.customer_id or linked.get(data.account_id)
+        if customer is None:
+            rejected[index] = UNKNOWN_DEBTOR
+            continue
+        customers[index] = customer
+        linked.setdefault(data.account_id, customer)  # a later change of the account finds it
+    await cases.lock_many(set(customers.values()))
+    records: dict[str, CaseRecord] = await cases.load_many(set(customers.values()))
+    effects: list[_Effect] = []
+    for index, customer in customers.items():
+        effect = _fold(records, customer, changes[index], events[index])
+        if effect is None:
+            rejected[index] = UNKNOWN_STAGE
+        else:
+            effects.append(effect)
+    await cases.link_accounts([(e.account_id, e.customer_id, e.currency) for e in effects])
+    for round_ in _rounds(effects):
+        await _write(session, round_, plan, horizon)
+    return rejected
+
+
+def _data(incoming: Incoming) -> StageChanged:
+    data = incoming.event.data
+    assert isinstance(data, StageChanged)
+    return data
+
+
+def _fold(
+    records: dict[str, CaseRecord], customer: str, data: StageChanged, incoming: Incoming
+) -> _Effect | None:
+    """Fold one change into the debtor's case in ``records``; None when it can never apply."""
+    record = records[customer]
+    fact = cases_domain.StageChanged(
+        account_id=data.account_id,
+        customer_id=customer,
+        to_stage=data.to_stage,
+        dpd=data.dpd,
+        past_due_minor=data.past_due_minor,
+        currency=data.currency,
+        as_of=data.as_of,
+    )
+    try:
+        update = cases_domain.apply(record.case, fact)
+    except ValueError:
+        return None
+    after = update.case
+    cancellation: Cancellation | str | None = update.cancellation
+    if cancellation is None and after.stage != record.stage and record.stage != after.stages[0]:
+        cancellation = STAGE_CHANGED
+    entered: datetime | None = None
+    if after.stage != record.stage and after.stage != after.stages[0]:
+        entered = incoming.event.envelope.time or datetime.now(UTC)
+    cure: dict[str, object] | None = None
+    if is_cure(data.to_stage, after.stages):  # for the contacts-per-cure KPI
+        cure = {
+            "account_id": data.account_id,
+            "as_of": data.as_of,
+            "customer_id": customer,
+            "from_stage": data.from_stage,
+            "event_id": incoming.event.envelope.id,
+        }
+    records[customer] = CaseRecord(
+        case=after,
+        stage=after.stage,
+        stage_entered_at=entered or record.stage_entered_at,
+        unreachable=record.unreachable,
+        exists=True,
+    )
+    return _Effect(
+        customer_id=customer,
+        account_id=data.account_id,
+        currency=data.currency,
+        case=after,
+        account=after.accounts.get(data.account_id) if after is not record.case else None,
+        cancellation=cancellation,
+        entered=entered,
+        unreachable=record.unreachable,
+        cure=cure,
+    )
+
+
+def _rounds(effects: Sequence[_Effect]) -> list[list[_Effect]]:
+    """The effects in rounds: each debtor and each account at most once per round, and every
+    effect in a later round than the earlier effects of its debtor and of its account."""
+    rounds: list[list[_Effect]] = []
+    last: dict[tuple[str, str], int] = {}
+    for effect in effects:
+        keys = (("customer", effect.customer_id), ("account", effect.account_id))
+        number = max((last.get(key, -1) for key in keys), default=-1) + 1
+        for key in keys:
+            last[key] = number
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append(effect)
+    return rounds
+
+
+async def _write(
+    session: AsyncSession, effects: Sequence[_Effect], plan: TreatmentPlan, horizon: timedelta
+) -> None:
+    """One round's writes, in the order one change at a time makes them."""
+    await cancel_many(session, {e.customer_id: e.cancellation for e in effects if e.cancellation is not None})
+    for e in effects:
+        if e.entered is not None:
+            await schedule_stage(
+                session, plan, e.case, e.account_id, e.entered, horizon, unreachable=e.unreachable
+            )
+    await CaseRepository(session).save_stages(
+        [(e.customer_id, e.case.stage, e.entered) for e in effects],
+        [(e.account_id, e.account) for e in effects if e.account is not None],
+    )
+    await WorkRepository(session).rescore_many(
+        {e.customer_id: case_score(e.case, e.unreachable) for e in effects}
+    )
+    await KpiRepository(session).add_cures([e.cure for e in effects if e.cure is not None])

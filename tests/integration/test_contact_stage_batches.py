@@ -1,0 +1,208 @@
+"""Stage changes and payments applied a consumer batch at a time (set-wise) leave exactly what
+one at a time leaves, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from contact_service.bootstrap import SERVICE
+from contact_service.settings import ContactSettings
+from devstack.stack import Stack
+from tests.contact_harness import (
+    apply,
+    event,
+    opened,
+    payment_posted,
+    payment_reversed,
+    rows,
+    stage_changed,
+)
+
+pytestmark = [pytest.mark.infra]
+
+MORNING = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+
+
+def _at(minutes: int) -> str:
+    return (MORNING + timedelta(minutes=minutes)).isoformat()
+
+
+def _without_customer(body: dict[str, Any]) -> dict[str, Any]:
+    body["data"]["customer_id"] = None
+    return body
+
+
+def scenario() -> list[dict[str, Any]]:
+    """Three debtors (C1 with two accounts), moves between stages, cures, a stop flag between
+    stage changes, an older assessment, a change found by its linked account, and two that can
+    never apply (an unknown debtor, an unknown stage)."""
+    return [
+        opened("A1", "C1"),
+        opened("A2", "C1"),
+        opened("A3", "C2"),
+        opened("A4", "C3"),
+        stage_changed("A1", "C1", "M1", time=_at(0)),
+        stage_changed("A3", "C2", "M1", time=_at(1)),
+        stage_changed("A4", "C3", "M2", time=_at(2)),
+        stage_changed("A2", "C1", "M2", as_of="2026-03-03", time=_at(3)),  # C1 moves on to M2
+        _without_customer(stage_changed("A9", "C9", "M1", time=_at(4))),  # nobody's account: rejected
+        stage_changed("A3", "C2", "M7", time=_at(5)),  # a stage nobody knows: rejected
+        _without_customer(stage_changed("A3", "C2", "M2", as_of="2026-03-04", time=_at(6))),
+        stage_changed("A3", "C2", "M1", as_of="2026-03-01", time=_at(7)),  # older: changes nothing
+        stage_changed("A1", "C1", "CURRENT", from_stage="M1", as_of="2026-03-05", time=_at(8)),
+        event("corebank.account.updated", {"account_id": "A4", "flags": {"dispute": True}}),
+        stage_changed("A4", "C3", "M3", from_stage="M2", as_of="2026-03-05", time=_at(9)),
+        stage_changed("A2", "C1", "CURRENT", from_stage="M2", as_of="2026-03-06", time=_at(10)),  # cured
+        stage_changed("A3", "C2", "CURRENT", from_stage="M2", as_of="2026-03-06", time=_at(11)),  # cured
+    ]
+
+
+async def state(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
+    """Everything a stage change writes, without generated ids and clocks."""
+    return {
+        "cases": await rows(engine, "SELECT customer_id, stage, stage_entered_at FROM cases ORDER BY 1"),
+        "accounts": await rows(
+            engine,
+            "SELECT account_id, customer_id, currency, stage, dpd, past_due_minor, stage_as_of,"
+            " flags::text FROM case_accounts ORDER BY 1",
+        ),
+        "planned": await rows(
+            engine,
+            "SELECT customer_id, account_id, stage, step, due_at, status, cancel_reason"
+            " FROM planned_contacts ORDER BY 1, 3, 4, 5",
+        ),
+        "calls": await rows(
+            engine,
+            "SELECT customer_id, account_id, stage, step, due_at, status, cancel_reason, score"
+            " FROM call_tasks ORDER BY 1, 3, 4, 5",
+        ),
+        "cures": await rows(
+            engine, "SELECT account_id, as_of, customer_id, from_stage FROM cures ORDER BY 1, 2"
+        ),
+    }
+
+
+@pytest.fixture
+async def engines(stack: Stack, namespace: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    made = []
+    for name in (f"{namespace}_contact_one", f"{namespace}_contact_batch"):
+        stack.create_database(name)
+        SERVICE.migrate(ContactSettings(database_url=stack.database_url(name)))
+        made.append(create_async_engine(stack.database_url(name)))
+    try:
+        yield made[0], made[1]
+    finally:
+        for engine in made:
+            await engine.dispose()
+
+
+class TestStageChangesInOneBatch:
+    async def test_a_batch_leaves_what_the_same_events_one_per_transaction_leave(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        one, batched = engines
+        settings = ContactSettings()
+        events = scenario()
+        rejected_one = []
+        for body in events:
+            rejected_one.extend((await apply(one, settings, body)).rejected.values())
+        batch = await apply(batched, settings, *events)
+
+        assert (
+            sorted(batch.rejected.values())
+            == sorted(rejected_one)
+            == [
+                "a stage change of an account whose debtor is unknown",
+                "a stage change to a stage the contact service does not know",
+            ]
+        )
+        assert await state(batched) == await state(one)
+
+    async def test_cures_cancel_with_the_reason_and_moves_replace_the_plan(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        _, engine = engines
+        await apply(engine, ContactSettings(), *scenario())
+        after = await state(engine)
+        assert [(c, s) for c, s, _ in after["cases"]] == [("C1", "CURRENT"), ("C2", "CURRENT"), ("C3", "M3")]
+        reasons = {
+            (customer, stage, status, reason) for customer, _, stage, _, _, status, reason in after["planned"]
+        }
+        assert ("C1", "M1", "cancelled", "stage_changed") in reasons  # M1 -> M2 cancelled M1's work
+        assert ("C1", "M2", "cancelled", "cured") in reasons
+        assert {r for r in reasons if r[0] == "C2"} == {
+            ("C2", "M1", "cancelled", "stage_changed"),
+            ("C2", "M2", "cancelled", "cured"),
+        }
+        # C3's stop flag cancelled its M2 work; its later move to M3 laid out M3's plan again.
+        assert ("C3", "M2", "cancelled", "stop_flag:dispute") in reasons
+        assert not [r for r in after["planned"] if r[0] == "C9" or r[1] == "A9"]
+        assert [(a, c) for a, _, c, _ in after["cures"]] == [("A1", "C1"), ("A2", "C1"), ("A3", "C2")]
+        pending = [r for r in after["planned"] + after["calls"] if r[5] == "pending"]
+        assert {r[0] for r in pending} <= {"C3"}
+
+    async def test_many_debtors_cured_in_one_batch_have_all_their_pending_work_cancelled(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        _, engine = engines
+        settings = ContactSettings()
+        debtors = range(300)
+        await apply(
+            engine,
+            settings,
+            *(opened(f"A{n}", f"C{n}") for n in debtors),
+            *(stage_changed(f"A{n}", f"C{n}", "M2", time=_at(0)) for n in debtors),
+        )
+        assert await rows(engine, "SELECT count(DISTINCT customer_id) FROM call_tasks") == [(300,)]
+        await apply(
+            engine,
+            settings,
+            *(
+                stage_changed(f"A{n}", f"C{n}", "CURRENT", from_stage="M2", as_of="2026-03-04")
+                for n in debtors
+            ),
+        )
+        assert await rows(
+            engine,
+            "SELECT status, cancel_reason, count(DISTINCT customer_id) FROM"
+            " (SELECT customer_id, status, cancel_reason FROM planned_contacts"
+            "  UNION ALL SELECT customer_id, status, cancel_reason FROM call_tasks) AS work"
+            " GROUP BY 1, 2",
+        ) == [("cancelled", "cured", 300)]
+        assert await rows(engine, "SELECT count(*) FROM cases WHERE stage = 'CURRENT'") == [(300,)]
+
+
+class TestPaymentsInOneBatch:
+    async def test_a_batch_of_payments_leaves_what_one_per_transaction_leaves(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        one, batched = engines
+        settings = ContactSettings()
+        reversed_first = payment_reversed("A2", "P2")  # its reversal came before the payment
+        events = [
+            payment_posted("A1", "P1", 10_000, "2026-03-02"),
+            payment_posted("A1", "P1", 99_999, "2026-03-09"),  # a repeat changes nothing
+            payment_posted("A2", "P2", 20_000, "2026-03-03"),
+            payment_posted("A1", "P3", 30_000, "2026-03-04"),
+        ]
+        for engine in engines:
+            await apply(engine, settings, reversed_first)
+        for body in events:
+            await apply(one, settings, body)
+        await apply(batched, settings, *events)
+
+        query = (
+            "SELECT account_id, payment_id, amount_minor, currency, value_date, reversed"
+            " FROM payments ORDER BY 1, 2"
+        )
+        assert await rows(batched, query) == await rows(one, query)
+        assert [r[:3] + r[5:] for r in await rows(batched, query)] == [
+            ("A1", "P1", 10_000, False),
+            ("A1", "P3", 30_000, False),
+            ("A2", "P2", 20_000, True),
+        ]
