@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import signal
 import subprocess
@@ -419,13 +420,16 @@ async def catch_up(
     counting = asyncio.create_task(count_outputs(stack, prefix + "collections.delinquency.v1", expected))
     with aging_worker(stack, database, prefix, logs) as worker:
         ready = time.perf_counter()
+        cpu_at_ready = cpu_seconds(worker)
         sampling = sample(worker, profile) if profile is not None else None
         finished = await counting
+        cpu = cpu_seconds(worker) - cpu_at_ready
         if sampling is not None:
             sampling.send_signal(signal.SIGINT)  # py-spy writes the flame graph on SIGINT
             sampling.wait(timeout=60)
     conn = await connect(stack, database)
     emitted = await conn.fetchval("SELECT count(*) FROM stage_changes")
+    commits = await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", database)
     await conn.close()
     total = len(encoded)
     from_launch, from_ready = total / (finished - launched), total / (finished - ready)
@@ -436,10 +440,21 @@ async def catch_up(
         f" stage changes {emitted:,} (expected {expected:,})"
     )
     print(
+        f"   worker CPU from ready to the last stage change: {cpu:.1f}s (shared machine: less noisy"
+        f" than the rates); transactions committed in its database: {commits:,}"
+    )
+    print(
         f"pass-through of the same backlog (first poll -> last ack): {passthrough:,.0f} messages/s;"
         f" ratio catch-up (from ready) / pass-through: {from_ready / passthrough:.2f}"
         f" (from launch: {from_launch / passthrough:.2f}; target >= 0.5)"
     )
+
+
+def cpu_seconds(worker: ServiceProcess) -> float:
+    """User and system CPU the worker process has used so far (Linux ``/proc``)."""
+    assert worker.proc is not None
+    fields = Path(f"/proc/{worker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sample(worker: ServiceProcess, profile: Path) -> subprocess.Popen[bytes]:
