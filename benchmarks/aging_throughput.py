@@ -17,6 +17,10 @@ published before an aging worker starts on an empty database; the rate from the 
 pass-through over that backlog (target: at least 0.5 of it).
 
     .venv/bin/python -m benchmarks.aging_throughput [--accounts 4000 --days 60] [--workload simulator]
+        [--catch-up-only] [--profile catch-up.svg]
+
+``--catch-up-only`` skips the live run; ``--profile FILE`` samples the catch-up worker with py-spy
+(``pip install py-spy`` in the .venv) into a flame graph.
 
 ``--workload simulator`` publishes the core-banking simulator's portfolio instead (its payer
 behaviours, its holders, a close every calendar day): the same events `make run` shows.
@@ -27,7 +31,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +50,7 @@ if not __package__:  # run as a file (python benchmarks/x.py): make the reposito
 
 from benchmarks._infra import aging_worker, benchmark_stack, connect, durability_settings, until
 from devstack.stack import Stack
+from tests.processes import ServiceProcess
 
 START = date(2026, 1, 1)
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -315,7 +323,9 @@ async def passthrough_published(stack: Stack, prefix: str, total: int) -> float:
         await asyncio.gather(relaying, return_exceptions=True)
 
 
-async def run(accounts: int, days: int, kind: str = "benchmark") -> None:
+async def run(
+    accounts: int, days: int, kind: str = "benchmark", *, live: bool = True, profile: Path | None = None
+) -> None:
     events = WORKLOADS[kind](accounts, days)
     expected = expected_changes(events)
     if expected == 0:
@@ -347,6 +357,10 @@ async def run(accounts: int, days: int, kind: str = "benchmark") -> None:
             )
 
         encoded = records(events)
+        if not live:
+            await conn.close()
+            await catch_up(stack, encoded, expected, logs, profile)
+            return
         with aging_worker(stack, database, prefix, logs) as worker:
             await asyncio.sleep(8)  # let the consumer group settle before the clock starts
             started = time.perf_counter()
@@ -382,12 +396,14 @@ async def run(accounts: int, days: int, kind: str = "benchmark") -> None:
             f"pass-through of the messages already published (first poll -> last ack): "
             f"{published:,.0f} messages/s; ratio live aging / pass-through: {rate / published:.2f}"
         )
-        await catch_up(stack, encoded, expected, logs)
+        await catch_up(stack, encoded, expected, logs, profile)
         print("PostgreSQL durability:", await durability_settings(stack, database))
         print("producer settings on both sides: enable_idempotence=True (acks=all), linger_ms=5")
 
 
-async def catch_up(stack: Stack, encoded: list[Record], expected: int, logs: Path) -> None:
+async def catch_up(
+    stack: Stack, encoded: list[Record], expected: int, logs: Path, profile: Path | None = None
+) -> None:
     """After an outage: the whole backlog (every day, closes inside) is in Kafka before an aging
     worker starts on an empty database. Timed from the worker's launch, and from its readiness, to
     the acknowledgement of the last stage change; beside it the plain consume-and-produce
@@ -402,11 +418,18 @@ async def catch_up(stack: Stack, encoded: list[Record], expected: int, logs: Pat
     await produce(stack, prefix, encoded)  # unpaced: the barrier places each close by the log
     launched = time.perf_counter()
     counting = asyncio.create_task(count_outputs(stack, prefix + "collections.delinquency.v1", expected))
-    with aging_worker(stack, database, prefix, logs):
+    with aging_worker(stack, database, prefix, logs) as worker:
         ready = time.perf_counter()
+        cpu_at_ready = cpu_seconds(worker)
+        sampling = sample(worker, profile) if profile is not None else None
         finished = await counting
+        cpu = cpu_seconds(worker) - cpu_at_ready
+        if sampling is not None:
+            sampling.send_signal(signal.SIGINT)  # py-spy writes the flame graph on SIGINT
+            sampling.wait(timeout=60)
     conn = await connect(stack, database)
     emitted = await conn.fetchval("SELECT count(*) FROM stage_changes")
+    commits = await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", database)
     await conn.close()
     total = len(encoded)
     from_launch, from_ready = total / (finished - launched), total / (finished - ready)
@@ -417,9 +440,33 @@ async def catch_up(stack: Stack, encoded: list[Record], expected: int, logs: Pat
         f" stage changes {emitted:,} (expected {expected:,})"
     )
     print(
+        f"   worker CPU from ready to the last stage change: {cpu:.1f}s (shared machine: less noisy"
+        f" than the rates); transactions committed in its database: {commits:,}"
+    )
+    print(
         f"pass-through of the same backlog (first poll -> last ack): {passthrough:,.0f} messages/s;"
         f" ratio catch-up (from ready) / pass-through: {from_ready / passthrough:.2f}"
         f" (from launch: {from_launch / passthrough:.2f}; target >= 0.5)"
+    )
+
+
+def cpu_seconds(worker: ServiceProcess) -> float:
+    """User and system CPU the worker process has used so far (Linux ``/proc``)."""
+    assert worker.proc is not None
+    fields = Path(f"/proc/{worker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sample(worker: ServiceProcess, profile: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``worker`` (idle time included) into ``profile``: a flame graph, or
+    collapsed stacks when the name ends in ``.txt``."""
+    assert worker.proc is not None
+    spy = Path(sys.executable).parent / "py-spy"
+    form = "raw" if profile.suffix == ".txt" else "flamegraph"
+    return subprocess.Popen(
+        [str(spy), "record", "--idle", "--nonblocking", "--rate", "100", "--format", form]
+        + ["-o", str(profile), "--pid", str(worker.proc.pid)],
+        stdout=subprocess.DEVNULL,
     )
 
 
@@ -428,8 +475,12 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=4000)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="benchmark")
+    parser.add_argument("--catch-up-only", action="store_true", help="skip the live (paced) run")
+    parser.add_argument("--profile", type=Path, help="py-spy profile of the catch-up worker (.svg or .txt)")
     args = parser.parse_args()
-    asyncio.run(run(args.accounts, args.days, args.workload))
+    asyncio.run(
+        run(args.accounts, args.days, args.workload, live=not args.catch_up_only, profile=args.profile)
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The aging close gate on its own (a real PostgreSQL, a real broker for the calendar's end):
 it applies a close to a partition once the consumer's stored positions reach the close's
 barriers, holds the records at or past them until then, applies closes in date order, and holds
-every billing and payment record while the calendar reader is behind the calendar's end."""
+every billing and payment record while the calendar reader is behind the calendar's end; and it
+splits a batch in hand at every close the batch lets a partition pass."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from aging_service.barrier import CloseBarrier, calendar_reader_name
 from aging_service.bootstrap import SERVICE
 from aging_service.handlers import AgingHandlers
 from aging_service.settings import AgingSettings
+from collections_common.runtime import Outbox
 from devstack.stack import Stack
 
 pytestmark = [pytest.mark.infra]
 
 BILLING, PAYMENTS = "corebank.billing.v1", "corebank.payments.v1"
 OWNED = [(BILLING, 0), (PAYMENTS, 0), (BILLING, 1), (PAYMENTS, 1)]
-D1, D2 = date(2026, 3, 2), date(2026, 3, 3)
+D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
 
 
 @pytest.fixture
@@ -82,6 +84,10 @@ async def tick(engine: AsyncEngine, gate: CloseBarrier) -> dict[int, date]:
     """One tick in a transaction of its own; the partitions' closed-through dates after it."""
     async with AsyncSession(engine) as session, session.begin():
         await gate.tick(session, OWNED)
+    return await closed_through(engine)
+
+
+async def closed_through(engine: AsyncEngine) -> dict[int, date]:
     async with engine.connect() as conn:
         rows = await conn.execute(select(partition_clocks.c.partition, partition_clocks.c.closed_through))
         return {row.partition: row.closed_through for row in rows}
@@ -137,3 +143,50 @@ class TestTheCloseGate:
         await store(engine, calendar_reader_name(settings), {("corebank.calendar.v1", 0): 1})
         assert await tick(engine, gate) == {0: D1, 1: D1}
         assert set(holds(gate).values()) == {None}
+
+
+class TestABatchPassingSeveralCloses:
+    """A batch in hand (a catch-up reads days at once) is split at every close it lets a
+    partition pass; what it does not pass stays held."""
+
+    async def test_each_close_a_partition_passes_is_a_step_and_the_first_it_does_not_pass_holds_it(
+        self, engine: AsyncEngine, gate: CloseBarrier
+    ) -> None:
+        await note(engine, D1, {BILLING: {"0": 4, "1": 2}, PAYMENTS: {"0": 4, "1": 0}})
+        await note(engine, D2, {BILLING: {"0": 9, "1": 5}, PAYMENTS: {"0": 9, "1": 0}})
+        await note(engine, D3, {BILLING: {"0": 15, "1": 8}, PAYMENTS: {"0": 15, "1": 0}})
+        assert await tick(engine, gate) == {}, "no partition has read up to its first close"
+
+        # in hand: partition 0 past D2's barriers (not D3's), partition 1 short of D1's
+        steps = gate.plan({(BILLING, 0): 12, (PAYMENTS, 0): 10, (BILLING, 1): 1})
+
+        assert [dict(step.below) for step in steps] == [
+            {(BILLING, 0): 4, (PAYMENTS, 0): 4, (BILLING, 1): 2, (PAYMENTS, 1): 0},
+            {(BILLING, 0): 9, (PAYMENTS, 0): 9, (BILLING, 1): 2, (PAYMENTS, 1): 0},
+            {(BILLING, 0): 15, (PAYMENTS, 0): 15, (BILLING, 1): 2, (PAYMENTS, 1): 0},
+        ]
+        assert steps[-1].then is None
+        clocks = []
+        for step in steps[:-1]:
+            assert step.then is not None
+            async with AsyncSession(engine) as session, session.begin():
+                await step.then(session, Outbox(session))
+            clocks.append(await closed_through(engine))
+        assert clocks == [{0: D1}, {0: D2}], "each step closes its day for partition 0 only"
+
+    async def test_while_the_calendar_reader_is_behind_no_close_is_passed(
+        self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings, stack: Stack
+    ) -> None:
+        await note(engine, D1, {BILLING: {"0": 1, "1": 1}, PAYMENTS: {"0": 1, "1": 1}})
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers)
+        await producer.start()
+        try:  # a close the reader has not read yet
+            await producer.send_and_wait(settings.topic("corebank.calendar.v1"), b"{}", key=b"calendar")
+        finally:
+            await producer.stop()
+        await tick(engine, gate)
+
+        steps = gate.plan({owned: 50 for owned in OWNED})
+
+        assert len(steps) == 1 and steps[0].then is None
+        assert dict(steps[0].below) == {owned: 0 for owned in OWNED}, "every record is held"

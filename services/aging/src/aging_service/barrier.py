@@ -25,15 +25,22 @@ yet noted may sit before those records, so none is applied until every close app
 they were fetched has been noted. Closes are applied one by one in date order (each is a day of
 its own, with its own stage changes); a close that jumps several days moves the as-of date
 straight there; the partitions a close is due for at the same moment move together.
+
+A batch in hand can pass several closes (a catch-up after an outage reads days of events at
+once): the gate's plan splits it at each close's barrier, per partition, and the runner applies,
+in the batch's one transaction, the records before the first close, the close (to the partitions
+whose records in hand reach its barriers in both topics), the records up to the next close, and
+so on. What the records in hand do not reach is held as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -57,6 +64,7 @@ from collections_common.runtime import (
     Batch,
     ConsumerRunner,
     Outbox,
+    Step,
     delay_point,
     partitions_of,
     stored_positions,
@@ -190,17 +198,42 @@ class BarrierLocator:
         self._skew_ms = skew_ms
 
     async def barrier(self, close: CloseStamp) -> dict[str, dict[str, int]]:
+        return (await self.barriers([close]))[0]
+
+    async def barriers(self, closes: Sequence[CloseStamp]) -> list[dict[str, dict[str, int]]]:
+        """The barriers of ``closes``, located together: one look-up of the ends, then every
+        look-up by time at once (a calendar read after an outage holds many closes)."""
+        if not closes:
+            return []
         # Everything stamped up to T + skew is in the log once the broker's clock has passed it.
-        await _sleep_until_ms(close.timestamp_ms + self._skew_ms + 1)
+        await _sleep_until_ms(max(close.timestamp_ms for close in closes) + self._skew_ms + 1)
         partitions = [tp for topic in BARRIER_TOPICS for tp in await self._clock.partitions(topic)]
-        # The ends first: whatever is appended after this look-up is stamped after T + skew (the
-        # clock has passed it), so it is after the close. A look-up by time finds nothing (None)
-        # when nothing stamped that late is in the log yet: then everything up to the end is
-        # before. Looked up the other way round, a record appended between the two look-ups would
-        # sit below the end and pass for one published before the close.
+        # The ends first: whatever is appended after this look-up is stamped after every close's
+        # T + skew (the clock has passed them), so it is after them. A look-up by time finds
+        # nothing (None) when nothing stamped that late is in the log yet: then everything up to
+        # the end is before. Looked up the other way round, a record appended between the two
+        # look-ups would sit below the end and pass for one published before the close.
         ends = await self._clock.end_offsets(BARRIER_TOPICS)
-        low = await self._clock.first_at_or_after(partitions, close.timestamp_ms - self._skew_ms)
-        high = await self._clock.first_at_or_after(partitions, close.timestamp_ms + self._skew_ms + 1)
+        times = sorted(
+            {t for close in closes for t in (self._low(close), self._high(close))}
+        )  # a Kafka look-up carries one time per partition: one request per time, all in flight at once
+        found = dict(
+            zip(
+                times,
+                await asyncio.gather(*(self._clock.first_at_or_after(partitions, t) for t in times)),
+                strict=True,
+            )
+        )
+        return [await self._placed(close, partitions, ends, found) for close in closes]
+
+    async def _placed(
+        self,
+        close: CloseStamp,
+        partitions: Sequence[TopicPartition],
+        ends: dict[tuple[str, int], int],
+        found: dict[int, dict[TopicPartition, int | None]],
+    ) -> dict[str, dict[str, int]]:
+        low, high = found[self._low(close)], found[self._high(close)]
         barrier: dict[str, dict[str, int]] = {topic: {} for topic in BARRIER_TOPICS}
         for tp in partitions:
             topic = tp.topic.removeprefix(self._settings.kafka_topic_prefix)
@@ -216,6 +249,12 @@ class BarrierLocator:
                         break
             barrier[topic][str(tp.partition)] = offset
         return barrier
+
+    def _low(self, close: CloseStamp) -> int:
+        return max(0, close.timestamp_ms - self._skew_ms)
+
+    def _high(self, close: CloseStamp) -> int:
+        return close.timestamp_ms + self._skew_ms + 1
 
 
 def published_after(value: bytes, topic: str, close: CloseStamp) -> bool:
@@ -282,6 +321,8 @@ class CalendarReader:
             await self._clock.stop()
 
     async def handle_batch(self, batch: Batch) -> None:
+        """Note every close of the batch, their barriers located together."""
+        closes: list[tuple[CloseStamp, str]] = []
         for incoming in batch.events:
             data = incoming.event.data
             if not isinstance(data, BusinessDayClosed):
@@ -289,10 +330,15 @@ class CalendarReader:
             if incoming.delivery.timestamp_type != LOG_APPEND_TIME:
                 batch.reject(incoming, "close not stamped with the broker's append time")
                 continue
-            await delay_point("calendar.before_note")
             stamp = CloseStamp(data.business_date, incoming.delivery.timestamp, incoming.event.envelope.time)
-            barrier = await self._locator.barrier(stamp)
-            await note_close(batch.session, data.business_date, incoming.event.envelope.id, barrier)
+            closes.append((stamp, incoming.event.envelope.id))
+        if not closes:
+            return
+        await delay_point("calendar.before_note")
+
+        barriers = await self._locator.barriers([stamp for stamp, _ in closes])
+        for (stamp, event_id), barrier in zip(closes, barriers, strict=True):
+            await note_close(batch.session, stamp.business_date, event_id, barrier)
 
 
 def calendar_reader_name(settings: ServiceSettings) -> str:
@@ -309,20 +355,93 @@ class CloseBarrier:
         self._calendar_reader = calendar_reader_name(settings)
         self._clock = KafkaClock(settings)
         self._limits: dict[tuple[str, int], int] = {}
+        self._positions: dict[tuple[str, int], int] = {}
+        self._waiting: dict[int, list[NotedClose]] = {}  # per partition, its closes not applied yet
 
     def hold_from(self, topic: str, partition: int) -> int | None:
         return self._limits.get((topic, partition))
+
+    def plan(self, reach: Mapping[tuple[str, int], int]) -> list[Step]:
+        """Split the records in hand at every close they let a partition pass (as of the last tick).
+
+        A partition passes its next close when its positions, once the records in hand are
+        applied, reach the close's barriers in billing and payments; then its records up to the
+        close's barriers go before the close and the rest after it, up to its next close.
+        """
+        passed: dict[int, list[NotedClose]] = {}
+        for partition, closes in self._waiting.items():
+            passed[partition] = []
+            for close in closes:
+                if not all(
+                    max(self._positions.get((t, partition), 0), reach.get((t, partition), 0))
+                    >= close.offset(t, partition)
+                    for t in BARRIER_TOPICS
+                ):
+                    break
+                passed[partition].append(close)
+        by_date = {close.business_date: close for closes in passed.values() for close in closes}
+        steps = [
+            Step(
+                self._below(passed, day),
+                partial(
+                    self._apply,
+                    by_date[day],
+                    sorted(
+                        partition
+                        for partition, closes in passed.items()
+                        if any(c.business_date == day for c in closes)
+                    ),
+                ),
+            )
+            for day in sorted(by_date)
+        ]
+        held = dict(self._limits)  # what the records in hand do not pass stays held
+        for partition, closes in self._waiting.items():
+            beyond = closes[len(passed[partition]) :]
+            for topic in BARRIER_TOPICS:
+                if beyond:
+                    held[(topic, partition)] = beyond[0].offset(topic, partition)
+                else:
+                    held.pop((topic, partition), None)
+        steps.append(Step(held, None))
+        return steps
+
+    def _below(self, passed: dict[int, list[NotedClose]], day: date) -> dict[tuple[str, int], int]:
+        """Before the close of ``day``: per partition, up to its first close not before that day,
+        or its first close the records in hand do not pass (what comes after it stays held)."""
+        below: dict[tuple[str, int], int] = {}
+        for partition, closes in self._waiting.items():
+            done = len(passed[partition])
+            following = next(
+                (c for index, c in enumerate(closes) if c.business_date >= day or index >= done), None
+            )
+            if following is not None:
+                for topic in BARRIER_TOPICS:
+                    below[(topic, partition)] = following.offset(topic, partition)
+        return below
+
+    async def _apply(
+        self, close: NotedClose, partitions: list[int], session: AsyncSession, outbox: Outbox
+    ) -> None:
+        started = time.perf_counter()
+        touched = await self._handlers.apply_close(
+            session, outbox, partitions, close.business_date, close.event_id
+        )
+        DAY_CLOSE_SECONDS.observe(time.perf_counter() - started)
+        DAY_CLOSE_ACCOUNTS.inc(touched)
 
     async def close(self) -> None:
         await self._clock.stop()
 
     async def tick(self, session: AsyncSession, assigned: Sequence[tuple[str, int]]) -> None:
         owned = sorted({partition for topic, partition in assigned if topic in BARRIER_TOPICS})
+        self._waiting = {}
         if not owned:
             self._limits = {}
             return
         calendar_end = await self._clock.end_offsets((Topics.CALENDAR,))
         positions = await stored_positions(session, self._consumer)
+        self._positions = positions
         read = await stored_positions(session, self._calendar_reader)
         if any(read.get(tp, 0) < end for tp, end in calendar_end.items()):
             # A close not noted yet may stand before any record fetched so far: hold them all.
@@ -347,20 +466,21 @@ class CloseBarrier:
         for close in closes:
             ready: list[int] = []
             for partition in owned:
-                if partition in blocked:
-                    continue
                 if clocks.get(partition) is not None and close.business_date <= clocks[partition]:
                     continue  # rule 1: a close not after the last closed date changes nothing
-                if not all(
+                if partition not in blocked and not all(
                     positions.get((t, partition), 0) >= close.offset(t, partition) for t in BARRIER_TOPICS
                 ):
                     blocked.add(partition)
                     for topic in BARRIER_TOPICS:  # hold what was published after this close
                         limits[(topic, partition)] = close.offset(topic, partition)
+                if partition in blocked:  # this close and the later ones wait (see ``plan``)
+                    self._waiting.setdefault(partition, []).append(close)
                     continue
                 ready.append(partition)
             if ready:  # the partitions this close is due for move together
                 started = time.perf_counter()
+
                 touched = await self._handlers.apply_close(
                     session, outbox, ready, close.business_date, close.event_id
                 )

@@ -22,7 +22,7 @@ from collections_common.runtime.errors import (
     is_transient,
 )
 from collections_common.runtime.faults import crash_point, delay_point
-from collections_common.runtime.holding import Gate
+from collections_common.runtime.holding import Gate, Step, SteppingGate
 from collections_common.runtime.kafka import partitions_of
 from collections_common.runtime.outbox import Outbox, OutboxRelay
 from collections_common.runtime.positions import stored_positions
@@ -49,6 +49,8 @@ __all__ = [
     "RetentionPruner",
     "RunnerControl",
     "StalePosition",
+    "Step",
+    "SteppingGate",
     "crash_point",
     "dead_letter",
     "delay_point",

@@ -2,19 +2,28 @@
 
 Held records stay in memory with their partition paused, so releasing them costs no new fetch;
 the consumer's position is already past them, so what it fetches after ``resume`` follows them.
+
+A :class:`SteppingGate` also lets one batch pass the gate's conditions: it splits the records in
+hand into steps, each applied in the batch's transaction before the gate's action between them
+(the aging service applies every close the records in hand reach, each at its own barrier).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol, TypeAlias
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collections_common.runtime.outbox import Outbox
+
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 Fetched: TypeAlias = dict[TopicPartition, list[Record]]
+Action: TypeAlias = Callable[[AsyncSession, Outbox], Awaitable[None]]
+"""What a gate does between two steps of a batch, in the batch's transaction."""
 
 
 class Gate(Protocol):
@@ -36,6 +45,25 @@ class Gate(Protocol):
         """Release what the gate holds (clients); called once when the runner stops."""
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of a batch: the records below ``below`` (per logical (topic, partition); a
+    partition not named has no limit) not taken by an earlier step, then ``then``."""
+
+    below: Mapping[tuple[str, int], int]
+    then: Action | None = None
+
+
+@runtime_checkable
+class SteppingGate(Gate, Protocol):
+    """A gate that can let one batch through several of its conditions, in steps."""
+
+    def plan(self, reach: Mapping[tuple[str, int], int]) -> Sequence[Step]:
+        """The steps of a batch whose records in hand reach, per (topic, partition), up to (not
+        including) ``reach``; asked after a ``tick``. Each step's limits are at or past the
+        previous step's; what the last step's limits exclude is held."""
+
+
 class HeldRecords:
     """The held records (partition paused) and those released, to apply before new fetches."""
 
@@ -46,6 +74,7 @@ class HeldRecords:
         self._logical = logical
         self._held: Fetched = {}
         self._ready: Fetched = {}
+        self._taken: set[TopicPartition] = set()
 
     @property
     def has_ready(self) -> bool:
@@ -82,6 +111,27 @@ class HeldRecords:
         for tp, records in fetched.items():
             merged[tp] = [*merged.get(tp, []), *records]
         return merged
+
+    def take_all(self, fetched: Fetched) -> Fetched:
+        """Every record in hand: held, released, then fetched after them, partition by partition.
+        Held partitions stay paused until :meth:`keep` says which are still held."""
+        self._taken = set(self._held)
+        held, self._held = self._held, {}
+        merged = dict(held)
+        for tp, records in [*self.take_ready({}).items(), *fetched.items()]:
+            merged[tp] = [*merged.get(tp, []), *records]
+        return merged
+
+    def keep(self, held: Fetched) -> None:
+        """Hold ``held`` after :meth:`take_all`; partitions no longer held are fetched again."""
+        consumer = self._consumer()
+        for tp, records in held.items():
+            if records:
+                self.hold(tp, records)
+        for tp in self._taken - set(self._held):
+            if consumer is not None and tp in consumer.assignment():
+                consumer.resume(tp)
+        self._taken = set()
 
     def forget(self, partitions: Sequence[TopicPartition]) -> None:
         """Drop held and released records of ``partitions`` (they are read again from the

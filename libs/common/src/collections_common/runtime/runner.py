@@ -7,7 +7,8 @@ to the service's batch handler, and in the *same* database transaction dead-lett
 (:mod:`.positions`). Kafka's committed offsets are written afterwards for monitoring only
 (:mod:`.offsets`): on assignment the runner seeks to the positions stored in the database, so a
 database restored from a backup re-reads what it has not applied. An optional gate
-(:mod:`.holding`) holds a partition's records from an offset on.
+(:mod:`.holding`) holds a partition's records from an offset on; a stepping gate splits a batch
+into steps with its own action between them, all in the batch's one transaction.
 
 Failures (:mod:`.errors`, :mod:`.retry`): a transient one (database or broker unreachable)
 pauses and retries the same batch with backoff, never skipping; a batch whose handler fails
@@ -41,7 +42,7 @@ from collections_common.runtime.errors import (
     is_transient,
 )
 from collections_common.runtime.faults import crash_point
-from collections_common.runtime.holding import Fetched, Gate, HeldRecords, Record
+from collections_common.runtime.holding import Action, Fetched, Gate, HeldRecords, Record, SteppingGate
 from collections_common.runtime.kafka import new_consumer, partitions_of
 from collections_common.runtime.offsets import KAFKA_COMMIT_INTERVAL, OffsetMirror
 from collections_common.runtime.outbox import Outbox, outbox_committed, wrote_outbox
@@ -63,6 +64,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
+Segment = tuple[list[Delivery], Action | None]
+"""Deliveries applied together, then the gate's action (if any), in the batch's transaction."""
 
 HELD_POLL_TIMEOUT_MS = 20
 """The poll's wait while records are held behind the gate: the gate is asked again this soon, so a
@@ -98,6 +101,7 @@ class ConsumerRunner:
         self._topics = list(topics)
         self._handler = handler
         self._gate = gate
+        self._stepping = gate if isinstance(gate, SteppingGate) else None
         self._group = group
         self._deduplicate = deduplicate
         self._lock = asyncio.Lock()
@@ -143,10 +147,9 @@ class ConsumerRunner:
                         }
                         if self._gate is not None:  # fresh limits before these records are applied
                             await self._guarded(self._tick, stop, "gate")
-                            self._held.release(self._gate)
-                        records = self._held.take_ready(records)
-                        if records:
-                            await self._process(records, stop)  # ticks the gate in its transaction
+                        segments = self._segments(records)
+                        if any(deliveries for deliveries, _ in segments):
+                            await self._process(segments, stop)  # ticks the gate in its transaction
                             if self._gate is not None:
                                 self._held.release(self._gate)
                         report_lag(self.name, self._consumer, self._next, self._logical)
@@ -203,14 +206,52 @@ class ConsumerRunner:
         return None
 
     # -- one poll -----------------------------------------------------------------------------
-    async def _process(self, records: Fetched, stop: asyncio.Event) -> None:
-        deliveries = self._deliveries(records)
-        if not deliveries:
-            return
+    def _segments(self, records: Fetched) -> list[Segment]:
+        """The records to apply now, in steps when the gate has them; the rest is held."""
+        if self._stepping is not None:
+            return self._stepped(self._held.take_all(records), self._stepping)
+        if self._gate is not None:
+            self._held.release(self._gate)
+        return [(self._deliveries(self._held.take_ready(records)), None)]
+
+    def _stepped(self, records: Fetched, gate: SteppingGate) -> list[Segment]:
+        """``records`` split by the gate's plan: each record in the first step whose limit for
+        its partition is past it; those past the last step's limits are held."""
+        steps = gate.plan(
+            {
+                (self._logical(tp.topic), tp.partition): batch[-1].offset + 1
+                for tp, batch in records.items()
+                if batch
+            }
+        )
+        segments: list[Segment] = [([], step.then) for step in steps]
+        later: Fetched = {}
+        for tp, batch in records.items():
+            key = (self._logical(tp.topic), tp.partition)
+            step = 0
+            for index, record in enumerate(batch):
+                while step < len(steps) and record.offset >= steps[step].below.get(key, record.offset + 1):
+                    step += 1
+                if step == len(steps):
+                    later[tp] = batch[index:]
+                    break
+                segments[step][0].append(_delivery(key[0], key[1], record))
+        self._held.keep(later)
+        return segments
+
+    async def _process(self, segments: list[Segment], stop: asyncio.Event) -> None:
+        deliveries = [delivery for part, _ in segments for delivery in part]
         started = time.perf_counter()
 
         async def one_by_one(_: Exception) -> None:
-            for delivery in deliveries:
+            # Event by event, only up to the gate's first action; the partitions with records after
+            # it are read again from their stored positions (the next poll plans them afresh).
+            later = {
+                TopicPartition(self.settings.topic(d.topic), d.partition)
+                for part, _ in segments[1:]
+                for d in part
+            }
+            for delivery in segments[0][0]:
                 envelope = envelope_of(delivery)
                 with event_log_context(
                     topic=delivery.topic,
@@ -219,15 +260,17 @@ class ConsumerRunner:
                     event_id=envelope.id if envelope else None,
                 ):
                     await self._guarded(
-                        lambda d=delivery: self._apply([d]),  # type: ignore[misc]
+                        lambda d=delivery: self._apply([([d], None)]),  # type: ignore[misc]
                         stop,
                         "consumer",
                         fallback=lambda exc, d=delivery: self._apply(  # type: ignore[misc]
-                            [d], failure=failure_reason(exc)
+                            [([d], None)], failure=failure_reason(exc)
                         ),
                     )
+            if later:
+                await self._seek_to_stored(sorted(later))
 
-        await self._guarded(lambda: self._apply(deliveries), stop, "consumer", fallback=one_by_one)
+        await self._guarded(lambda: self._apply(segments), stop, "consumer", fallback=one_by_one)
         elapsed = time.perf_counter() - started
         BATCH_SECONDS.labels(self.name).observe(elapsed)
         HANDLER_SECONDS.labels(self.name).observe(elapsed / len(deliveries))
@@ -259,54 +302,78 @@ class ConsumerRunner:
             log.warning("lost ownership, re-reading from the stored position: %s", exc)
             await self._reseek_all()
 
-    async def _apply(self, deliveries: Sequence[Delivery], failure: str | None = None) -> None:
-        """Apply ``deliveries`` in one transaction (or dead-letter them all with ``failure``)."""
+    async def _apply(self, segments: Sequence[Segment], failure: str | None = None) -> None:
+        """Apply the segments' deliveries in one transaction, each segment then its gate action
+        (or dead-letter them all with ``failure``, no action taken)."""
+        deliveries = [delivery for part, _ in segments for delivery in part]
         async with AsyncSession(self._engine) as session, session.begin():
             outbox = Outbox(session)
             rejections: list[Rejection] = []
-            decoded: list[Incoming] = []
-            for delivery in deliveries:
-                if failure is not None:
-                    rejections.append(Rejection.of(delivery, failure))
-                    continue
-                try:
-                    envelope = decode(delivery.value)
-                except InvalidEvent as exc:
-                    rejections.append(Rejection(delivery, exc.reason, None))
-                    continue
-                try:
-                    decoded.append(Incoming(delivery, validate(envelope, topic=delivery.topic)))
-                except InvalidEvent as exc:
-                    rejections.append(Rejection(delivery, exc.reason, envelope))
-            fresh = await claim(session, self.name, decoded) if self._deduplicate else list(decoded)
-            batch = Batch(session=session, outbox=outbox, events=fresh)
-            if fresh:
-                await self._handler(batch)
-            rejected = [incoming for incoming in fresh if batch.is_rejected(incoming)]
-            rejections.extend(
-                Rejection(i.delivery, batch.rejected[i.delivery.position], i.event.envelope) for i in rejected
-            )
+            decoded: list[list[Incoming]] = []
+            for part, _ in segments:
+                decoded.append([])
+                for delivery in part:
+                    if failure is not None:
+                        rejections.append(Rejection.of(delivery, failure))
+                        continue
+                    try:
+                        envelope = decode(delivery.value)
+                    except InvalidEvent as exc:
+                        rejections.append(Rejection(delivery, exc.reason, None))
+                        continue
+                    try:
+                        decoded[-1].append(Incoming(delivery, validate(envelope, topic=delivery.topic)))
+                    except InvalidEvent as exc:
+                        rejections.append(Rejection(delivery, exc.reason, envelope))
+            every = [incoming for events in decoded for incoming in events]
+            fresh = await claim(session, self.name, every) if self._deduplicate else every
+            new = {incoming.delivery.position for incoming in fresh}
+            rejected: list[Incoming] = []
+            for events, (_, action) in zip(decoded, segments, strict=True):
+                batch = Batch(
+                    session=session, outbox=outbox, events=[i for i in events if i.delivery.position in new]
+                )
+                if batch.events:
+                    await self._handler(batch)
+                refused = [incoming for incoming in batch.events if batch.is_rejected(incoming)]
+                rejected.extend(refused)
+                rejections.extend(
+                    Rejection(i.delivery, batch.rejected[i.delivery.position], i.event.envelope)
+                    for i in refused
+                )
+                if action is not None and failure is None:
+                    await self._gate_action(action, session, outbox)
             if self._deduplicate:
                 await release(session, self.name, rejected)
             send_dead_letters(outbox, rejections, consumer=self.name)
-            applied = [incoming for incoming in fresh if not batch.is_rejected(incoming)]
+            refused_at = {incoming.delivery.position for incoming in rejected}
+            applied = [incoming for incoming in fresh if incoming.delivery.position not in refused_at]
             await outbox.flush()
             moved = await store_positions(session, self.name, deliveries)
             if self._gate is not None and failure is None:  # what this batch completed applies with it
-                try:
-                    await self._gate.tick(session, self.assigned)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    raise GateFailed(f"gate failed: {type(exc).__name__}: {exc}") from exc
+                await self._gate_action(self._gate_tick, session, outbox)
             crash_point("handler.before_commit")
         if wrote_outbox(session):
             outbox_committed()  # this process's relay publishes now, not at its next poll
         crash_point("consumer.after_db_commit")
         for (topic, partition), offset in moved.items():
             self._next[TopicPartition(self.settings.topic(topic), partition)] = offset
-        count_batch(self.name, applied, rejections, len(decoded) - len(fresh), deliveries[0].topic)
+        count_batch(self.name, applied, rejections, len(every) - len(fresh), deliveries[0].topic)
         await self._mirror.mirror(self._consumer, self._next)
+
+    async def _gate_tick(self, session: AsyncSession, _: Outbox) -> None:
+        assert self._gate is not None
+        await self._gate.tick(session, self.assigned)
+
+    @staticmethod
+    async def _gate_action(action: Action, session: AsyncSession, outbox: Outbox) -> None:
+        """The gate's work inside a batch: a failure no event is to blame for stops the runner."""
+        try:
+            await action(session, outbox)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            raise GateFailed(f"gate failed: {type(exc).__name__}: {exc}") from exc
 
     async def _tick(self) -> None:
         assert self._gate is not None

@@ -2,8 +2,9 @@
 
 Each service's first migration calls :func:`create_v1`. A later change to the runtime's tables
 comes as a new function here (``upgrade_v2``...) called by a new migration in every service, so a
-migration always creates exactly what it created when it was written: :func:`upgrade_v2` adds the
-audit of personal-data reads. ``tables.py`` holds the
+migration always creates exactly what it created when it was written: :func:`upgrade_v3` adds the
+audit of personal-data reads, :func:`upgrade_v4` the index the retention prune reads
+``processed_events`` by. ``tables.py`` holds the
 same tables for the code that reads and writes them; a test checks that the two agree.
 """
 
@@ -143,3 +144,12 @@ def upgrade_v3() -> None:
 
 def downgrade_v3() -> None:
     op.drop_table("personal_data_reads")
+
+
+def upgrade_v4() -> None:
+    """An index on ``processed_events.processed_at``: the retention prune deletes by it."""
+    op.create_index("processed_events_processed_at", "processed_events", ["processed_at"])
+
+
+def downgrade_v4() -> None:
+    op.drop_index("processed_events_processed_at", table_name="processed_events")

@@ -37,6 +37,7 @@ processed_events = Table(
     Column("event_id", String(255), nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("consumer", "source", "event_id"),
+    Index("processed_events_processed_at", "processed_at"),  # the retention prune deletes by it
 )
 
 consumer_positions = Table(
