@@ -1,14 +1,14 @@
 """Promises are judged once the payments published before their close are in: the closes waiting
 for judgment, and each payment's broker timestamp.
 
-Revision ID: 0007
+Revision ID: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 
 
 def upgrade() -> None:
