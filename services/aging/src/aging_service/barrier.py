@@ -37,15 +37,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.structs import ConsumerRecord
+from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from aging_service.adapters.repository import closes_after, note_close, partition_clocks_of
@@ -66,23 +63,16 @@ from collections_common.runtime import (
     Outbox,
     Step,
     delay_point,
-    partitions_of,
     stored_positions,
 )
+from collections_common.runtime.log_clock import LOG_APPEND_TIME, LogClock
 from collections_common.settings import ServiceSettings
 
 BARRIER_TOPICS = (Topics.BILLING, Topics.PAYMENTS)
 """The close waits for these. Account events carry no aging fact, so they are not held."""
 
-LOG_APPEND_TIME = 1
-"""Kafka's timestamp type of a record stamped by the broker (``message.timestamp.type=LogAppendTime``)."""
-
 TIMESTAMP_TOPICS = (*BARRIER_TOPICS, Topics.CALENDAR)
 """Topics whose records must carry the broker's append time for the barrier to be exact."""
-
-
-class BarrierMisconfigured(RuntimeError):
-    """A topic the barrier reads does not stamp records with the broker's append time."""
 
 
 @dataclass(frozen=True)
@@ -104,95 +94,10 @@ class CloseStamp:
     time: datetime | None
 
 
-class KafkaClock:
-    """A consumer without a group, started on first use, for offset look-ups and short reads."""
-
-    def __init__(self, settings: ServiceSettings) -> None:
-        self._settings = settings
-        self._consumer: AIOKafkaConsumer | None = None
-        self._partitions: dict[str, list[TopicPartition]] = {}
-
-    async def client(self) -> AIOKafkaConsumer:
-        if self._consumer is None:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                enable_auto_commit=False,
-                fetch_max_wait_ms=10,  # reads ask for records that are there: no long polls
-            )
-            await consumer.start()
-            self._consumer = consumer
-        return self._consumer
-
-    async def partitions(self, topic: str) -> list[TopicPartition]:
-        """The partitions of a logical topic (partition counts are fixed while the service runs)."""
-        if topic not in self._partitions:
-            physical = self._settings.topic(topic)
-            self._partitions[topic] = [
-                TopicPartition(physical, p) for p in await partitions_of(self._settings, physical)
-            ]
-        return self._partitions[topic]
-
-    async def end_offsets(self, topics: Iterable[str]) -> dict[tuple[str, int], int]:
-        partitions = [tp for topic in topics for tp in await self.partitions(topic)]
-        ends = await (await self.client()).end_offsets(partitions)
-        return {(self._logical(tp.topic), tp.partition): end for tp, end in ends.items()}
-
-    async def first_at_or_after(
-        self, partitions: Sequence[TopicPartition], timestamp_ms: int
-    ) -> dict[TopicPartition, int | None]:
-        """Per partition, the first offset stamped at or after ``timestamp_ms`` (None: no such record yet)."""
-        found = await (await self.client()).offsets_for_times({tp: max(0, timestamp_ms) for tp in partitions})
-        return {tp: (None if hit is None else hit.offset) for tp, hit in found.items()}
-
-    async def read(self, tp: TopicPartition, start: int, stop: int) -> list[ConsumerRecord[bytes, bytes]]:
-        """The records of ``tp`` from offset ``start`` up to (not including) ``stop``."""
-        consumer = await self.client()
-        consumer.assign([tp])
-        consumer.seek(tp, start)
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        try:
-            while await consumer.position(tp) < stop:
-                fetched = await consumer.getmany(tp, timeout_ms=1000)
-                records.extend(r for r in fetched.get(tp, []) if r.offset < stop)
-        finally:
-            consumer.unsubscribe()  # no fetch left in flight to delay the next offset look-up
-        return records
-
-    async def check_log_append_time(self, topics: Iterable[str]) -> None:
-        """Refuse to run when a topic is not stamped by the broker: the barrier would not be exact."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap_servers)
-        await admin.start()
-        try:
-            names = [self._settings.topic(topic) for topic in topics]
-            described = await admin.describe_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
-            )
-        finally:
-            await admin.close()
-        for response in described:
-            for error_code, _, _, name, entries in response.resources:
-                if error_code:
-                    raise BarrierMisconfigured(f"topic {name} cannot be described (Kafka error {error_code})")
-                configs = {entry[0]: entry[1] for entry in entries}
-                if configs.get("message.timestamp.type") != "LogAppendTime":
-                    raise BarrierMisconfigured(
-                        f"topic {name} must have message.timestamp.type=LogAppendTime"
-                        " (deploy/topics.yaml): the close barrier is placed by the broker's timestamps"
-                    )
-
-    async def stop(self) -> None:
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            await consumer.stop()
-
-    def _logical(self, physical: str) -> str:
-        return physical.removeprefix(self._settings.kafka_topic_prefix)
-
-
 class BarrierLocator:
     """Finds, per partition of billing and payments, the first offset after a close."""
 
-    def __init__(self, settings: ServiceSettings, clock: KafkaClock, *, skew_ms: int = 0) -> None:
+    def __init__(self, settings: ServiceSettings, clock: LogClock, *, skew_ms: int = 0) -> None:
         self._settings = settings
         self._clock = clock
         self._skew_ms = skew_ms
@@ -301,7 +206,7 @@ class CalendarReader:
 
     def __init__(self, settings: ServiceSettings, engine: AsyncEngine, *, skew_ms: int = 0) -> None:
         self._settings = settings
-        self._clock = KafkaClock(settings)
+        self._clock = LogClock(settings)
         self._locator = BarrierLocator(settings, self._clock, skew_ms=skew_ms)
         self.name = calendar_reader_name(settings)
         self._runner = ConsumerRunner(
@@ -353,7 +258,7 @@ class CloseBarrier:
         self._handlers = handlers
         self._consumer = settings.consumer_group
         self._calendar_reader = calendar_reader_name(settings)
-        self._clock = KafkaClock(settings)
+        self._clock = LogClock(settings)
         self._limits: dict[tuple[str, int], int] = {}
         self._positions: dict[tuple[str, int], int] = {}
         self._waiting: dict[int, list[NotedClose]] = {}  # per partition, its closes not applied yet

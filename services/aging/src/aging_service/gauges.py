@@ -61,7 +61,7 @@ class StageGauges:
                         func.sum(accounts.c.past_due_minor),
                     ).group_by(accounts.c.stage, accounts.c.currency)
                 )
-            ).tuples()
+            ).all()
             counts = dict.fromkeys(self._stages, 0)
             for stage, currency, count, past_due in rows:
                 counts[stage] = counts.get(stage, 0) + count

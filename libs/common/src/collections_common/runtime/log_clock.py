@@ -7,11 +7,12 @@ of every partition, found from the log itself however late anyone asks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.structs import ConsumerRecord
 
 from collections_common.runtime.errors import EventRuntimeError
 from collections_common.runtime.kafka import partitions_of
@@ -28,17 +29,19 @@ class LogTimeMisconfigured(EventRuntimeError):
 
 
 class LogClock:
-    """A consumer without a group, started on first use, for offset look-ups by time."""
+    """A consumer without a group, started on first use, for offset look-ups and short reads."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: dict[str, list[TopicPartition]] = {}
 
-    async def _client(self) -> AIOKafkaConsumer:
+    async def client(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers, enable_auto_commit=False
+                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                enable_auto_commit=False,
+                fetch_max_wait_ms=10,  # reads ask for records that are there: no long polls
             )
             await consumer.start()
             self._consumer = consumer
@@ -53,6 +56,33 @@ class LogClock:
             ]
         return self._partitions[topic]
 
+    async def end_offsets(self, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+        """The end offset of every partition of the logical ``topics``, by (topic, partition)."""
+        partitions = [tp for topic in topics for tp in await self.partitions(topic)]
+        ends = await (await self.client()).end_offsets(partitions)
+        return {(self._logical(tp.topic), tp.partition): end for tp, end in ends.items()}
+
+    async def first_at_or_after(
+        self, partitions: Sequence[TopicPartition], timestamp_ms: int
+    ) -> dict[TopicPartition, int | None]:
+        """Per partition, the first offset stamped at or after ``timestamp_ms`` (None: no such record yet)."""
+        found = await (await self.client()).offsets_for_times({tp: max(0, timestamp_ms) for tp in partitions})
+        return {tp: (None if hit is None else hit.offset) for tp, hit in found.items()}
+
+    async def read(self, tp: TopicPartition, start: int, stop: int) -> list[ConsumerRecord[bytes, bytes]]:
+        """The records of ``tp`` from offset ``start`` up to (not including) ``stop``."""
+        consumer = await self.client()
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        try:
+            while await consumer.position(tp) < stop:
+                fetched = await consumer.getmany(tp, timeout_ms=1000)
+                records.extend(r for r in fetched.get(tp, []) if r.offset < stop)
+        finally:
+            consumer.unsubscribe()  # no fetch left in flight to delay the next offset look-up
+        return records
+
     async def published_by(self, topic: str, timestamp_ms: int) -> dict[int, int]:
         """Per partition of ``topic``, the offset below which every record is stamped at or before
         ``timestamp_ms``: the first record stamped after it, or the partition's end.
@@ -63,13 +93,13 @@ class LogClock:
         one published by ``timestamp_ms``.
         """
         partitions = await self.partitions(topic)
-        client = await self._client()
-        ends = await client.end_offsets(partitions)
-        after = await client.offsets_for_times({tp: timestamp_ms + 1 for tp in partitions})
-        return {
-            tp.partition: ends[tp] if after[tp] is None else min(after[tp].offset, ends[tp])
-            for tp in partitions
-        }
+        ends = await self.end_offsets((topic,))
+        after = await self.first_at_or_after(partitions, timestamp_ms + 1)
+        found: dict[int, int] = {}
+        for tp in partitions:
+            end, first_after = ends[(topic, tp.partition)], after[tp]
+            found[tp.partition] = end if first_after is None else min(first_after, end)
+        return found
 
     async def check_log_append_time(self, topics: Iterable[str]) -> None:
         """Refuse to run when a topic is not stamped by the broker."""
@@ -96,3 +126,6 @@ class LogClock:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             await consumer.stop()
+
+    def _logical(self, physical: str) -> str:
+        return physical.removeprefix(self._settings.kafka_topic_prefix)
