@@ -11,6 +11,7 @@ percentiles; the stored decisions are counted afterwards. Target: at least 500/s
 50 ms.
 
     .venv/bin/python -m benchmarks.contact_permits [--debtors 10000] [--seconds 20] [--connections 16]
+        [--profile flame.svg]  # py-spy on the API process during the measured run
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -104,6 +106,11 @@ def main() -> None:
     parser.add_argument("--debtors", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the API process during the measured run: an SVG, or collapsed stacks for .txt",
+    )
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="contact-permits-bench-"))
     tokens = StaffTokens(logs / "jwks.json")
@@ -131,9 +138,28 @@ def main() -> None:
             wrk(f"http://127.0.0.1:{port}", script, seconds=3, connections=args.connections)  # warm-up
             before, _ = asyncio.run(decisions(stack, database))
             load_before = os.getloadavg()
+            profiler = None
+            if args.profile is not None:
+                assert api.proc is not None
+                profiler = subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "py-spy"),
+                        "record",
+                        "--pid",
+                        str(api.proc.pid),
+                        "--duration",
+                        str(args.seconds),
+                        "--output",
+                        str(args.profile),
+                        "--nonblocking",
+                        *(["--format", "raw"] if args.profile.suffix == ".txt" else []),
+                    ],
+                )
             report = wrk(
                 f"http://127.0.0.1:{port}", script, seconds=args.seconds, connections=args.connections
             )
+            if profiler is not None:
+                profiler.wait(timeout=60)
             load_after = os.getloadavg()
             stored, allowed = asyncio.run(decisions(stack, database))
         finally:
