@@ -59,7 +59,12 @@ def _config(request: Request) -> ContactConfig:
     return config
 
 
-ContactConfigDep = Annotated[ContactConfig, Depends(_config)]
+async def _config_dependency(request: Request) -> ContactConfig:
+    """``_config`` as an async dependency (FastAPI runs a plain ``def`` one in a worker thread)."""
+    return _config(request)
+
+
+ContactConfigDep = Annotated[ContactConfig, Depends(_config_dependency)]
 
 
 class ServiceOrRoleGuard(RoleGuard):
