@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 import uvicorn
+import uvloop
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -137,8 +138,12 @@ class _QuietServer(uvicorn.Server):
 
 
 async def serve_until_signalled(app: FastAPI, host: str, port: int) -> None:
-    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully and return (exit 0)."""
-    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully and return (exit 0).
+
+    HTTP is parsed by httptools (C) rather than h11; ``main`` runs the API on uvloop."""
+    server = _QuietServer(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, http="httptools")
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
@@ -205,9 +210,10 @@ def main(definition: ServiceDefinition[S], argv: Sequence[str] | None = None) ->
         definition.migrate(settings)
         log.info("migrations applied")
     if args.command == "api":
-        asyncio.run(
-            serve_until_signalled(definition.create_api(settings), settings.http_host, settings.http_port)
-        )
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(
+                serve_until_signalled(definition.create_api(settings), settings.http_host, settings.http_port)
+            )
     elif args.command == "worker":
         return asyncio.run(run_worker(definition, settings))
     return 0
