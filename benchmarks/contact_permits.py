@@ -161,6 +161,7 @@ def main() -> None:
                         "--output",
                         str(args.profile),
                         "--nonblocking",
+                        "--gil",
                         *(["--format", "raw"] if args.profile.suffix == ".txt" else []),
                     ],
                 )
