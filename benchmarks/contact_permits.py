@@ -7,10 +7,12 @@ debtor's own phone, an SMS or an unattended call by the bank, at a random time o
 inside or outside the hours: every request is a full reservation (the debtor's advisory lock,
 the case and its history loaded, the decision stored with its rule, a block event in the
 outbox), authenticated with a staff token. wrk reports requests per second and latency
-percentiles; the stored decisions are counted afterwards. Target: at least 500/s, p99 under
-50 ms.
+percentiles; the stored decisions are counted afterwards, and the API process's CPU time in the
+measured run (per decision, a figure less sensitive than the rate to other load on the machine).
+Target: at least 500/s, p99 under 50 ms.
 
     .venv/bin/python -m benchmarks.contact_permits [--debtors 10000] [--seconds 20] [--connections 16]
+        [--profile flame.svg]  # py-spy on the API process during the measured run
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -94,6 +97,12 @@ async def decisions(stack: Stack, database: str) -> tuple[int, int]:
         await conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, script: Path, *, seconds: int, connections: int) -> str:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -104,6 +113,11 @@ def main() -> None:
     parser.add_argument("--debtors", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the API process during the measured run: an SVG, or collapsed stacks for .txt",
+    )
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="contact-permits-bench-"))
     tokens = StaffTokens(logs / "jwks.json")
@@ -131,10 +145,33 @@ def main() -> None:
             wrk(f"http://127.0.0.1:{port}", script, seconds=3, connections=args.connections)  # warm-up
             before, _ = asyncio.run(decisions(stack, database))
             load_before = os.getloadavg()
+            assert api.proc is not None
+            cpu_before = cpu_seconds(api.proc.pid)
+            profiler = None
+            if args.profile is not None:
+                assert api.proc is not None
+                profiler = subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "py-spy"),
+                        "record",
+                        "--pid",
+                        str(api.proc.pid),
+                        "--duration",
+                        str(args.seconds),
+                        "--output",
+                        str(args.profile),
+                        "--nonblocking",
+                        "--gil",
+                        *(["--format", "raw"] if args.profile.suffix == ".txt" else []),
+                    ],
+                )
             report = wrk(
                 f"http://127.0.0.1:{port}", script, seconds=args.seconds, connections=args.connections
             )
+            if profiler is not None:
+                profiler.wait(timeout=60)
             load_after = os.getloadavg()
+            cpu = cpu_seconds(api.proc.pid) - cpu_before
             stored, allowed = asyncio.run(decisions(stack, database))
         finally:
             api.stop()
@@ -147,7 +184,9 @@ def main() -> None:
         f"debtors={args.debtors} connections={args.connections} decisions/s={rate:.0f} p99={p99} "
         f"requests={total} non-2xx={errors.group(1) if errors else 0} "
         f"decisions stored={stored} (allowed {allowed}, measured run {stored - before}) "
-        f"load average before/after={load_before[0]:.2f}/{load_after[0]:.2f}"
+        f"load average before/after={load_before[0]:.2f}/{load_after[0]:.2f} "
+        f"API process CPU {cpu:.1f} s ({100 * cpu / args.seconds:.0f}% of a core, "
+        f"{1000 * cpu / max(total, 1):.2f} ms per decision)"
     )
 
 

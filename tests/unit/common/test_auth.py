@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -266,6 +267,26 @@ def jwks_server(idp: StaffTokens) -> Iterator[str]:
 
 
 class TestJwksEndpoint:
+    async def test_a_known_key_is_served_without_a_worker_thread_until_half_the_cache_time(
+        self, idp: StaffTokens, jwks_server: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        hops: list[object] = []
+        real = asyncio.to_thread
+
+        async def counted(func: Any, /, *args: Any) -> Any:
+            hops.append(func)
+            return await real(func, *args)
+
+        monkeypatch.setattr("collections_common.auth.asyncio.to_thread", counted)
+        keys = JwksEndpoint(jwks_server, cache_seconds=1)
+        verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, algorithms=["RS256"])
+        for _ in range(3):
+            await verifier.verify(idp.token("legal", subject="carol"))
+        assert len(hops) == 1
+        await asyncio.sleep(0.6)  # past half of cache_seconds: asked of the client again
+        await verifier.verify(idp.token("legal", subject="carol"))
+        assert len(hops) == 2
+
     async def test_keys_are_fetched_from_the_providers_url(self, idp: StaffTokens, jwks_server: str) -> None:
         keys = JwksEndpoint(jwks_server, cache_seconds=60)
         verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, algorithms=["RS256"])

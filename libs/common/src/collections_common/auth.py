@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -124,14 +125,26 @@ class JwksFile:
 
 
 class JwksEndpoint:
-    """The provider's JWKS URL, fetched with PyJWT's client (cached; refetched for an unknown kid)."""
+    """The provider's JWKS URL, fetched with PyJWT's client (cached; refetched for an unknown kid).
+
+    A key the client returned is kept here too, so that a request whose key is known goes
+    through no worker thread (PyJWT's client is synchronous). Each of the two caches lasts half
+    of ``cache_seconds``, so no key is used longer than ``cache_seconds`` after it was fetched.
+    """
 
     def __init__(self, url: str, *, cache_seconds: int, timeout_seconds: float = 5.0) -> None:
-        self._client = PyJWKClient(url, cache_jwk_set=True, lifespan=cache_seconds, timeout=timeout_seconds)
+        self._lifespan = cache_seconds / 2
+        self._client = PyJWKClient(url, cache_jwk_set=True, lifespan=self._lifespan, timeout=timeout_seconds)
+        self._known: dict[str, tuple[PyJWK, float]] = {}
 
     async def signing_key(self, kid: str) -> PyJWK:
+        known = self._known.get(kid)
+        if known is not None and time.monotonic() - known[1] < self._lifespan:
+            return known[0]
         try:
-            return await asyncio.to_thread(self._client.get_signing_key, kid)
+            key = await asyncio.to_thread(self._client.get_signing_key, kid)
+            self._known[kid] = (key, time.monotonic())
+            return key
         except jwt.PyJWKClientConnectionError as exc:
             raise KeySetUnavailable("the identity provider's JWKS does not answer") from exc
         except jwt.PyJWKClientError as exc:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from collections_common.settings import ServiceSettings
 
@@ -21,6 +26,7 @@ def create_engine(
     settings: ServiceSettings,
     *,
     pre_ping: bool = True,
+    pre_ping_after_idle: float | None = None,
     max_overflow: int = 10,
     server_settings: Mapping[str, str] | None = None,
 ) -> AsyncEngine:
@@ -30,12 +36,18 @@ def create_engine(
     connections at the first disconnect it sees, so the check would only cost it round trips.
     Beyond the pool's size, up to ``max_overflow`` more connections are opened when needed and
     closed as they come back. ``server_settings`` override :data:`SERVER_SETTINGS` for this
-    engine's connections."""
-    return create_async_engine(
+    engine's connections.
+
+    ``pre_ping_after_idle`` (seconds; only with ``pre_ping``) checks only a connection that sat
+    in the pool at least that long: a busy API then pays no check (asyncpg's ping is three round
+    trips: BEGIN, an empty statement, ROLLBACK), and a request after a quiet spell still gets a
+    connection that answers. A connection that died while in use for less than that fails its
+    request, and SQLAlchemy then drops every older connection of the pool."""
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=pre_ping,
+        pool_pre_ping=pre_ping and pre_ping_after_idle is None,
         connect_args={
             "timeout": 5,
             "server_settings": {
@@ -45,6 +57,36 @@ def create_engine(
             },
         },
     )
+    if pre_ping and pre_ping_after_idle is not None:
+        ping_after_idle(engine, pre_ping_after_idle)
+    return engine
+
+
+_IDLE_SINCE = "collections_idle_since"
+
+
+def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
+    """Check a connection leaving ``engine``'s pool when it was idle there at least ``seconds``.
+
+    A connection that does not answer is discarded and the pool hands out another (SQLAlchemy
+    retries a checkout that raises ``DisconnectionError``)."""
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _note_idle(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            alive = sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the connection did not answer its ping") from exc
+        if not alive:
+            raise DisconnectionError("the connection did not answer its ping")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

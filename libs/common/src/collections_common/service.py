@@ -17,9 +17,10 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import uvicorn
+import uvloop
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,7 +38,6 @@ from collections_common.web import create_app
 log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=ServiceSettings)
-HTTPProtocol = Literal["h11", "httptools"]
 
 
 class Component(Protocol):
@@ -55,9 +55,6 @@ class ServiceDefinition(Generic[S]):
     worker_components: Callable[[S, AsyncEngine], Sequence[Component]]
     on_worker_start: Callable[[], None] | None = None
     """Called once in the worker after its components are created (e.g. a service's GC tuning)."""
-    fast_api_server: bool = False
-    """Serve the API on uvloop with httptools (the service depends on both) instead of asyncio's
-    own event loop with h11."""
 
     def settings(self) -> S:
         return self.settings_class()
@@ -140,10 +137,12 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-async def serve_until_signalled(app: FastAPI, host: str, port: int, *, http: HTTPProtocol = "h11") -> None:
-    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully and return (exit 0)."""
+async def serve_until_signalled(app: FastAPI, host: str, port: int) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully and return (exit 0).
+
+    HTTP is parsed by httptools (C) rather than h11; ``main`` runs the API on uvloop."""
     server = _QuietServer(
-        uvicorn.Config(app, host=host, port=port, http=http, log_config=None, access_log=False)
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, http="httptools")
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -211,16 +210,10 @@ def main(definition: ServiceDefinition[S], argv: Sequence[str] | None = None) ->
         definition.migrate(settings)
         log.info("migrations applied")
     if args.command == "api":
-        app = definition.create_api(settings)
-        if definition.fast_api_server:
-            import uvloop
-
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(
-                    serve_until_signalled(app, settings.http_host, settings.http_port, http="httptools")
-                )
-        else:
-            asyncio.run(serve_until_signalled(app, settings.http_host, settings.http_port))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(
+                serve_until_signalled(definition.create_api(settings), settings.http_host, settings.http_port)
+            )
     elif args.command == "worker":
         return asyncio.run(run_worker(definition, settings))
     return 0

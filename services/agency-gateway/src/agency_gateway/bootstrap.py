@@ -142,5 +142,4 @@ SERVICE = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     create_api=create_api,
     worker_components=worker_components,
-    fast_api_server=True,
 )

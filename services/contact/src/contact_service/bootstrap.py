@@ -33,12 +33,15 @@ TOPICS = (
     Topics.AGENCY,
 )
 
+PRE_PING_AFTER_IDLE_SECONDS = 5.0
+"""The API checks a pooled connection only after it sat idle this long (``create_engine``)."""
+
 
 def create_api(settings: ContactSettings) -> FastAPI:
     plan = load_plan(settings.plan_file)
     app = create_app(
         settings,
-        engine=create_engine(settings),
+        engine=create_engine(settings, pre_ping_after_idle=PRE_PING_AFTER_IDLE_SECONDS),
         title="Contact service",
         description="Treatment plans and contacts under one compliance policy.",
         routers=routers,

@@ -2,9 +2,10 @@
 
 ``reserve`` is the reservation of DOMAIN.md section 5: in the caller's transaction it takes the
 debtor's advisory lock (``lock_key``), loads the debtor's facts and the history inside
-``history_window``, decides with the pure policy and stores the decision with its rule. Two
-transactions racing for the debtor's last slot are serialised by the lock, so the second one
-sees the first one's permit once it commits and is refused. The API and the sender both use it.
+``history_window`` (one statement, after the lock: ``DecisionInputsRepository``), decides with
+the pure policy and stores the decision with its rule. Two transactions racing for the debtor's
+last slot are serialised by the lock, so the second one sees the first one's permit once it
+commits and is refused. The API and the sender both use it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections_common.events.contact import (
 from collections_common.events.contact import Party as PartyData
 from collections_common.runtime import Outbox
 from contact_service.adapters.cases import CaseRepository
+from contact_service.adapters.decision_inputs import DecisionInputsRepository
 from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow
 from contact_service.adapters.promises import PromiseRepository, PromiseRow
 from contact_service.domain.compliance import Allowed, PermitRequest, decide, history_window
@@ -82,12 +84,12 @@ async def reserve(
     if customer is None:
         raise UnknownAccount()
     await cases.lock(customer)
-    record = await cases.load(customer)
-    facts = record.case.compliance_facts(unreachable=record.unreachable)
+    reach = timedelta(days=pack.lookback_days + 2)  # covers history_window in any timezone
+    inputs = await DecisionInputsRepository(session).load(customer, request.at - reach, request.at + reach)
+    facts = inputs.facts
     start, end = history_window(pack, facts, request.at)
     repo = PermitRepository(session)
-    history = await repo.history(customer, start, end)
-    decision = decide(pack, facts, request, history)
+    decision = decide(pack, facts, request, inputs.within(start, end))
     allowed = isinstance(decision, Allowed)
     row = PermitRow(
         permit_id=str(uuid.uuid4()),
@@ -524,7 +526,7 @@ async def record_reported(
         at=report.at,
         pack=pack.name,
         allowed=True,
-        expires_at=None,
+        expires_at=report.at,  # it has happened: no slot is held for it
         rule=report.violation or "no_permit",
         retry_after=None,
         requested_by=REPORTED,

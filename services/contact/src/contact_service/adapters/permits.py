@@ -16,6 +16,9 @@ from contact_service.domain.contact import Channel, Outcome, Party, PartyKind
 
 __all__ = ["InboundRow", "PermitRepository", "PermitRow"]
 
+_INSERT_PERMIT = insert(permits)
+"""Built once: a decision's insert (its values are the parameters)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PermitRow:
@@ -127,7 +130,8 @@ class PermitRepository:
 
     async def add(self, row: PermitRow) -> None:
         await self.session.execute(
-            insert(permits).values(
+            _INSERT_PERMIT,
+            dict(
                 permit_id=row.permit_id,
                 customer_id=row.customer_id,
                 account_id=row.account_id,
@@ -145,7 +149,7 @@ class PermitRepository:
                 retry_after=row.retry_after,
                 requested_by=row.requested_by,
                 decided_at=row.decided_at,
-            )
+            ),
         )
 
     async def get(self, permit_id: str, *, for_update: bool = False) -> PermitRow | None:

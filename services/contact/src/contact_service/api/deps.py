@@ -9,7 +9,7 @@ same way; they hold no staff role, so they are admitted by subject: a token whos
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,6 +28,7 @@ from collections_common.auth import (
     require_roles,
 )
 from collections_common.problems import Forbidden, ServiceUnavailable, Unauthorized
+from contact_service.api.owners import AccountOwners
 from contact_service.domain.packs import RulePack
 from contact_service.plans import LoadedPlan, Renderer
 from contact_service.settings import ContactSettings
@@ -52,6 +53,8 @@ class ContactConfig:
     pack: RulePack
     plan: LoadedPlan
     renderer: Renderer
+    owners: AccountOwners = field(default_factory=AccountOwners)
+    """Accounts' debtors as permits found them (the permit route passes them to ``reserve``)."""
 
 
 def _config(request: Request) -> ContactConfig:
@@ -59,7 +62,12 @@ def _config(request: Request) -> ContactConfig:
     return config
 
 
-ContactConfigDep = Annotated[ContactConfig, Depends(_config)]
+async def _config_dependency(request: Request) -> ContactConfig:
+    """``_config`` as an async dependency (FastAPI runs a plain ``def`` one in a worker thread)."""
+    return _config(request)
+
+
+ContactConfigDep = Annotated[ContactConfig, Depends(_config_dependency)]
 
 
 class ServiceOrRoleGuard(RoleGuard):

@@ -75,8 +75,10 @@ async def create_permit(
         source=config.settings.source,
         request=request,
         requested_by=caller.subject,
+        customer_id=config.owners.get(body.account_id),
     )
     await uow.commit()
+    config.owners.remember(row.account_id, row.customer_id)
     count_decision(row)
     PERMIT_SECONDS.observe(time.perf_counter() - started)
     return permit_public(row)

@@ -1,0 +1,142 @@
+"""The one-statement read of a reservation's inputs against the repositories it replaces."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from contact_service.adapters.cases import CaseRepository, HoldRow
+from contact_service.adapters.decision_inputs import DecisionInputsRepository
+from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow
+from contact_service.bootstrap import SERVICE
+from contact_service.domain.compliance import ContactHistory
+from contact_service.domain.contact import ContactPoint, Owner
+from contact_service.settings import ContactSettings
+from devstack.stack import Stack
+from tests.contact_harness import apply, event, opened
+
+pytestmark = [pytest.mark.infra]
+
+MORNING = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def engine(stack: Stack, namespace: str) -> AsyncIterator[tuple[AsyncEngine, ContactSettings]]:
+    name = f"{namespace}_contact"
+    stack.create_database(name)
+    settings = ContactSettings(database_url=stack.database_url(name))
+    SERVICE.migrate(settings)
+    engine = create_async_engine(settings.database_url)
+    try:
+        yield engine, settings
+    finally:
+        await engine.dispose()
+
+
+def permit(n: int, at: datetime, *, allowed: bool = True, outcome: str | None = None) -> PermitRow:
+    return PermitRow(
+        permit_id=f"P{n}",
+        customer_id="C1",
+        account_id="A1" if n % 2 else "A2",
+        channel="call" if n % 3 else "sms",
+        contact_point="+12125550101",
+        party_kind="agency" if n % 4 == 0 else "bank",
+        party_id="AG1" if n % 4 == 0 else None,
+        autodialled=False,
+        purpose="collect",
+        at=at,
+        pack="us-regf",
+        allowed=allowed,
+        expires_at=at + timedelta(minutes=15) if allowed else None,
+        rule=None if allowed else "hours",
+        retry_after=None,
+        requested_by="test",
+        decided_at=at,
+        outcome=outcome,
+        outcome_at=None,
+        recording_ref=None,
+        details=None,
+        outcome_by=None,
+    )
+
+
+def key(history: ContactHistory) -> tuple[list[object], list[object]]:
+    return (
+        sorted(history.permits, key=lambda p: (p.at, p.account_id, p.channel)),
+        sorted(history.inbound, key=lambda i: (i.at, i.account_id)),
+    )
+
+
+class TestDecisionInputs:
+    async def test_reads_the_same_facts_and_history_as_the_case_and_permit_repositories(
+        self, engine: tuple[AsyncEngine, ContactSettings]
+    ) -> None:
+        db, settings = engine
+        consents = {"sms": True, "email": False, "push": True, "autodial": False}
+        await apply(
+            db,
+            settings,
+            opened("A1", "C1", timezone="America/New_York", phones=["+12125550101"], consents=consents),
+            opened("A2", "C1", timezone="America/New_York", phones=["+12125550102"], consents=consents),
+            event("corebank.account.updated", {"account_id": "A2", "flags": {"dispute": True}}),
+        )
+        async with AsyncSession(db) as session, session.begin():
+            cases = CaseRepository(session)
+            await cases.add_contact_point(
+                "C1", ContactPoint("+12125550199", Owner.THIRD_PARTY, "collector"), added_by="c1"
+            )
+            for n, (ends, ended) in enumerate(
+                [(date(2026, 4, 1), None), (date(2026, 2, 1), date(2026, 2, 1))]
+            ):
+                await cases.add_hold(
+                    "C1",
+                    HoldRow(f"H{n}", "A1", "hardship", None, ends, "s1", MORNING, None, None),
+                )
+                if ended is not None:
+                    await cases.end_hold(f"H{n}", ended, "s1")
+            await cases.set_unreachable("C1", True)
+            repo = PermitRepository(session)
+            outcomes = [None, "no_answer", "reached", "unknown", None]
+            for n in range(40):
+                at = MORNING + timedelta(hours=7 * n - 140, microseconds=n)
+                await repo.add(permit(n, at, allowed=n % 5 != 0))
+                if outcomes[n % 5] is not None:
+                    await repo.set_outcome(
+                        f"P{n}", outcome=str(outcomes[n % 5]), at=at, recording_ref=None, details=None, by="t"
+                    )
+            for n in range(6):
+                at = MORNING + timedelta(days=3 * n - 9)
+                await repo.add_inbound(
+                    InboundRow(f"I{n}", "C1", "A1", "call", "+12125550101", at, "reached", "t")
+                )
+
+        async with AsyncSession(db) as session:
+            record = await CaseRepository(session).load("C1")
+            start, end = MORNING - timedelta(days=6, hours=5), MORNING + timedelta(days=5)
+            expected_history = await PermitRepository(session).history("C1", start, end)
+            inputs = await DecisionInputsRepository(session).load(
+                "C1", start - timedelta(days=2), end + timedelta(days=2)
+            )
+        expected = record.case.compliance_facts(unreachable=record.unreachable)
+        assert inputs.facts == expected
+        assert inputs.exists
+        assert expected.flags == frozenset({"dispute"}) and len(expected.holds) == 1 and expected.unreachable
+        assert key(inputs.within(start, end)) == key(expected_history)
+        assert len(expected_history.permits) > 5 and len(expected_history.inbound) > 1
+        assert len(inputs.history.permits) > len(expected_history.permits)  # the wider span read more
+        assert all(p.at.tzinfo is UTC for p in inputs.history.permits)
+
+    async def test_a_debtor_with_no_case_gets_the_defaults_as_the_case_repository_does(
+        self, engine: tuple[AsyncEngine, ContactSettings]
+    ) -> None:
+        db, _ = engine
+        async with AsyncSession(db) as session:
+            record = await CaseRepository(session).load("NOBODY")
+            inputs = await DecisionInputsRepository(session).load(
+                "NOBODY", MORNING, MORNING + timedelta(days=1)
+            )
+        assert inputs.facts == record.case.compliance_facts(unreachable=record.unreachable)
+        assert not inputs.exists and inputs.history == ContactHistory(permits=[], inbound=[])
