@@ -88,7 +88,7 @@ class PortfolioQueries:
                     accounts.c.stage, accounts.c.currency, func.count(), func.sum(accounts.c.past_due_minor)
                 ).group_by(accounts.c.stage, accounts.c.currency)
             )
-            for stage, currency, count, past_due in rows.tuples():
+            for stage, currency, count, past_due in rows:
                 totals.add(stage, currency, count, past_due)
             return totals
         latest = (
@@ -104,7 +104,7 @@ class PortfolioQueries:
             .group_by(latest.c.to_stage, accounts.c.currency)
         )
         changed = 0
-        for stage, currency, count, past_due in rows.tuples():
+        for stage, currency, count, past_due in rows:
             totals.add(stage, currency, count, past_due)
             changed += count
         total = await self._session.scalar(select(func.count()).select_from(accounts)) or 0

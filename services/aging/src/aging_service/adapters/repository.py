@@ -82,7 +82,7 @@ class BookRepository:
         async def rows(query: Select[Any], of: list[str]) -> Iterable[Any]:
             if not of:
                 return ()
-            result: Iterable[Any] = (await self.session.execute(query, {"ids": of})).tuples()
+            result: Iterable[Any] = await self.session.execute(query, {"ids": of})
             return result
 
         policy = self.policy
