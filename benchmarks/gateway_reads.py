@@ -8,6 +8,12 @@ percentiles; the audit rows are counted afterwards. The API process's CPU time p
 load average are printed too: on a shared machine they say more than the rate.
 
     .venv/bin/python -m benchmarks.gateway_reads [--cases 100000] [--seconds 20] [--connections 32]
+        [--rate 1000]
+
+Without ``--rate`` each connection sends its next request as soon as the last is answered (the
+most the API answers, and the latency at that saturation). ``--rate R`` offers about R reads a
+second instead: each connection waits ``connections / R`` seconds between its requests (wrk's
+``delay()``; the latency wrk reports leaves the wait out), which shows the latency at that load.
 """
 
 from __future__ import annotations
@@ -45,6 +51,11 @@ local headers = {{["Authorization"] = "Bearer {token}"}}
 request = function()
   local case_id = string.format("K%07d", math.random(0, {last}))
   return wrk.format("GET", "/v1/cases/" .. case_id, headers)
+end
+"""
+PACING = """
+delay = function()
+  return {wait_ms}
 end
 """
 
@@ -124,6 +135,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=int, default=None, help="offered reads per second (paced)")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     with benchmark_stack() as stack:
@@ -143,7 +155,10 @@ def main() -> None:
         try:
             wait_for_status(f"http://127.0.0.1:{port}/healthz", 200, proc=api)
             script = logs / "reads.lua"
-            script.write_text(LUA.format(last=args.cases - 1, token=token))
+            lua = LUA.format(last=args.cases - 1, token=token)
+            if args.rate:
+                lua += PACING.format(wait_ms=max(1, round(args.connections * 1000 / args.rate)))
+            script.write_text(lua)
             wrk(f"http://127.0.0.1:{port}", script, seconds=3, connections=args.connections)  # warm-up
             before = asyncio.run(audit_rows(stack, database))
             assert api.proc is not None
@@ -162,7 +177,8 @@ def main() -> None:
     total = int(re.search(r"([0-9]+) requests in", report).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", report)
     print(
-        f"cases={args.cases} connections={args.connections} reads/s={rate:.0f} p99={p99} "
+        f"cases={args.cases} connections={args.connections} offered={args.rate or 'unpaced'} "
+        f"reads/s={rate:.0f} p99={p99} "
         f"requests={total} non-2xx={errors.group(1) if errors else 0} audit rows written={audited}"
     )
     print(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -137,6 +138,18 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+def freeze_startup_objects() -> None:
+    """Leave what start-up created (modules, the app, its routes and models: it lives as long as
+    the process) out of every later garbage collection.
+
+    Without it a full collection walks all of it, and those pauses made the tail of the API's
+    latency: the gateway's case reads at 1,000/s had a p99 of 54-61 ms, with it 11-12 ms
+    (docs/benchmarks.md).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_until_signalled(app: FastAPI, host: str, port: int) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully and return (exit 0).
 
@@ -210,10 +223,10 @@ def main(definition: ServiceDefinition[S], argv: Sequence[str] | None = None) ->
         definition.migrate(settings)
         log.info("migrations applied")
     if args.command == "api":
+        app = definition.create_api(settings)
+        freeze_startup_objects()
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(
-                serve_until_signalled(definition.create_api(settings), settings.http_host, settings.http_port)
-            )
+            runner.run(serve_until_signalled(app, settings.http_host, settings.http_port))
     elif args.command == "worker":
         return asyncio.run(run_worker(definition, settings))
     return 0
