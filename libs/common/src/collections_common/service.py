@@ -139,8 +139,8 @@ class _QuietServer(uvicorn.Server):
 
 
 def freeze_startup_objects() -> None:
-    """Leave what start-up created (modules, the app, its routes and models: it lives as long as
-    the process) out of every later garbage collection.
+    """Leave what start-up created (modules, the app, its routes and models, a worker's
+    components: it lives as long as the process) out of every later garbage collection.
 
     Without it a full collection walks all of it, and those pauses made the tail of the API's
     latency: the gateway's case reads at 1,000/s had a p99 of 54-61 ms, with it 11-12 ms
@@ -184,6 +184,7 @@ async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
     tasks = [
         asyncio.create_task(component.run(stop), name=type(component).__name__) for component in components
     ]
+    freeze_startup_objects()
     if definition.on_worker_start is not None:
         definition.on_worker_start()
     serving = asyncio.create_task(server.serve(), name="health")
