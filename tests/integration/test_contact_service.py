@@ -103,6 +103,34 @@ class TestConsumers:
         assert plans["C3"] == plans["C1"]
         assert plans["C4"] == plans["C2"]
 
+    async def test_a_debtor_back_in_a_stage_the_same_day_gets_its_plan_again(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        """Cured, then delinquent again; moved on, then back: the stage's plan is pending again."""
+        at = MORNING.isoformat()
+        pending = (
+            "SELECT id, channel, due_at FROM planned_contacts WHERE status = 'pending' ORDER BY due_at, id"
+        )
+        await apply(engine, settings, opened("A1", "C1"), stage_changed("A1", "C1", "M1", time=at))
+        first = await rows(engine, pending)
+        assert first
+        await apply(
+            engine,
+            settings,
+            stage_changed("A1", "C1", "CURRENT", from_stage="M1", as_of="2026-03-02", time=at),
+            stage_changed("A1", "C1", "M1", as_of="2026-03-02", time=at),
+        )
+        assert await rows(engine, pending) == first, "the same contacts, pending once more"
+        await apply(
+            engine,
+            settings,
+            stage_changed("A1", "C1", "M2", dpd=31, time=at),
+            stage_changed("A1", "C1", "M1", from_stage="M2", time=at),
+        )
+        assert await rows(engine, pending) == first
+        calls = await rows(engine, "SELECT count(*) FROM call_tasks WHERE status = 'pending'")
+        assert calls == [(0,)], "M2's call tasks went with M2"
+
     async def test_a_stop_flag_cancels_pending_contacts_and_call_tasks(
         self, engine: AsyncEngine, settings: ContactSettings
     ) -> None:

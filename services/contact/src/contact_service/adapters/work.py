@@ -71,13 +71,16 @@ class WorkRepository:
     async def schedule(
         self, customer_id: str, account_id: str, contacts: Sequence[PlannedContact], *, score: int
     ) -> tuple[int, int]:
-        """Store a plan's contacts (calls become call tasks); a contact stored before is left alone."""
+        """Store a plan's contacts (calls become call tasks). A contact stored before is left alone,
+        unless it was cancelled: a debtor back in a stage the same day (cured, then delinquent
+        again; moved on, then back) gets that stage's plan again, and the cancelled contact is
+        pending once more."""
         sends = [c for c in contacts if c.channel in _SENT_CHANNELS]
         calls = [c for c in contacts if c.channel is Channel.CALL]
         if sends:
+            new_sends = insert(planned_contacts)
             await self.session.execute(
-                insert(planned_contacts)
-                .values(
+                new_sends.values(
                     [
                         {
                             "customer_id": customer_id,
@@ -93,13 +96,26 @@ class WorkRepository:
                         }
                         for c in sends
                     ]
+                ).on_conflict_do_update(  # a cancelled one is pending again, as if new
+                    constraint="planned_contacts_once",
+                    set_={
+                        "status": PENDING,
+                        "cancel_reason": None,
+                        "next_try_at": planned_contacts.c.due_at,
+                        "tries": 0,
+                        "deferred_rule": None,
+                        "last_error": None,
+                        "account_id": new_sends.excluded.account_id,
+                        "template": new_sends.excluded.template,
+                        "priority": new_sends.excluded.priority,
+                    },
+                    where=planned_contacts.c.status == CANCELLED,
                 )
-                .on_conflict_do_nothing(constraint="planned_contacts_once")
             )
         if calls:
+            new_calls = insert(call_tasks)
             await self.session.execute(
-                insert(call_tasks)
-                .values(
+                new_calls.values(
                     [
                         {
                             "customer_id": customer_id,
@@ -115,8 +131,19 @@ class WorkRepository:
                         }
                         for c in calls
                     ]
+                ).on_conflict_do_update(  # a cancelled one is pending again, as if new
+                    constraint="call_tasks_once",
+                    set_={
+                        "status": PENDING,
+                        "cancel_reason": None,
+                        "not_before": call_tasks.c.due_at,
+                        "account_id": new_calls.excluded.account_id,
+                        "template": new_calls.excluded.template,
+                        "priority": new_calls.excluded.priority,
+                        "score": new_calls.excluded.score,
+                    },
+                    where=call_tasks.c.status == CANCELLED,
                 )
-                .on_conflict_do_nothing(constraint="call_tasks_once")
             )
         return len(sends), len(calls)
 
