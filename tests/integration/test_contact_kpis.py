@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from contact_service.adapters.kpis import KpiRepository
 from contact_service.adapters.orm import cases, cures, permits, promises
@@ -97,15 +97,19 @@ async def setup(
                 for n, (debtor, at, allowed) in enumerate(PERMITS)
             ],
         )
-    async with engine.begin() as conn:
-        for account, day in CURES:
-            await KpiRepository(conn).add_cure(
-                account_id=account,
-                as_of=date.fromisoformat(day),
-                customer_id="C1",
-                from_stage="M1",
-                event_id=account,
-            )
+    async with AsyncSession(engine) as session, session.begin():
+        await KpiRepository(session).add_cures(
+            [
+                {
+                    "account_id": account,
+                    "as_of": date.fromisoformat(day),
+                    "customer_id": "C1",
+                    "from_stage": "M1",
+                    "event_id": account,
+                }
+                for account, day in CURES
+            ]
+        )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_api(settings)), base_url="http://contact"
     ) as client:
@@ -175,11 +179,11 @@ class TestContactKpisRoute:
 class TestCures:
     async def test_a_cure_is_recorded_once(self, setup: Any) -> None:
         engine, _, _ = setup
-        async with engine.begin() as conn:
-            await KpiRepository(conn).add_cure(
-                account_id="A1", as_of=date(2026, 1, 5), customer_id="C1", from_stage="M2", event_id="again"
-            )
-            rows = (await conn.execute(select(cures.c.event_id).where(cures.c.account_id == "A1"))).all()
+        async with AsyncSession(engine) as session, session.begin():
+            again = {"account_id": "A1", "as_of": date(2026, 1, 5), "customer_id": "C1", "from_stage": "M2"}
+            await KpiRepository(session).add_cures([{**again, "event_id": "again"}])
+            query = select(cures.c.event_id).where(cures.c.account_id == "A1")
+            rows = (await session.execute(query)).all()
         assert [row.event_id for row in rows] == ["A1"]
 
 

@@ -48,11 +48,7 @@ def _reason(cancellation: Cancellation | str) -> tuple[str, str]:
 
 async def cancel(session: AsyncSession, customer_id: str, cancellation: Cancellation | str) -> int:
     """Cancel every pending contact and call task of the debtor, with the reason recorded."""
-    reason, recorded = _reason(cancellation)
-    count = await WorkRepository(session).cancel_pending(customer_id, recorded)
-    if count:
-        count_on_commit(session, CANCELLATIONS.labels(reason), count)
-    return count
+    return await cancel_many(session, {customer_id: cancellation})
 
 
 async def cancel_many(session: AsyncSession, cancellations: Mapping[str, Cancellation | str]) -> int:

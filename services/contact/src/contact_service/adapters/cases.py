@@ -83,52 +83,15 @@ class CaseRepository:
 
     async def link_account(self, account_id: str, customer_id: str, currency: str | None) -> None:
         """Record whose account it is (first writer wins; a currency fills in once)."""
-        stmt = insert(case_accounts).values(account_id=account_id, customer_id=customer_id, currency=currency)
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[case_accounts.c.account_id],
-                set_={"currency": func.coalesce(case_accounts.c.currency, stmt.excluded.currency)},
-            )
-        )
-        await self.session.execute(
-            insert(cases)
-            .values(customer_id=customer_id)
-            .on_conflict_do_nothing(index_elements=[cases.c.customer_id])
-        )
+        await self.link_accounts([(account_id, customer_id, currency)])
 
     async def load(self, customer_id: str) -> CaseRecord:
         row = (await self.session.execute(select(cases).where(cases.c.customer_id == customer_id))).first()
         accounts = await self.accounts(customer_id)
         points = await self.contact_points(customer_id)
         active = await self.holds(customer_id, active_only=True)
-        profile = Profile()
-        if row is not None:
-            profile = Profile(
-                timezone=row.timezone,
-                language=row.language,
-                contact_points=tuple(points),
-                consents=dict(row.consents),
-                risk_rating=row.risk_rating,
-                signals=frozenset(row.signals),
-                as_of=row.profile_as_of,
-            )
-        case = Case(
-            customer_id=customer_id,
-            accounts={
-                a.account_id: AccountStage(a.stage, a.dpd, a.past_due_minor, a.currency or "", a.stage_as_of)
-                for a in accounts
-                if a.stage is not None and a.stage_as_of is not None
-            },
-            account_flags={a.account_id: a.flags for a in accounts},
-            profile=profile,
-            holds=tuple(Hold(h.reason, h.ends_on, h.starts_on) for h in active),
-        )
-        return CaseRecord(
-            case=case,
-            stage=row.stage if row is not None else case.stages[0],
-            stage_entered_at=row.stage_entered_at if row is not None else None,
-            unreachable=bool(row.unreachable) if row is not None else False,
-            exists=row is not None,
+        return _record(
+            customer_id, row, accounts, points, [Hold(h.reason, h.ends_on, h.starts_on) for h in active]
         )
 
     async def save(self, case: Case, *, stage_entered_at: datetime | None = None) -> None:
@@ -283,7 +246,8 @@ class CaseRepository:
         return {r.account_id: r.customer_id for r in rows}
 
     async def link_accounts(self, links: Sequence[tuple[str, str, str | None]]) -> None:
-        """``link_account`` for each (account, customer, currency), in order, in two statements."""
+        """Record whose each (account, customer, currency) is, in order, in two statements: the
+        first writer of an account wins; a currency fills in once."""
         first: dict[str, tuple[str, str | None]] = {}
         for account_id, customer_id, currency in links:
             known = first.get(account_id)
@@ -420,7 +384,7 @@ def _record(
     points: Sequence[ContactPoint],
     active: Sequence[Hold],
 ) -> CaseRecord:
-    """A ``CaseRecord`` from its rows, as ``CaseRepository.load`` builds it."""
+    """A ``CaseRecord`` from its rows (``load`` and ``load_many``)."""
     profile = Profile()
     if row is not None:
         profile = Profile(

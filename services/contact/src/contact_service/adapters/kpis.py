@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Date, cast, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -28,25 +27,9 @@ class KpiRepository:
     def __init__(self, db: AsyncSession | AsyncConnection) -> None:
         self.db = db
 
-    async def add_cure(
-        self, *, account_id: str, as_of: date, customer_id: str, from_stage: str, event_id: str
-    ) -> None:
-        """Record a cure once per account and as-of date (a repeat is a no-op)."""
-        await self.db.execute(
-            insert(cures)
-            .values(
-                account_id=account_id,
-                as_of=as_of,
-                customer_id=customer_id,
-                from_stage=from_stage,
-                event_id=event_id,
-            )
-            .on_conflict_do_nothing()
-        )
-
     async def add_cures(self, rows: Sequence[Mapping[str, object]]) -> None:
-        """``add_cure`` for many (keys: account_id, as_of, customer_id, from_stage, event_id), in one
-        statement."""
+        """Record cures (keys: account_id, as_of, customer_id, from_stage, event_id) in one
+        statement, each once per account and as-of date (a repeat is a no-op)."""
         if rows:
             assert isinstance(self.db, AsyncSession)
             await insert_rows(self.db, cures, rows, conflict=("account_id", "as_of"))

@@ -147,29 +147,8 @@ class WorkRepository:
             )
         return len(sends), len(calls)
 
-    async def cancel_pending(self, customer_id: str, reason: str) -> int:
-        """Cancel every pending contact and call task of the debtor; returns how many."""
-        sends = await self.session.execute(
-            update(planned_contacts)
-            .where(
-                planned_contacts.c.customer_id == customer_id,
-                planned_contacts.c.status.in_((PENDING, SENDING)),
-            )
-            .values(status=CANCELLED, cancel_reason=reason)
-        )
-        calls = await self.session.execute(
-            update(call_tasks)
-            .where(call_tasks.c.customer_id == customer_id, call_tasks.c.status == PENDING)
-            .values(status=CANCELLED, cancel_reason=reason, locked_by=None, locked_until=None)
-        )
-        return int(sends.rowcount or 0) + int(calls.rowcount or 0)  # type: ignore[attr-defined]
-
     async def rescore(self, customer_id: str, score: int) -> None:
-        await self.session.execute(
-            update(call_tasks)
-            .where(call_tasks.c.customer_id == customer_id, call_tasks.c.status == PENDING)
-            .values(score=score)
-        )
+        await self.rescore_many({customer_id: score})
 
     async def rezone_pending(self, customer_id: str, move: Callable[[datetime], datetime]) -> int:
         """Move the debtor's untouched pending work (never tried, deferred, locked or permitted) by
@@ -214,8 +193,8 @@ class WorkRepository:
         return moved
 
     async def cancel_pending_many(self, reasons: Mapping[str, str]) -> dict[str, int]:
-        """``cancel_pending`` for every debtor of ``reasons`` (debtor: recorded reason) in two
-        statements; returns how many each had."""
+        """Cancel every pending contact and call task of each debtor of ``reasons`` (debtor:
+        recorded reason) in two statements; returns how many each had."""
         if not reasons:
             return {}
         params = {"customers": list(reasons), "reasons": list(reasons.values())}
@@ -226,7 +205,8 @@ class WorkRepository:
         return counts
 
     async def rescore_many(self, scores: Mapping[str, int]) -> None:
-        """``rescore`` for every debtor of ``scores`` in one statement."""
+        """Give every pending call task of each debtor of ``scores`` its debtor's score, in one
+        statement."""
         if scores:
             await self.session.execute(_RESCORE, {"customers": list(scores), "scores": list(scores.values())})
 
