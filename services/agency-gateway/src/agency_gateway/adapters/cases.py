@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -185,29 +183,6 @@ class Placements:
         )
         return [_case(row) for row in await self.session.execute(query)]
 
-    async def accounts_of(self, placement_ids: Iterable[str]) -> dict[str, list[AccountFigures]]:
-        ids = list(placement_ids)
-        found: dict[str, list[AccountFigures]] = defaultdict(list)
-        if not ids:
-            return found
-        query = (
-            select(
-                placement_accounts.c.placement_id,
-                placement_accounts.c.account_id,
-                placement_accounts.c.stage,
-                placement_accounts.c.dpd,
-                placement_accounts.c.past_due_minor,
-                placement_accounts.c.currency,
-            )
-            .where(placement_accounts.c.placement_id.in_(ids))
-            .order_by(placement_accounts.c.placement_id, placement_accounts.c.account_id)
-        )
-        for row in await self.session.execute(query):
-            found[row.placement_id].append(
-                AccountFigures(row.account_id, row.stage, row.dpd, row.past_due_minor, row.currency)
-            )
-        return found
-
     async def active_with_account(self, account_id: str) -> list[tuple[str, str]]:
         """(placement_id, agency_id) of the active placements holding ``account_id``."""
         query = (
@@ -321,20 +296,3 @@ class Activities:
 
     async def add(self, **values: Any) -> None:
         await self.session.execute(insert(activities).values(**values))
-
-    async def recent(self, placement_id: str, limit: int) -> Sequence[Any]:
-        query = (
-            select(
-                activities.c.activity_id,
-                activities.c.kind,
-                activities.c.at,
-                activities.c.channel,
-                activities.c.outcome,
-                activities.c.promise,
-                activities.c.violation,
-            )
-            .where(activities.c.placement_id == placement_id)
-            .order_by(activities.c.at.desc(), activities.c.activity_id)
-            .limit(limit)
-        )
-        return list(await self.session.execute(query))
