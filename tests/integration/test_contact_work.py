@@ -526,6 +526,26 @@ class TestAgencyReports:
         outcomes = await rows(engine, "SELECT party_id, outcome, rule FROM permits ORDER BY decided_at")
         assert outcomes == [("AG2", None, None), ("AG1", "reached", "no_permit")]
 
+    async def test_odd_reports_are_refused_or_counted_never_stopping_the_consumer(
+        self, engine: AsyncEngine, settings: ContactSettings
+    ) -> None:
+        await apply(engine, settings, opened("A1", "C1"))
+        no_channel = _reported(None, "busy", MORNING, activity="ACT-X")
+        del no_channel["data"]["channel"]
+        visit = _reported("no-such-permit", "reached", MORNING, activity="ACT-V")
+        visit["data"]["kind"] = "visit"
+        del visit["data"]["channel"], visit["data"]["outcome"]
+        unknown_debtor = _reported(None, "refused", MORNING, violation="no_permit", activity="ACT-U")
+        unknown_debtor["data"].update(customer_id="NOBODY", account_id="NOWHERE")
+        promise_only = _reported(None, "reached", MORNING, activity="ACT-P")
+        promise_only["data"]["kind"] = "promise"
+        batch = await apply(engine, settings, no_channel, visit, unknown_debtor, promise_only)
+        assert list(batch.rejected.values()) == ["a reported contact names its channel"]
+        stored = await rows(
+            engine, "SELECT customer_id, channel, outcome, rule FROM permits ORDER BY customer_id"
+        )
+        assert stored == [("C1", "visit", "unknown", "no_permit"), ("NOBODY", "call", "refused", "no_permit")]
+
 
 class TestReachability:
     async def test_a_debtor_is_unreachable_after_n_failed_attempts_on_every_contact_point(
