@@ -7,7 +7,11 @@ requests by the bank and three agencies, at times spread over March 2026 (day an
 through the real reservation path (``contact_service.permits.reserve``, the one the permit API
 and the sender call) against PostgreSQL, ``--concurrency`` at a time, roughly in time order;
 each allowed one gets an outcome (calls: no answer, busy, voicemail, reached or refused; sends:
-sent), or none for one in ten (it stays ``unknown``). Afterwards the naive checker of
+sent) reported two simulated minutes after its time, or none for one in ten (it stays
+``unknown``). The simulation keeps the month's causality: a request is decided only once every
+outcome reported before its time has been recorded, as a party's dialler reports a call before
+anyone asks for a later one (requests closer together than that still race, and a pending permit
+counts as possibly connected). Afterwards the naive checker of
 ``tests/unit/contact/naive_checker.py`` (written from DOMAIN.md section 5, sharing nothing with
 the policy but the pack's numbers) walks every debtor's stored allowed decisions and counts
 violations. Target: 0 under every pack.
@@ -49,6 +53,8 @@ PARTIES = (
     Party(PartyKind.AGENCY, "AG3"),
 )
 CHANNELS = (Channel.CALL, Channel.CALL, Channel.CALL, Channel.SMS, Channel.EMAIL, Channel.IVR, Channel.PUSH)
+REPORTED_AFTER = timedelta(minutes=2)
+"""When (simulated) a party reports the outcome of an allowed request."""
 CALL_OUTCOMES = (
     Outcome.NO_ANSWER,
     Outcome.NO_ANSWER,
@@ -115,30 +121,47 @@ async def run_pack(
     for item in work:
         queue.put_nowait(item)
     decided: Counter[str] = Counter()
+    in_flight: dict[int, tuple[datetime, asyncio.Event]] = {}
+    """Requests taken and not yet done (decided and, if allowed, their outcome recorded), by id."""
+
+    async def outcomes_reported_before(at: datetime) -> None:
+        for reported_at, done in list(in_flight.values()):
+            if reported_at <= at:
+                await done.wait()
 
     async def worker() -> None:
         while not queue.empty():
             request, outcome = queue.get_nowait()
+            done = asyncio.Event()
+            in_flight[id(done)] = (request.at + REPORTED_AFTER, done)
+            try:
+                await outcomes_reported_before(request.at)
+                await decide(request, outcome)
+            finally:
+                del in_flight[id(done)]
+                done.set()
+
+    async def decide(request: PermitRequest, outcome: Outcome | None) -> None:
+        async with AsyncSession(engine) as session, session.begin():
+            outbox = Outbox(session)
+            row = await reserve(
+                session, outbox, pack=pack, source="bench", request=request, requested_by="bench"
+            )
+            await outbox.flush()
+        decided["allowed" if row.allowed else f"refused:{row.rule}"] += 1
+        if row.allowed and outcome is not None:
             async with AsyncSession(engine) as session, session.begin():
                 outbox = Outbox(session)
-                row = await reserve(
-                    session, outbox, pack=pack, source="bench", request=request, requested_by="bench"
+                await record_outcome(
+                    session,
+                    outbox,
+                    pack=pack,
+                    source="bench",
+                    permit_id=row.permit_id,
+                    report=OutcomeReport(outcome, request.at + REPORTED_AFTER),
+                    by="bench",
                 )
                 await outbox.flush()
-            decided["allowed" if row.allowed else f"refused:{row.rule}"] += 1
-            if row.allowed and outcome is not None:
-                async with AsyncSession(engine) as session, session.begin():
-                    outbox = Outbox(session)
-                    await record_outcome(
-                        session,
-                        outbox,
-                        pack=pack,
-                        source="bench",
-                        permit_id=row.permit_id,
-                        report=OutcomeReport(outcome, request.at + timedelta(minutes=2)),
-                        by="bench",
-                    )
-                    await outbox.flush()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
