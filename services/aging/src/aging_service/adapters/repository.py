@@ -1,4 +1,10 @@
-"""Loads account books from PostgreSQL and saves what changed, a batch at a time."""
+"""Loads account books from PostgreSQL and saves what changed, once per transaction.
+
+A batch's transaction may pass several business-day closes (a catch-up reads days of events at
+once): each book it touches is loaded once, kept in memory from step to step (the events before a
+close, the close, the events after it), and saved once, when the transaction commits
+(:meth:`BookRepository.of`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, any_, bindparam, select
+from sqlalchemy import Integer, Select, String, any_, bindparam, event, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.util import await_
 
 from aging_service.adapters.orm import (
     accounts,
@@ -63,21 +71,60 @@ _ACCOUNT_FIGURES = (
 )
 
 
+_BOOKS = "aging_books"
+"""Where a session keeps its transaction's :class:`BookRepository` (``session.info``)."""
+
+
 class BookRepository:
-    """A unit of account books inside one transaction."""
+    """A unit of account books inside one transaction: each book loaded once and kept in memory;
+    what the transaction changed is written by :meth:`save`."""
 
     def __init__(self, session: AsyncSession, policy: AgingPolicy) -> None:
         self.session = session
         self.policy = policy
+        self._books: dict[str, AccountBook] = {}
         self._loaded: dict[str, _Loaded] = {}
+        self._next_change: dict[str, date | None] = {}  # as stored, or as it will be; absent: stale
+        self._clocks: dict[int, date | None] = {}
+        self._changed: dict[str, AccountBook] = {}
+        self._changes: list[tuple[StageChanged, str]] = []
         self.sources: dict[tuple[str, str, str], FactSource] = {}
 
+    @classmethod
+    def of(cls, session: AsyncSession, policy: AgingPolicy) -> BookRepository:
+        """The repository of ``session``'s transaction: the books it loads stay in memory until
+        the transaction ends, and what it changed is saved when the transaction commits (a batch
+        that passes several closes loads and saves each book once). A rollback forgets them."""
+        repo = session.info.get(_BOOKS)
+        if repo is None:
+            repo = session.info[_BOOKS] = cls(session, policy)
+            sync = session.sync_session
+            if not event.contains(sync, "before_commit", _save_on_commit):
+                event.listen(sync, "before_commit", _save_on_commit)
+                event.listen(sync, "after_rollback", _forget_books)
+        assert isinstance(repo, BookRepository)
+        return repo
+
+    def changed(self, book: AccountBook) -> None:
+        """``book`` took an event or a close: save it."""
+        self._changed[book.account_id] = book
+        self._next_change.pop(book.account_id, None)
+
+    def emitted(self, changes: Iterable[tuple[StageChanged, str]]) -> None:
+        """Stage changes to store in the history on save, with the ids of the events emitted."""
+        self._changes.extend(changes)
+
     async def load(self, account_ids: Collection[str], partitions: dict[str, int]) -> dict[str, AccountBook]:
-        """Books for ``account_ids``; accounts never seen get an empty book on ``partitions[id]``."""
-        ids = sorted(set(account_ids))
-        books: dict[str, AccountBook] = {}
-        if not ids:
-            return books
+        """Books for ``account_ids``; accounts never seen get an empty book on ``partitions[id]``.
+        A book already in memory is not read again."""
+        books = self._books
+        ids = sorted(set(account_ids) - books.keys())
+        if ids:
+            await self._read(ids, partitions)
+        return {account_id: books[account_id] for account_id in account_ids}
+
+    async def _read(self, ids: list[str], partitions: dict[str, int]) -> None:
+        books = self._books
 
         async def rows(query: Select[Any], of: list[str]) -> Iterable[Any]:
             if not of:
@@ -87,6 +134,7 @@ class BookRepository:
 
         policy = self.policy
         loaded = self._loaded
+        next_changes = self._next_change
         for account_id, partition, customer_id, currency, opened, stage, as_of, next_change in await rows(
             _LOAD_ACCOUNTS, ids
         ):
@@ -101,6 +149,7 @@ class BookRepository:
                 next_change_on=next_change,
             )
             loaded[account_id] = _Loaded(partition)
+            next_changes[account_id] = next_change
         # An account's facts are saved with its row, so only accounts with a row can have facts.
         known = [account_id for account_id in ids if account_id in books]
         for account_id, statement_id, statement_date, due_date, minimum, balance in await rows(
@@ -129,7 +178,7 @@ class BookRepository:
             if account_id not in books:
                 books[account_id] = AccountBook(account_id=account_id, policy=policy)
                 loaded[account_id] = _Loaded(partitions[account_id])
-        return books
+                next_changes[account_id] = None
 
     async def partition_of(self, account_id: str) -> int | None:
         """The partition an account's events arrive on, or None when aging has never seen it."""
@@ -142,8 +191,11 @@ class BookRepository:
         has accepted the event (a rejected event brings nothing); the first accepted one counts."""
         self.sources.setdefault((account_id, kind, fact_id), source)
 
-    async def save(self, books: Iterable[AccountBook], changes: Sequence[tuple[StageChanged, str]]) -> None:
-        """Upsert the books' figures, insert their new facts and the stage changes (with event ids)."""
+    async def save(self) -> None:
+        """Upsert the figures of the books changed since the last save, insert their new facts and
+        the stage changes emitted (with their event ids)."""
+        books, self._changed = list(self._changed.values()), {}
+        changes, self._changes = self._changes, []
         now = datetime.now(UTC)
         account_rows: list[dict[str, Any]] = []
         new_statements: list[dict[str, Any]] = []
@@ -153,6 +205,7 @@ class BookRepository:
         for book in books:
             loaded = self._loaded[book.account_id]
             figures = current_assessment(book)
+            upcoming = self._next_change[book.account_id] = next_change_on(book, figures)
             account_rows.append(
                 {
                     "account_id": book.account_id,
@@ -165,7 +218,7 @@ class BookRepository:
                     "past_due_minor": figures.past_due_minor,
                     "oldest_unpaid_due_date": figures.oldest_unpaid_due_date,
                     "as_of": book.as_of,
-                    "next_change_on": next_change_on(book, figures),
+                    "next_change_on": upcoming,
                     "updated_at": now,
                 }
             )
@@ -229,8 +282,21 @@ class BookRepository:
             self.session, stage_changes, [stage_change_row(change, event_id) for change, event_id in changes]
         )
 
+    async def clocks(self, partitions: Collection[int]) -> dict[int, date]:
+        """The last business date closed for each of ``partitions`` that has one."""
+        known = self._clocks
+        missing = [partition for partition in partitions if partition not in known]
+        if missing:
+            found = await partition_clocks_of(self.session, missing)
+            known.update((partition, found.get(partition)) for partition in missing)
+        return {partition: closed for partition in partitions if (closed := known[partition]) is not None}
+
     async def close_partitions(self, partitions: Sequence[int], business_date: date) -> None:
         """Record ``business_date`` as the last date closed on ``partitions`` (never backwards)."""
+        for partition in partitions:
+            if partition in self._clocks:
+                closed = self._clocks[partition]
+                self._clocks[partition] = business_date if closed is None else max(closed, business_date)
         clock = pg_insert(partition_clocks).values(
             [{"partition": partition, "closed_through": business_date} for partition in partitions]
         )
@@ -243,14 +309,28 @@ class BookRepository:
         )
 
     async def due_on(self, partitions: Sequence[int], as_of: date) -> list[str]:
-        """Accounts of ``partitions`` whose figures change by ``as_of`` (``next_change_on``)."""
+        """Accounts of ``partitions`` whose figures change by ``as_of`` (``next_change_on``): those
+        in memory by their figures now, the others by their stored row."""
         rows = await self.session.execute(
             select(accounts.c.account_id).where(
                 accounts.c.partition == any_(bindparam("partitions", list(partitions), type_=ARRAY(Integer))),
                 accounts.c.next_change_on <= as_of,
             )
         )
-        return list(rows.scalars().all())
+        books, wanted = self._books, set(partitions)
+        due = [account_id for account_id in rows.scalars() if account_id not in books]
+        for account_id, book in books.items():
+            if self._loaded[account_id].partition in wanted:
+                upcoming = self._upcoming(book)
+                if upcoming is not None and upcoming <= as_of:
+                    due.append(account_id)
+        return sorted(due)
+
+    def _upcoming(self, book: AccountBook) -> date | None:
+        """``next_change_on`` of a book in memory, as it is stored or will be on save."""
+        if book.account_id not in self._next_change:
+            self._next_change[book.account_id] = next_change_on(book, current_assessment(book))
+        return self._next_change[book.account_id]
 
     async def reversal_reasons(self, account_id: str) -> dict[str, str | None]:
         """The reason of each reversed payment of ``account_id``, by payment id."""
@@ -283,6 +363,19 @@ def stage_change_row(change: StageChanged, event_id: str) -> dict[str, Any]:
     row = {name: value for name, value in asdict(change).items() if name not in _NOT_STORED}
     row["event_id"] = event_id
     return row
+
+
+def _save_on_commit(session: Session) -> None:
+    """Before ``session``'s transaction commits: save what its repository changed."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the books are saved with the transaction
+    repo = session.info.pop(_BOOKS, None)
+    if repo is not None:
+        await_(repo.save())
+
+
+def _forget_books(session: Session) -> None:
+    session.info.pop(_BOOKS, None)
 
 
 def current_assessment(book: AccountBook) -> Assessment:
