@@ -173,10 +173,8 @@ class AgingHandlers:
         repo = BookRepository.of(session, self.policy)
         await repo.close_partitions(ordered, business_date)
         due = await repo.due_on(ordered, as_of)
-        if not due:
-            return 0
         changes: list[StageChanged] = []
-        for book in (await repo.load(due, {})).values():
+        for book in due:
             if (change := book.apply_close(as_of, event_id)) is not None:
                 changes.append(change)
             repo.changed(book)
