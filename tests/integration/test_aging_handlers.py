@@ -8,10 +8,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from aging_service.adapters.orm import statements
+from aging_service.adapters.orm import accounts, stage_changes, statements
 from aging_service.adapters.repository import BookRepository
 from aging_service.bootstrap import SERVICE
 from aging_service.domain.policy import AgingPolicy
@@ -131,3 +131,79 @@ class TestStageTransitionMetric:
             await outbox.flush()
             await session.commit()
         assert _transitions("day_close") == before + 1
+
+
+def _payment(offset: int, event_id: str, *, value_date: str) -> Incoming:
+    data = {
+        "account_id": "ACC-1",
+        "payment_id": "P1",
+        "value_date": value_date,
+        "amount_minor": 100,
+        "currency": "CNY",
+    }
+    return _incoming(offset, event_id, "corebank.payment.posted", data)
+
+
+async def _stored(engine: AsyncEngine) -> tuple[str | None, list[tuple[str, str, str]]]:
+    async with engine.connect() as conn:
+        stage = await conn.scalar(select(accounts.c.stage).where(accounts.c.account_id == "ACC-1"))
+        history = (
+            await conn.execute(
+                select(stage_changes.c.from_stage, stage_changes.c.to_stage, stage_changes.c.cause).order_by(
+                    stage_changes.c.id
+                )
+            )
+        ).all()
+    return stage, [tuple(row) for row in history]
+
+
+class TestOneTransactionSeveralSteps:
+    """A batch passing closes: events, a close, more events, all in one transaction."""
+
+    async def test_the_books_are_read_once_and_written_when_the_transaction_commits(
+        self, engine: AsyncEngine
+    ) -> None:
+        handlers = AgingHandlers(AgingPolicy(), "aging")
+        executed: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            executed.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", note)
+        statement = _statement(0, "ev-1", statement_date="2026-01-05", due_date="2026-01-25")
+        async with AsyncSession(engine) as session:
+            await session.begin()
+            outbox = Outbox(session)
+            await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[statement]))
+            # the close sees the statement of the book in memory, not saved yet
+            await handlers.apply_close(session, outbox, [0], CLOSED, "c1")
+            before = len(executed)
+            payment = _payment(1, "ev-2", value_date="2026-02-02")
+            await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[payment]))
+            assert executed[before:] == [], "the book and its partition's clock are in memory"
+            await outbox.flush()
+            assert not [sql for sql in executed if sql.startswith("INSERT INTO accounts")]
+            await session.commit()
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+        assert len([sql for sql in executed if sql.startswith("INSERT INTO accounts")]) == 1, "saved once"
+
+        assert await _stored(engine) == (
+            "CURRENT",
+            [("CURRENT", "M1", "day_close"), ("M1", "CURRENT", "payment")],
+        )
+        async with engine.connect() as conn:
+            assert await conn.scalar(select(func.count()).select_from(statements)) == 1
+
+    async def test_a_rolled_back_transaction_writes_nothing(self, engine: AsyncEngine) -> None:
+        handlers = AgingHandlers(AgingPolicy(), "aging")
+        statement = _statement(0, "ev-1", statement_date="2026-01-05", due_date="2026-01-25")
+        async with AsyncSession(engine) as session:
+            await session.begin()
+            outbox = Outbox(session)
+            await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[statement]))
+            await handlers.apply_close(session, outbox, [0], CLOSED, "c1")
+            await session.rollback()
+            await session.begin()  # the same session, a new transaction: nothing carried over
+            await session.commit()
+        assert await _stored(engine) == (None, [])

@@ -45,7 +45,7 @@ from functools import partial
 from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from aging_service.adapters.repository import closes_after, note_close, partition_clocks_of
+from aging_service.adapters.repository import BookRepository, closes_after, note_close
 from aging_service.handlers import AgingHandlers
 from aging_service.metrics import CLOSES_PENDING, DAY_CLOSE_ACCOUNTS, DAY_CLOSE_SECONDS
 from collections_common.events import (
@@ -355,7 +355,7 @@ class CloseBarrier:
             }
             CLOSES_PENDING.set(len(owned))
             return
-        clocks = await partition_clocks_of(session, owned)
+        clocks = await BookRepository.of(session, self._handlers.policy).clocks(owned)
         oldest = min((clocks.get(p) for p in owned), key=lambda d: d or date.min)
         closes = [
             NotedClose(row.business_date, row.event_id, row.barrier)

@@ -2,10 +2,11 @@
 
 The shape every service follows: one function per inbound event type, registered in
 ``EVENT_HANDLERS``. Aging's functions apply an event to an account book (pure domain calls);
-``AgingHandlers.handle_batch`` dispatches a whole batch through ``EVENT_HANDLERS`` with one load
-and one save (the repository holds all SQL), and ``apply_close`` moves partitions' accounts to a
-new as-of date. Every stage change is stored in the history and emitted through the outbox as
-``collections.stage.changed`` in the same transaction.
+``AgingHandlers.handle_batch`` dispatches a whole batch through ``EVENT_HANDLERS``, and
+``apply_close`` moves partitions' accounts to a new as-of date; both work on the transaction's
+books (``BookRepository.of``: each loaded once, saved once when the transaction commits, however
+many closes a batch passes; the repository holds all SQL). Every stage change is stored in the
+history and emitted through the outbox as ``collections.stage.changed`` in the same transaction.
 
 Applying an event again changes nothing: each fact is keyed by its own id (statement, payment,
 reversal's payment, reage), a repeat with the same content is a no-op and emits no change. So the
@@ -24,7 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from aging_service.adapters.repository import BookRepository, FactSource, partition_clocks_of
+from aging_service.adapters.repository import BookRepository, FactSource
 from aging_service.domain.account import AccountBook, StageChanged
 from aging_service.domain.calendar import as_of_after
 from aging_service.domain.errors import RejectedEvent
@@ -133,11 +134,10 @@ class AgingHandlers:
         if not relevant:
             return
         partitions = {account_id_of(i.event.data): i.delivery.partition for i in relevant}
-        repo = BookRepository(batch.session, self.policy)
+        repo = BookRepository.of(batch.session, self.policy)
         books = await repo.load(partitions.keys(), partitions)
-        clocks = await partition_clocks_of(batch.session, set(partitions.values()))
+        clocks = await repo.clocks(set(partitions.values()))
         changes: list[StageChanged] = []
-        touched: dict[str, AccountBook] = {}
         for incoming in relevant:
             data = incoming.event.data
             book = books[account_id_of(data)]
@@ -147,10 +147,10 @@ class AgingHandlers:
             except RejectedEvent as exc:
                 batch.reject(incoming, str(exc))
                 continue
-            touched[book.account_id] = book
+            repo.changed(book)
             if change is not None:
                 changes.append(change)
-        await repo.save(touched.values(), self._emit(batch.outbox, changes))
+        repo.emitted(self._emit(batch.outbox, changes))
 
     async def apply_close(
         self,
@@ -162,24 +162,23 @@ class AgingHandlers:
     ) -> int:
         """Move ``partitions`` to the as-of date after ``business_date``; return accounts touched.
 
-        Only accounts whose ``next_change_on`` has come are loaded: a close costs what changes.
-        The partitions a close is due for are moved together, with one load and one save.
+        Only accounts whose ``next_change_on`` has come are read: a close costs what changes.
+        The partitions a close is due for are moved together, on the transaction's books.
         """
         as_of = as_of_after(business_date)
         assert as_of is not None
         ordered = sorted(set(partitions))
         if not ordered:
             return 0
-        repo = BookRepository(session, self.policy)
+        repo = BookRepository.of(session, self.policy)
         await repo.close_partitions(ordered, business_date)
         due = await repo.due_on(ordered, as_of)
-        if not due:
-            return 0
-        books = await repo.load(due, {})
-        changes = [
-            change for book in books.values() if (change := book.apply_close(as_of, event_id)) is not None
-        ]
-        await repo.save(books.values(), self._emit(outbox, changes))
+        changes: list[StageChanged] = []
+        for book in due:
+            if (change := book.apply_close(as_of, event_id)) is not None:
+                changes.append(change)
+            repo.changed(book)
+        repo.emitted(self._emit(outbox, changes))
         return len(due)
 
     def _emit(self, outbox: Outbox, changes: Sequence[StageChanged]) -> list[tuple[StageChanged, str]]:

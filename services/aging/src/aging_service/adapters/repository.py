@@ -1,4 +1,10 @@
-"""Loads account books from PostgreSQL and saves what changed, a batch at a time."""
+"""Loads account books from PostgreSQL and saves what changed, once per transaction.
+
+A batch's transaction may pass several business-day closes (a catch-up reads days of events at
+once): each book it touches is loaded once, kept in memory from step to step (the events before a
+close, the close, the events after it), and saved once, when the transaction commits
+(:meth:`BookRepository.of`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, any_, bindparam, select
+from sqlalchemy import Integer, Select, String, all_, any_, bindparam, event, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.util import await_
 
 from aging_service.adapters.orm import (
     accounts,
@@ -63,34 +71,89 @@ _ACCOUNT_FIGURES = (
 )
 
 
+_BOOKS = "aging_books"
+"""Where a session keeps its transaction's :class:`BookRepository` (``session.info``)."""
+
+
 class BookRepository:
-    """A unit of account books inside one transaction."""
+    """A unit of account books inside one transaction: each book loaded once and kept in memory;
+    what the transaction changed is written by :meth:`save`."""
 
     def __init__(self, session: AsyncSession, policy: AgingPolicy) -> None:
         self.session = session
         self.policy = policy
+        self._books: dict[str, AccountBook] = {}
         self._loaded: dict[str, _Loaded] = {}
+        self._next_change: dict[str, date | None] = {}  # as stored, or as it will be; absent: stale
+        self._clocks: dict[int, date | None] = {}
+        self._changed: dict[str, AccountBook] = {}
+        self._changes: list[tuple[StageChanged, str]] = []
+        self._closed: dict[int, date] = {}  # partitions' new clocks, to save
         self.sources: dict[tuple[str, str, str], FactSource] = {}
 
+    @classmethod
+    def of(cls, session: AsyncSession, policy: AgingPolicy) -> BookRepository:
+        """The repository of ``session``'s transaction: the books it loads stay in memory until
+        the transaction ends, and what it changed is saved when the transaction commits (a batch
+        that passes several closes loads and saves each book once). A rollback forgets them."""
+        repo = session.info.get(_BOOKS)
+        if repo is None:
+            repo = session.info[_BOOKS] = cls(session, policy)
+            sync = session.sync_session
+            if not event.contains(sync, "before_commit", _save_on_commit):
+                event.listen(sync, "before_commit", _save_on_commit)
+                event.listen(sync, "after_rollback", _forget_books)
+        assert isinstance(repo, BookRepository)
+        return repo
+
+    def changed(self, book: AccountBook) -> None:
+        """``book`` took an event or a close: save it."""
+        self._changed[book.account_id] = book
+        self._next_change.pop(book.account_id, None)
+
+    def emitted(self, changes: Iterable[tuple[StageChanged, str]]) -> None:
+        """Stage changes to store in the history on save, with the ids of the events emitted."""
+        self._changes.extend(changes)
+
     async def load(self, account_ids: Collection[str], partitions: dict[str, int]) -> dict[str, AccountBook]:
-        """Books for ``account_ids``; accounts never seen get an empty book on ``partitions[id]``."""
-        ids = sorted(set(account_ids))
-        books: dict[str, AccountBook] = {}
-        if not ids:
-            return books
+        """Books for ``account_ids``; accounts never seen get an empty book on ``partitions[id]``.
+        A book already in memory is not read again."""
+        books = self._books
+        ids = sorted(set(account_ids) - books.keys())
+        if ids:
+            await self._read(ids, partitions)
+        return {account_id: books[account_id] for account_id in account_ids}
 
-        async def rows(query: Select[Any], of: list[str]) -> Iterable[Any]:
-            if not of:
-                return ()
-            result: Iterable[Any] = await self.session.execute(query, {"ids": of})
-            return result
+    async def _read(self, ids: list[str], partitions: dict[str, int]) -> None:
+        await self._books_of(_LOAD_IDS, {"ids": ids})
+        for account_id in ids:
+            if account_id not in self._books:
+                self._books[account_id] = AccountBook(account_id=account_id, policy=self.policy)
+                self._loaded[account_id] = _Loaded(partitions[account_id])
+                self._next_change[account_id] = None
 
-        policy = self.policy
-        loaded = self._loaded
-        for account_id, partition, customer_id, currency, opened, stage, as_of, next_change in await rows(
-            _LOAD_ACCOUNTS, ids
-        ):
-            books[account_id] = AccountBook(
+    async def _books_of(self, query: Select[Any], parameters: dict[str, Any]) -> list[AccountBook]:
+        """Read the books of the accounts ``query`` selects (each account's row and facts in one
+        row) and return them, but for those already in memory: they are kept as they are."""
+        found: list[AccountBook] = []
+        policy, books, loaded, next_changes = self.policy, self._books, self._loaded, self._next_change
+        for (
+            account_id,
+            partition,
+            customer_id,
+            currency,
+            opened,
+            stage,
+            as_of,
+            next_change,
+            statement_rows,
+            payment_rows,
+            reversal_rows,
+            reage_rows,
+        ) in await self.session.execute(query, parameters):
+            if account_id in books:
+                continue
+            book = books[account_id] = AccountBook(
                 account_id=account_id,
                 policy=policy,
                 customer_id=customer_id,
@@ -100,36 +163,29 @@ class BookRepository:
                 as_of=as_of,
                 next_change_on=next_change,
             )
-            loaded[account_id] = _Loaded(partition)
-        # An account's facts are saved with its row, so only accounts with a row can have facts.
-        known = [account_id for account_id in ids if account_id in books]
-        for account_id, statement_id, statement_date, due_date, minimum, balance in await rows(
-            _LOAD_STATEMENTS, known
-        ):
-            books[account_id].statements[statement_id] = Statement(
-                statement_id=statement_id,
-                statement_date=statement_date,
-                due_date=due_date,
-                minimum_due_minor=minimum,
-                statement_balance_minor=balance,
-            )
-            loaded[account_id].statement_ids.add(statement_id)
-        for account_id, payment_id, value_date, amount in await rows(_LOAD_PAYMENTS, known):
-            books[account_id].payments[payment_id] = PostedPayment(
-                payment_id=payment_id, value_date=value_date, amount_minor=amount
-            )
-            loaded[account_id].payment_ids.add(payment_id)
-        for account_id, payment_id in await rows(_LOAD_REVERSALS, known):
-            books[account_id].reversed_payment_ids.add(payment_id)
-            loaded[account_id].reversal_ids.add(payment_id)
-        for account_id, reage_id, effective_date in await rows(_LOAD_REAGES, known):
-            books[account_id].reages[reage_id] = Reage(reage_id=reage_id, effective_date=effective_date)
-            loaded[account_id].reage_ids.add(reage_id)
-        for account_id in ids:
-            if account_id not in books:
-                books[account_id] = AccountBook(account_id=account_id, policy=policy)
-                loaded[account_id] = _Loaded(partitions[account_id])
-        return books
+            facts = loaded[account_id] = _Loaded(partition)
+            next_changes[account_id] = next_change
+            for statement_id, statement_date, due_date, minimum, balance in statement_rows or ():
+                book.statements[statement_id] = Statement(
+                    statement_id=statement_id,
+                    statement_date=statement_date,
+                    due_date=due_date,
+                    minimum_due_minor=minimum,
+                    statement_balance_minor=balance,
+                )
+            for payment_id, value_date, amount in payment_rows or ():
+                book.payments[payment_id] = PostedPayment(
+                    payment_id=payment_id, value_date=value_date, amount_minor=amount
+                )
+            book.reversed_payment_ids.update(reversal_rows or ())
+            for reage_id, effective_date in reage_rows or ():
+                book.reages[reage_id] = Reage(reage_id=reage_id, effective_date=effective_date)
+            facts.statement_ids.update(book.statements)
+            facts.payment_ids.update(book.payments)
+            facts.reversal_ids.update(book.reversed_payment_ids)
+            facts.reage_ids.update(book.reages)
+            found.append(book)
+        return found
 
     async def partition_of(self, account_id: str) -> int | None:
         """The partition an account's events arrive on, or None when aging has never seen it."""
@@ -142,8 +198,12 @@ class BookRepository:
         has accepted the event (a rejected event brings nothing); the first accepted one counts."""
         self.sources.setdefault((account_id, kind, fact_id), source)
 
-    async def save(self, books: Iterable[AccountBook], changes: Sequence[tuple[StageChanged, str]]) -> None:
-        """Upsert the books' figures, insert their new facts and the stage changes (with event ids)."""
+    async def save(self) -> None:
+        """Upsert the figures of the books changed since the last save, insert their new facts and
+        the stage changes emitted (with their event ids), and move the partitions' clocks."""
+        books, self._changed = list(self._changed.values()), {}
+        changes, self._changes = self._changes, []
+        closed, self._closed = self._closed, {}
         now = datetime.now(UTC)
         account_rows: list[dict[str, Any]] = []
         new_statements: list[dict[str, Any]] = []
@@ -153,6 +213,7 @@ class BookRepository:
         for book in books:
             loaded = self._loaded[book.account_id]
             figures = current_assessment(book)
+            upcoming = self._next_change[book.account_id] = next_change_on(book, figures)
             account_rows.append(
                 {
                     "account_id": book.account_id,
@@ -165,7 +226,7 @@ class BookRepository:
                     "past_due_minor": figures.past_due_minor,
                     "oldest_unpaid_due_date": figures.oldest_unpaid_due_date,
                     "as_of": book.as_of,
-                    "next_change_on": next_change_on(book, figures),
+                    "next_change_on": upcoming,
                     "updated_at": now,
                 }
             )
@@ -228,29 +289,56 @@ class BookRepository:
         await insert_rows(
             self.session, stage_changes, [stage_change_row(change, event_id) for change, event_id in changes]
         )
+        if closed:
+            clock = pg_insert(partition_clocks).values(
+                [{"partition": partition, "closed_through": day} for partition, day in sorted(closed.items())]
+            )
+            await self.session.execute(
+                clock.on_conflict_do_update(
+                    index_elements=[partition_clocks.c.partition],
+                    set_={"closed_through": clock.excluded.closed_through},
+                    where=partition_clocks.c.closed_through < clock.excluded.closed_through,
+                )
+            )
+
+    async def clocks(self, partitions: Collection[int]) -> dict[int, date]:
+        """The last business date closed for each of ``partitions`` that has one."""
+        known = self._clocks
+        missing = [partition for partition in partitions if partition not in known]
+        if missing:
+            found = await partition_clocks_of(self.session, missing)
+            known.update((partition, found.get(partition)) for partition in missing)
+        return {partition: closed for partition in partitions if (closed := known[partition]) is not None}
 
     async def close_partitions(self, partitions: Sequence[int], business_date: date) -> None:
-        """Record ``business_date`` as the last date closed on ``partitions`` (never backwards)."""
-        clock = pg_insert(partition_clocks).values(
-            [{"partition": partition, "closed_through": business_date} for partition in partitions]
-        )
-        await self.session.execute(
-            clock.on_conflict_do_update(
-                index_elements=[partition_clocks.c.partition],
-                set_={"closed_through": clock.excluded.closed_through},
-                where=partition_clocks.c.closed_through < clock.excluded.closed_through,
-            )
-        )
+        """Record ``business_date`` as the last date closed on ``partitions`` (never backwards);
+        written on save, read back by :meth:`clocks` meanwhile."""
+        clocks = await self.clocks(partitions)
+        for partition in partitions:
+            if partition not in clocks or clocks[partition] < business_date:
+                self._clocks[partition] = self._closed[partition] = business_date
 
-    async def due_on(self, partitions: Sequence[int], as_of: date) -> list[str]:
-        """Accounts of ``partitions`` whose figures change by ``as_of`` (``next_change_on``)."""
-        rows = await self.session.execute(
-            select(accounts.c.account_id).where(
-                accounts.c.partition == any_(bindparam("partitions", list(partitions), type_=ARRAY(Integer))),
-                accounts.c.next_change_on <= as_of,
-            )
+    async def due_on(self, partitions: Sequence[int], as_of: date) -> list[AccountBook]:
+        """The books of ``partitions`` whose figures change by ``as_of`` (``next_change_on``): those
+        in memory by their figures now, the others by their stored row (read in one statement)."""
+        books, wanted = self._books, set(partitions)
+        in_memory = [
+            book
+            for account_id, book in books.items()
+            if self._loaded[account_id].partition in wanted
+            and (upcoming := self._upcoming(book)) is not None
+            and upcoming <= as_of
+        ]
+        stored = await self._books_of(
+            _LOAD_DUE, {"partitions": list(partitions), "as_of": as_of, "in_memory": list(books)}
         )
-        return list(rows.scalars().all())
+        return sorted([*in_memory, *stored], key=lambda book: book.account_id)
+
+    def _upcoming(self, book: AccountBook) -> date | None:
+        """``next_change_on`` of a book in memory, as it is stored or will be on save."""
+        if book.account_id not in self._next_change:
+            self._next_change[book.account_id] = next_change_on(book, current_assessment(book))
+        return self._next_change[book.account_id]
 
     async def reversal_reasons(self, account_id: str) -> dict[str, str | None]:
         """The reason of each reversed payment of ``account_id``, by payment id."""
@@ -283,6 +371,19 @@ def stage_change_row(change: StageChanged, event_id: str) -> dict[str, Any]:
     row = {name: value for name, value in asdict(change).items() if name not in _NOT_STORED}
     row["event_id"] = event_id
     return row
+
+
+def _save_on_commit(session: Session) -> None:
+    """Before ``session``'s transaction commits: save what its repository changed."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the books are saved with the transaction
+    repo = session.info.pop(_BOOKS, None)
+    if repo is not None:
+        await_(repo.save())
+
+
+def _forget_books(session: Session) -> None:
+    session.info.pop(_BOOKS, None)
 
 
 def current_assessment(book: AccountBook) -> Assessment:
@@ -319,27 +420,37 @@ def next_change_on(book: AccountBook, current: Assessment) -> date | None:
     return min(candidates, default=None)
 
 
-def _for_accounts(*columns: Any) -> Select[Any]:
-    """Only the columns a book needs, for the accounts in the one array parameter ``ids``."""
+def _facts(*columns: Any) -> Any:
+    """An account's rows of one fact table, as an array of tuples (NULL when it has none)."""
     table = columns[0].table
-    return select(*columns).where(table.c.account_id == any_(bindparam("ids", type_=ARRAY(String))))
+    aggregated = func.array_agg(func.row(*columns) if len(columns) > 1 else columns[0])
+    return select(aggregated).where(table.c.account_id == accounts.c.account_id).scalar_subquery()
 
 
 _a, _st, _p = accounts.c, statements.c, payments.c
-_LOAD_ACCOUNTS = _for_accounts(
-    _a.account_id, _a.partition, _a.customer_id, _a.currency, _a.opened, _a.stage, _a.as_of, _a.next_change_on
+_LOAD_BOOKS = select(
+    _a.account_id,
+    _a.partition,
+    _a.customer_id,
+    _a.currency,
+    _a.opened,
+    _a.stage,
+    _a.as_of,
+    _a.next_change_on,
+    _facts(
+        _st.statement_id, _st.statement_date, _st.due_date, _st.minimum_due_minor, _st.statement_balance_minor
+    ),
+    _facts(_p.payment_id, _p.value_date, _p.amount_minor),
+    _facts(reversals.c.payment_id),
+    _facts(reages.c.reage_id, reages.c.effective_date),
 )
-_LOAD_STATEMENTS = _for_accounts(
-    _st.account_id,
-    _st.statement_id,
-    _st.statement_date,
-    _st.due_date,
-    _st.minimum_due_minor,
-    _st.statement_balance_minor,
+"""Books with their facts, one row each: a load is one statement, whatever the facts."""
+_LOAD_IDS = _LOAD_BOOKS.where(_a.account_id == any_(bindparam("ids", type_=ARRAY(String))))
+_LOAD_DUE = _LOAD_BOOKS.where(
+    _a.partition == any_(bindparam("partitions", type_=ARRAY(Integer))),
+    _a.next_change_on <= bindparam("as_of"),
+    _a.account_id != all_(bindparam("in_memory", type_=ARRAY(String))),
 )
-_LOAD_PAYMENTS = _for_accounts(_p.account_id, _p.payment_id, _p.value_date, _p.amount_minor)
-_LOAD_REVERSALS = _for_accounts(reversals.c.account_id, reversals.c.payment_id)
-_LOAD_REAGES = _for_accounts(reages.c.account_id, reages.c.reage_id, reages.c.effective_date)
 
 
 async def partition_clocks_of(session: AsyncSession, partitions: Collection[int]) -> dict[int, date]:
