@@ -50,6 +50,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from benchmarks._infra import aging_worker, benchmark_stack, connect
+from benchmarks.contact_permits import cpu_seconds
 from contact_service.bootstrap import SERVICE
 from contact_service.settings import ContactSettings
 from devstack._process import free_port
@@ -103,14 +104,16 @@ def contact_worker(stack: Stack, logs: Path) -> Iterator[ServiceProcess]:
 
 
 @contextmanager
-def profiled(worker: ServiceProcess, out: Path | None) -> Iterator[None]:
-    """``py-spy record`` of ``worker`` while the block runs (a flame graph at ``out``)."""
-    if out is None or worker.proc is None:
+def profiled(worker: ServiceProcess | None, out: Path | None) -> Iterator[None]:
+    """``py-spy record`` of ``worker`` while the block runs: a flame graph at ``out``, or
+    collapsed stacks when ``out`` ends in ``.txt``."""
+    if out is None or worker is None or worker.proc is None:
         yield
         return
+    kind = ["--format", "raw"] if out.suffix == ".txt" else []
     spy = subprocess.Popen(
         [str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(out), "--pid", str(worker.proc.pid)]
-        + ["--rate", "50", "--idle"]
+        + ["--rate", "50", "--idle", *kind]
     )
     try:
         yield
@@ -216,13 +219,22 @@ class Clock:
 async def watch(stack: Stack, clock: Clock, expected: set[str], poll_ms: int, deadline: float) -> None:
     """Note when each expected debtor's case is first seen CURRENT."""
     conn = await connect(stack, CONTACT_DB)
+    horizon = 0  # every transaction with a lower id had ended at the previous poll
     try:
         while len(clock.seen) < len(expected) and time.time() < deadline:
-            rows = await conn.fetch("SELECT customer_id FROM cases WHERE stage = 'CURRENT'")
+            # Only rows written by a transaction still running (or not begun) at the previous
+            # poll can have become visible since: the poll returns those, not every cure so far.
+            row = await conn.fetchrow(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon, array("
+                "SELECT customer_id FROM cases WHERE stage = 'CURRENT' AND xmin::text::bigint >= $1"
+                ") AS cured",
+                horizon,
+            )
             now = time.time()
-            for r in rows:
-                if r["customer_id"] in expected:
-                    clock.seen.setdefault(r["customer_id"], now)
+            for debtor in row["cured"]:
+                if debtor in expected:
+                    clock.seen.setdefault(debtor, now)
+            horizon = row["horizon"]
             await asyncio.sleep(poll_ms / 1000)
     finally:
         await conn.close()
@@ -298,6 +310,54 @@ async def split(stack: Stack) -> dict[str, dict[str, float]]:
     return out
 
 
+def postgres_cpu_seconds(stack: Stack) -> float:
+    """CPU time of the stack's PostgreSQL so far: the postmaster, its live processes and those
+    it has reaped (Linux ``/proc``)."""
+    if stack.postgres is None:
+        return 0.0
+    postmaster = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rpartition(")")[2].split()
+    total = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(stat[1]) == postmaster:
+                total += cpu_seconds(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return total
+
+
+class CpuMeter:
+    """CPU seconds the two workers and PostgreSQL use between ``start`` and ``stop``."""
+
+    def __init__(self, stack: Stack, workers: dict[str, ServiceProcess]) -> None:
+        self._stack = stack
+        self._pids = {name: w.proc.pid for name, w in workers.items() if w.proc is not None}
+        self._before: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        now = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
+        now["postgres"] = postgres_cpu_seconds(self._stack)
+        return now
+
+    def start(self) -> None:
+        self._before = self._now()
+
+    def stop(self) -> None:
+        self.used = {name: value - self._before[name] for name, value in self._now().items()}
+
+    def report(self, events: int, seconds: float) -> str:
+        return ", ".join(
+            f"{name} {cpu:.2f} s ({100 * cpu / seconds:.0f}% of a core,"
+            f" {1000 * cpu / events:.2f} ms per payment)"
+            for name, cpu in self.used.items()
+        )
+
+
 def percentiles(values: list[float]) -> str:
     ordered = sorted(values)
     if not ordered:
@@ -310,19 +370,26 @@ def percentiles(values: list[float]) -> str:
 
 
 # -- the two modes --------------------------------------------------------------------------------
-async def run_payments(stack: Stack, args: argparse.Namespace, worker: ServiceProcess) -> None:
+async def run_payments(
+    stack: Stack, args: argparse.Namespace, worker: ServiceProcess, aging: ServiceProcess
+) -> None:
     started = time.monotonic()
     await set_up_m1(stack, args.debtors)
     print(f"set-up: {args.debtors} debtors in M1 with their plans in {time.monotonic() - started:.1f}s")
     clock = Clock()
     items = [(customer(n), "corebank.payments.v1", payment(n), account(n)) for n in range(args.debtors)]
     load_before = os.getloadavg()
-    with profiled(worker, args.profile):
+    meter = CpuMeter(stack, {"aging worker": aging, "contact worker": worker})
+    with profiled(worker, args.profile), profiled(aging, args.profile_aging):
         deadline = time.time() + args.debtors / args.rate + 300
+        meter.start()
+        measured = time.monotonic()
         await asyncio.gather(
             publish_paced(stack, clock, items, args.rate),
             watch(stack, clock, {customer(n) for n in range(args.debtors)}, args.poll_ms, deadline),
         )
+        measured = time.monotonic() - measured
+        meter.stop()
     load_after = os.getloadavg()
     missing = args.debtors - len(clock.seen)
     assert missing == 0, f"{missing} cures never seen applied"
@@ -333,6 +400,10 @@ async def run_payments(stack: Stack, args: argparse.Namespace, worker: ServicePr
         f"cures={len(debtors)} rate={args.rate:.0f}/s poll={args.poll_ms}ms "
         f"load average (1/5 min) before {load_before[0]:.2f}/{load_before[1]:.2f}, "
         f"after {load_after[0]:.2f}/{load_after[1]:.2f}"
+    )
+    print(
+        f"CPU from the first payment to the last cure seen ({measured:.1f} s):",
+        meter.report(len(debtors), measured),
     )
     print(
         "payment acknowledged -> cancellation seen committed:",
@@ -429,7 +500,10 @@ def main() -> None:
     parser.add_argument("--debtors", type=int, default=5_000)
     parser.add_argument("--rate", type=float, default=1_000)
     parser.add_argument("--poll-ms", type=int, default=10)
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graph of the contact worker")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy profile of the contact worker")
+    parser.add_argument(
+        "--profile-aging", type=Path, default=None, help="py-spy profile of the aging worker (payments mode)"
+    )
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="contact-cancel-bench-"))
     with benchmark_stack() as stack:
@@ -445,8 +519,8 @@ def main() -> None:
         from aging_service.settings import AgingSettings
 
         AGING_SERVICE.migrate(AgingSettings(database_url=stack.database_url(AGING_DB)))
-        with aging_worker(stack, AGING_DB, PREFIX, logs), contact_worker(stack, logs) as worker:
-            asyncio.run(run_payments(stack, args, worker))
+        with aging_worker(stack, AGING_DB, PREFIX, logs) as aging, contact_worker(stack, logs) as worker:
+            asyncio.run(run_payments(stack, args, worker, aging))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, text, update
+from sqlalchemy import BigInteger, Integer, all_, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from collections_common.bulk import insert_rows
@@ -120,6 +121,29 @@ def _header(stored: Sequence[str]) -> tuple[str, bytes]:
     return name, base64.b64decode(stored[1])
 
 
+_SENT_IDS = bindparam("sent", type_=ARRAY(BigInteger))
+"""The ids of the batch the relay had acknowledged last, not yet marked sent."""
+
+_NEXT_ROWS = (
+    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers, outbox.c.created_at)
+    .add_cte(
+        update(outbox)
+        .where(outbox.c.id == any_(_SENT_IDS))
+        .values(published_at=bindparam("sent_at", type_=outbox.c.published_at.type))
+        .cte("marked")
+    )
+    # The statement reads the rows as they were before its own update: the marked ones are left out.
+    .where(
+        outbox.c.published_at.is_(None),
+        outbox.c.lane == any_(bindparam("lanes", type_=ARRAY(Integer))),
+        outbox.c.id != all_(_SENT_IDS),
+    )
+    .order_by(outbox.c.id)
+    .limit(bindparam("limit"))
+)
+"""One statement: mark the batch acknowledged last as sent, and read the next rows to publish."""
+
+
 class OutboxRelay:
     """Publishes committed outbox rows to Kafka with an idempotent producer (``acks=all``)."""
 
@@ -132,6 +156,7 @@ class OutboxRelay:
         self._lanes: set[int] = set()
         self._lock_conn: AsyncConnection | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._unmarked: tuple[tuple[int, ...], datetime | None] = ((), None)
         TRANSIENT_FAILURES.labels(settings.consumer_group, "outbox")  # exported at 0 before any failure
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -170,53 +195,70 @@ class OutboxRelay:
                     backoff = min(backoff * 2, 5.0)
         finally:
             _RELAYS_WAITING.discard(wake)
+            try:
+                await self._mark_sent()
+            except Exception:  # unmarked rows are published again after a restart
+                log.warning("could not mark the last batch sent; it will be published again", exc_info=True)
             await self._release_lanes()
             await self._stop_producer()
 
     async def publish_once(self) -> int:
-        """Publish one batch from the lanes held; return how many rows were sent."""
-        if not self._lanes or self._producer is None:
+        """Publish one batch from the lanes held; return how many rows were sent.
+
+        The rows of the batch before are marked sent by the same statement that reads this one
+        (on the relay's own connection, committed at once), so marking costs no round trip of
+        its own and a batch is marked before the next one is sent: at most one acknowledged
+        batch is ever unmarked.
+        """
+        if not self._lanes or self._producer is None or self._lock_conn is None:
             return 0
-        async with AsyncSession(self._engine) as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(
-                        outbox.c.id,
-                        outbox.c.topic,
-                        outbox.c.key,
-                        outbox.c.payload,
-                        outbox.c.headers,
-                        outbox.c.created_at,
-                    )
-                    .where(outbox.c.published_at.is_(None), outbox.c.lane.in_(sorted(self._lanes)))
-                    .order_by(outbox.c.id)
-                    .limit(self._settings.outbox_batch_size)
-                )
-            ).all()
-            if not rows:
-                OUTBOX_BACKLOG.set(0)
-                return 0
-            futures = [
-                await self._producer.send(
-                    self._settings.topic(row.topic),
-                    value=row.payload,
-                    key=row.key,
-                    headers=[_header(stored) for stored in row.headers],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*futures)
-            crash_point("relay.after_publish")
-            sent_at = datetime.now(UTC)
-            await session.execute(
-                update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=sent_at)
+        sent, sent_at = self._unmarked
+        rows = (
+            await self._lock_conn.execute(
+                _NEXT_ROWS,
+                {
+                    "sent": list(sent),
+                    "sent_at": sent_at,
+                    "lanes": sorted(self._lanes),
+                    "limit": self._settings.outbox_batch_size,
+                },
             )
+        ).all()
+        self._unmarked = ((), sent_at)
+        if not rows:
+            OUTBOX_BACKLOG.set(0)
+            return 0
+        futures = [
+            await self._producer.send(
+                self._settings.topic(row.topic),
+                value=row.payload,
+                key=row.key,
+                headers=[_header(stored) for stored in row.headers],
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+        crash_point("relay.after_publish")
+        acknowledged = datetime.now(UTC)
+        self._unmarked = (tuple(row.id for row in rows), acknowledged)
         for row in rows:
             OUTBOX_PUBLISHED.labels(row.topic).inc()
-            OUTBOX_PUBLISH_SECONDS.observe(max(0.0, (sent_at - row.created_at).total_seconds()))
+            OUTBOX_PUBLISH_SECONDS.observe(max(0.0, (acknowledged - row.created_at).total_seconds()))
         if len(rows) < self._settings.outbox_batch_size:
             OUTBOX_BACKLOG.set(0)
         return len(rows)
+
+    async def _mark_sent(self) -> None:
+        """Mark the last batch sent now (on stopping), so a restart does not publish it again."""
+        sent, sent_at = self._unmarked
+        if not sent:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(outbox).where(outbox.c.id == any_(_SENT_IDS)).values(published_at=sent_at),
+                {"sent": list(sent)},
+            )
+        self._unmarked = ((), sent_at)
 
     async def backlog(self) -> int:
         """Rows not yet published in the lanes this relay holds (refreshed every claim cycle)."""
@@ -232,7 +274,10 @@ class OutboxRelay:
 
     async def _claim_lanes(self) -> None:
         if self._lock_conn is None:
-            self._lock_conn = await self._engine.connect()
+            # Autocommit: each statement on it commits at once (the advisory locks are the session's).
+            self._lock_conn = await (await self._engine.connect()).execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
         for lane in range(LANES):
             if lane in self._lanes:
                 continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, and_, bindparam, delete, func, select, text, update
+from sqlalchemy import BigInteger, DateTime, String, and_, any_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +57,10 @@ class HoldRow:
     set_at: datetime
     ended_on: date | None
     ended_by: str | None
+
+
+_CUSTOMERS = bindparam("customers", type_=ARRAY(String))
+_ACCOUNTS = bindparam("accounts", type_=ARRAY(String))
 
 
 class CaseRepository:
@@ -240,8 +244,9 @@ class CaseRepository:
             return {}
         rows = await self.session.execute(
             select(case_accounts.c.account_id, case_accounts.c.customer_id).where(
-                case_accounts.c.account_id.in_(sorted(set(account_ids)))
-            )
+                case_accounts.c.account_id == any_(_ACCOUNTS)
+            ),
+            {"accounts": sorted(set(account_ids))},
         )
         return {r.account_id: r.customer_id for r in rows}
 
@@ -277,15 +282,21 @@ class CaseRepository:
         wanted = sorted(set(customer_ids))
         if not wanted:
             return {}
+        # One array parameter, not a list of them: the statement is the same for any number of
+        # debtors, so it is prepared once per connection.
+        given = {"customers": wanted}
         case_rows = {
             r.customer_id: r
-            for r in await self.session.execute(select(cases).where(cases.c.customer_id.in_(wanted)))
+            for r in await self.session.execute(
+                select(cases).where(cases.c.customer_id == any_(_CUSTOMERS)), given
+            )
         }
         accounts: dict[str, list[Any]] = {c: [] for c in wanted}
         for r in await self.session.execute(
             select(case_accounts)
-            .where(case_accounts.c.customer_id.in_(wanted))
-            .order_by(case_accounts.c.account_id)
+            .where(case_accounts.c.customer_id == any_(_CUSTOMERS))
+            .order_by(case_accounts.c.account_id),
+            given,
         ):
             accounts[r.customer_id].append(r)
         points: dict[str, list[ContactPoint]] = {c: [] for c in wanted}
@@ -296,15 +307,17 @@ class CaseRepository:
                 contact_points.c.owner,
                 contact_points.c.source,
             )
-            .where(contact_points.c.customer_id.in_(wanted))
-            .order_by(contact_points.c.id)
+            .where(contact_points.c.customer_id == any_(_CUSTOMERS))
+            .order_by(contact_points.c.id),
+            given,
         ):
             points[r.customer_id].append(ContactPoint(r.value, Owner(r.owner), r.source))
         active: dict[str, list[Hold]] = {c: [] for c in wanted}
         for r in await self.session.execute(
             select(holds)
-            .where(holds.c.customer_id.in_(wanted), holds.c.ended_on.is_(None))
-            .order_by(holds.c.set_at, holds.c.hold_id)
+            .where(holds.c.customer_id == any_(_CUSTOMERS), holds.c.ended_on.is_(None))
+            .order_by(holds.c.set_at, holds.c.hold_id),
+            given,
         ):
             active[r.customer_id].append(Hold(r.reason, r.ends_on, r.starts_on))
         return {c: _record(c, case_rows.get(c), accounts[c], points[c], active[c]) for c in wanted}
