@@ -156,7 +156,7 @@ def main() -> None:
             api.stop()
     print(report)
     rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", report).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", report).group(1)  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+(\S+)", report, re.MULTILINE).group(1)  # type: ignore[union-attr]
     total = int(re.search(r"([0-9]+) requests in", report).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", report)
     print(
