@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +21,35 @@ from tests.e2e.aging_harness import until  # noqa: E402, F401 - shared with the 
 from tests.processes import ServiceProcess, wait_for_status  # noqa: E402
 
 AGING = next(service for service in SERVICES if service.name == "aging")
+
+PACING = """
+delay = function()
+  return {wait_ms}
+end
+"""
+
+
+def paced(rate: int, connections: int) -> str:
+    """wrk Lua that offers about ``rate`` requests a second over ``connections`` connections.
+
+    Each connection waits ``connections / rate`` seconds between its requests (wrk's ``delay()``;
+    the latency wrk reports leaves the wait out). The wait follows each answer, so the rate
+    offered is a little under ``rate`` (by the latency's share of a connection's cycle): use
+    enough connections that the wait is long beside the latency, and read the rate wrk reports.
+    """
+    return PACING.format(wait_ms=max(1, round(connections * 1000 / rate)))
+
+
+def wrk(url: str, script: Path, *, seconds: int, connections: int) -> str:
+    """wrk's report of ``script`` against ``url`` (two threads, latency percentiles)."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

@@ -12,7 +12,14 @@ measured run (per decision, a figure less sensitive than the rate to other load 
 Target: at least 500/s, p99 under 50 ms.
 
     .venv/bin/python -m benchmarks.contact_permits [--debtors 10000] [--seconds 20] [--connections 16]
+        [--rate 500 [--paced-connections 64]]
         [--profile flame.svg]  # py-spy on the API process during the measured run
+
+The first run is closed-loop: each connection sends its next request as soon as the last is
+answered (the most decisions a second the API gives, and the latency at that saturation). With
+``--rate R`` a second run against the same API offers about R requests a second instead
+(``benchmarks._infra.paced``: each of ``--paced-connections`` connections waits
+``connections / R`` between requests), which gives the latency at that load; both are printed.
 """
 
 from __future__ import annotations
@@ -24,11 +31,12 @@ import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from benchmarks._infra import benchmark_stack, connect
+from benchmarks._infra import benchmark_stack, connect, cpu_seconds, paced, wrk
 from devstack._process import free_port
 from devstack.stack import Stack
 from tests.auth_tokens import AUDIENCE, ISSUER, StaffTokens
@@ -97,15 +105,35 @@ async def decisions(stack: Stack, database: str) -> tuple[int, int]:
         await conn.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+@dataclass(frozen=True)
+class Run:
+    """One measured wrk run against the API process."""
 
+    label: str
+    connections: int
+    report: str
+    stored: int
+    load_before: float
+    load_after: float
+    cpu: float
+    seconds: int
 
-def wrk(url: str, script: Path, *, seconds: int, connections: int) -> str:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    def summary(self) -> str:
+        report = self.report
+        rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", report).group(1))  # type: ignore[union-attr]
+        # the latency distribution's lines ("    50%   12.34ms"), not a +/- Stdev column ("68.50%")
+        p50 = re.search(r"^\s+50%\s+(\S+)", report, re.MULTILINE).group(1)  # type: ignore[union-attr]
+        p99 = re.search(r"^\s+99%\s+(\S+)", report, re.MULTILINE).group(1)  # type: ignore[union-attr]
+        total = int(re.search(r"([0-9]+) requests in", report).group(1))  # type: ignore[union-attr]
+        errors = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", report)
+        return (
+            f"{self.label}: connections={self.connections} decisions/s={rate:.0f} p50={p50} p99={p99} "
+            f"requests={total} non-2xx={errors.group(1) if errors else 0} "
+            f"decisions stored in the run={self.stored} "
+            f"load average before/after={self.load_before:.2f}/{self.load_after:.2f} "
+            f"API process CPU {self.cpu:.1f} s ({100 * self.cpu / self.seconds:.0f}% of a core, "
+            f"{1000 * self.cpu / max(total, 1):.2f} ms per decision)"
+        )
 
 
 def main() -> None:
@@ -113,18 +141,22 @@ def main() -> None:
     parser.add_argument("--debtors", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rate", type=int, default=None, help="then offer about this many a second")
+    parser.add_argument("--paced-connections", type=int, default=64, help="connections of the paced run")
     parser.add_argument(
         "--profile",
         type=Path,
-        help="py-spy the API process during the measured run: an SVG, or collapsed stacks for .txt",
+        help="py-spy the API process during the closed-loop run: an SVG, or collapsed stacks for .txt",
     )
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="contact-permits-bench-"))
     tokens = StaffTokens(logs / "jwks.json")
+    runs: list[Run] = []
     with benchmark_stack() as stack:
         database = "contact_permits_bench"
         asyncio.run(load(stack, database, args.debtors))
         port = free_port()
+        url = f"http://127.0.0.1:{port}"
         env = {
             **stack.service_env(CONTACT, database=database),
             "HTTP_PORT": str(port),
@@ -137,57 +169,45 @@ def main() -> None:
         }
         api = ServiceProcess(API, env, logs / "api.log").start()
         try:
-            wait_for_status(f"http://127.0.0.1:{port}/healthz", 200, proc=api)
-            script = logs / "permits.lua"
-            script.write_text(
-                LUA.format(last=args.debtors - 1, token=tokens.token("collector", subject="bench"))
-            )
-            wrk(f"http://127.0.0.1:{port}", script, seconds=3, connections=args.connections)  # warm-up
-            before, _ = asyncio.run(decisions(stack, database))
-            load_before = os.getloadavg()
+            wait_for_status(f"{url}/healthz", 200, proc=api)
             assert api.proc is not None
-            cpu_before = cpu_seconds(api.proc.pid)
-            profiler = None
-            if args.profile is not None:
-                assert api.proc is not None
-                profiler = subprocess.Popen(
-                    [
-                        str(Path(sys.executable).parent / "py-spy"),
-                        "record",
-                        "--pid",
-                        str(api.proc.pid),
-                        "--duration",
-                        str(args.seconds),
-                        "--output",
-                        str(args.profile),
-                        "--nonblocking",
-                        "--gil",
-                        *(["--format", "raw"] if args.profile.suffix == ".txt" else []),
-                    ],
-                )
-            report = wrk(
-                f"http://127.0.0.1:{port}", script, seconds=args.seconds, connections=args.connections
-            )
-            if profiler is not None:
-                profiler.wait(timeout=60)
-            load_after = os.getloadavg()
-            cpu = cpu_seconds(api.proc.pid) - cpu_before
+            pid = api.proc.pid
+            lua = LUA.format(last=args.debtors - 1, token=tokens.token("collector", subject="bench"))
+            script = logs / "permits.lua"
+            script.write_text(lua)
+            wrk(url, script, seconds=3, connections=args.connections)  # warm-up
+
+            def measure(label: str, script: Path, connections: int, profile: Path | None) -> Run:
+                before = asyncio.run(decisions(stack, database))[0]
+                load_before, cpu_before = os.getloadavg()[0], cpu_seconds(pid)
+                profiler = None if profile is None else py_spy(pid, args.seconds, profile)
+                report = wrk(url, script, seconds=args.seconds, connections=connections)
+                if profiler is not None:
+                    profiler.wait(timeout=60)
+                load_after, cpu = os.getloadavg()[0], cpu_seconds(pid) - cpu_before
+                stored = asyncio.run(decisions(stack, database))[0] - before
+                return Run(label, connections, report, stored, load_before, load_after, cpu, args.seconds)
+
+            runs.append(measure("closed loop", script, args.connections, args.profile))
+            if args.rate:
+                paced_script = logs / "permits-paced.lua"
+                paced_script.write_text(lua + paced(args.rate, args.paced_connections))
+                runs.append(measure(f"offered {args.rate}/s", paced_script, args.paced_connections, None))
             stored, allowed = asyncio.run(decisions(stack, database))
         finally:
             api.stop()
-    print(report)
-    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", report).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", report).group(1)  # type: ignore[union-attr]
-    total = int(re.search(r"([0-9]+) requests in", report).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", report)
-    print(
-        f"debtors={args.debtors} connections={args.connections} decisions/s={rate:.0f} p99={p99} "
-        f"requests={total} non-2xx={errors.group(1) if errors else 0} "
-        f"decisions stored={stored} (allowed {allowed}, measured run {stored - before}) "
-        f"load average before/after={load_before[0]:.2f}/{load_after[0]:.2f} "
-        f"API process CPU {cpu:.1f} s ({100 * cpu / args.seconds:.0f}% of a core, "
-        f"{1000 * cpu / max(total, 1):.2f} ms per decision)"
-    )
+    for run in runs:
+        print(run.report)
+    print(f"debtors={args.debtors} decisions stored={stored} (allowed {allowed})")
+    for run in runs:
+        print(run.summary())
+
+
+def py_spy(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy recording process ``pid`` for ``seconds`` (samples holding the GIL) into ``out``."""
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid)]
+    command += ["--duration", str(seconds), "--output", str(out), "--nonblocking", "--gil"]
+    return subprocess.Popen([*command, *(["--format", "raw"] if out.suffix == ".txt" else [])])
 
 
 if __name__ == "__main__":

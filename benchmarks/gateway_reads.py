@@ -25,12 +25,11 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks._infra import benchmark_stack, connect
+from benchmarks._infra import benchmark_stack, connect, cpu_seconds, paced, wrk
 from devstack._process import free_port
 from devstack.stack import SERVICES, Stack
 from tests.processes import ServiceProcess, wait_for_status
@@ -51,11 +50,6 @@ local headers = {{["Authorization"] = "Bearer {token}"}}
 request = function()
   local case_id = string.format("K%07d", math.random(0, {last}))
   return wrk.format("GET", "/v1/cases/" .. case_id, headers)
-end
-"""
-PACING = """
-delay = function()
-  return {wait_ms}
 end
 """
 
@@ -115,19 +109,8 @@ async def audit_rows(stack: Stack, database: str) -> int:
         await conn.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time process ``pid`` has used so far (Linux's /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def wrk(url: str, script: Path, *, seconds: int, connections: int) -> str:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
 def main() -> None:
@@ -157,7 +140,7 @@ def main() -> None:
             script = logs / "reads.lua"
             lua = LUA.format(last=args.cases - 1, token=token)
             if args.rate:
-                lua += PACING.format(wait_ms=max(1, round(args.connections * 1000 / args.rate)))
+                lua += paced(args.rate, args.connections)
             script.write_text(lua)
             wrk(f"http://127.0.0.1:{port}", script, seconds=3, connections=args.connections)  # warm-up
             before = asyncio.run(audit_rows(stack, database))
@@ -173,7 +156,7 @@ def main() -> None:
             api.stop()
     print(report)
     rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", report).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", report).group(1)  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+(\S+)", report, re.MULTILINE).group(1)  # type: ignore[union-attr]
     total = int(re.search(r"([0-9]+) requests in", report).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", report)
     print(

@@ -140,3 +140,16 @@ class TestDecisionInputs:
             )
         assert inputs.facts == record.case.compliance_facts(unreachable=record.unreachable)
         assert not inputs.exists and inputs.history == ContactHistory(permits=[], inbound=[])
+
+    async def test_the_read_and_the_insert_refuse_to_run_outside_a_transaction(
+        self, engine: tuple[AsyncEngine, ContactSettings]
+    ) -> None:
+        """On the asyncpg connection directly they would commit on their own, outside the lock's."""
+        db, _ = engine
+        async with AsyncSession(db) as session:
+            with pytest.raises(RuntimeError, match="belongs in a transaction"):
+                await PermitRepository(session).add(permit(1, MORNING))
+            with pytest.raises(RuntimeError, match="belongs in a transaction"):
+                await DecisionInputsRepository(session).load("C1", MORNING, MORNING + timedelta(days=1))
+        async with AsyncSession(db) as session:
+            assert await PermitRepository(session).count_decisions() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 from collections_common.auth import (
     InvalidToken,
     JwksEndpoint,
+    JwksFile,
     Role,
     StaffPrincipal,
     TokenVerifier,
@@ -294,3 +296,85 @@ class TestJwksEndpoint:
         assert principal == StaffPrincipal(subject="carol", roles=frozenset({Role.LEGAL}))
         with pytest.raises(InvalidToken, match="not one of the provider's"):
             await verifier.verify(idp.token("legal", key=SigningKey.generate()))
+
+
+class TestVerifiedTokens:
+    """A token that verified is admitted again without its signature checked again, within bounds."""
+
+    @pytest.fixture
+    def decoded(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """The tokens PyJWT decoded (verified in full)."""
+        tokens: list[str] = []
+        real = jwt.decode
+
+        def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+            tokens.append(token)
+            return real(token, *args, **kwargs)
+
+        monkeypatch.setattr(jwt, "decode", counted)
+        return tokens
+
+    @staticmethod
+    def verifier(idp: StaffTokens, **options: Any) -> TokenVerifier:
+        keys = JwksFile(idp.jwks_path)
+        return TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, algorithms=["RS256"], **options)
+
+    async def test_the_same_token_again_is_not_decoded_again(
+        self, idp: StaffTokens, decoded: list[str]
+    ) -> None:
+        verifier = self.verifier(idp)
+        token = idp.token("collector", name="Alice Wang")
+        first = await verifier.verify(token)
+        assert await verifier.verify(token) == first
+        assert first == StaffPrincipal("alice", frozenset({Role.COLLECTOR}), "Alice Wang")
+        other = idp.token("supervisor", subject="bob")
+        assert (await verifier.verify(other)).subject == "bob"
+        assert decoded == [token, other]
+
+    async def test_a_remembered_token_past_its_expiry_is_refused(self, idp: StaffTokens) -> None:
+        verifier = self.verifier(idp, leeway_seconds=0)
+        token = idp.token("collector", lifetime=timedelta(seconds=1))
+        await verifier.verify(token)
+        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+        await asyncio.sleep(max(0.0, expires - time.time()) + 0.05)
+        with pytest.raises(InvalidToken, match="expired"):
+            await verifier.verify(token)
+
+    async def test_a_remembered_token_whose_key_left_the_jwks_is_refused(self, idp: StaffTokens) -> None:
+        verifier = self.verifier(idp)
+        token = idp.token("collector")
+        await verifier.verify(token)
+        idp.rotate([SigningKey.generate()])
+        with pytest.raises(InvalidToken, match="not one of the provider's"):
+            await verifier.verify(token)
+
+    async def test_a_jwks_read_again_verifies_a_remembered_token_again(
+        self, idp: StaffTokens, decoded: list[str]
+    ) -> None:
+        verifier = self.verifier(idp)
+        token = idp.token("collector")
+        await verifier.verify(token)
+        idp.rotate([idp.key, SigningKey.generate()])
+        assert (await verifier.verify(token)).subject == "alice"
+        assert (await verifier.verify(token)).subject == "alice"
+        assert decoded == [token, token]
+
+    async def test_the_least_recently_used_token_is_forgotten_first(
+        self, idp: StaffTokens, decoded: list[str]
+    ) -> None:
+        verifier = self.verifier(idp, cache_size=2)
+        first, second, third = (idp.token("collector", subject=name) for name in ("a", "b", "c"))
+        for token in (first, second, first, third):  # ``second`` is the least recently used
+            await verifier.verify(token)
+        await verifier.verify(first)
+        await verifier.verify(second)
+        assert decoded == [first, second, third, second]
+
+    async def test_a_cache_of_size_zero_verifies_every_time(
+        self, idp: StaffTokens, decoded: list[str]
+    ) -> None:
+        verifier = self.verifier(idp, cache_size=0)
+        token = idp.token("collector")
+        await verifier.verify(token)
+        await verifier.verify(token)
+        assert decoded == [token, token]

@@ -11,14 +11,21 @@ come from a configured claim. A route names the roles it admits::
 No or a non-Bearer ``Authorization`` answers 401 with ``WWW-Authenticate: Bearer realm=...``; a
 token that does not verify answers 401 with ``error="invalid_token"`` (RFC 6750 section 3); a
 verified token without an admitted role answers 403 with ``error="insufficient_scope"``.
+
+A token that verified is remembered (``TokenVerifier``'s bounded cache, keyed by the exact token
+string): the same token again is admitted without its signature checked again while its ``exp``
+(and ``nbf``, ``iat``) still admit it, with the same leeway, and while the JWKS still gives the
+same key object for its ``kid`` (a JWKS read again, or a key gone, verifies it in full again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -172,8 +179,30 @@ _REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that verified: whom it names, the key it verified with, and when it admits."""
+
+    principal: StaffPrincipal
+    kid: str
+    key: PyJWK
+    admits_from: float
+    """The earliest time (Unix seconds) PyJWT admits it: ``nbf`` and ``iat`` less the leeway."""
+    admits_until: float
+    """Admitted before this time: ``exp`` plus the leeway (PyJWT refuses ``exp <= now - leeway``)."""
+
+
+def _claim_time(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    return float(int(value)) if value is not None else None  # int(): as PyJWT compares it
+
+
 class TokenVerifier:
-    """Verifies staff tokens and reads who they name."""
+    """Verifies staff tokens and reads who they name.
+
+    Up to ``cache_size`` verified tokens are remembered, the least recently used forgotten first
+    (see the module docstring); ``cache_size=0`` verifies every token in full.
+    """
 
     def __init__(
         self,
@@ -184,6 +213,7 @@ class TokenVerifier:
         algorithms: Iterable[str],
         roles_claim: str = "roles",
         leeway_seconds: int = 30,
+        cache_size: int = 4096,
     ) -> None:
         self.keys = keys
         self.issuer = issuer
@@ -191,6 +221,8 @@ class TokenVerifier:
         self.algorithms = tuple(algorithms)
         self.roles_claim = roles_claim
         self.leeway_seconds = leeway_seconds
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: StaffAuthSettings) -> TokenVerifier:
@@ -205,6 +237,22 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> StaffPrincipal:
         """The principal the token names; raises InvalidToken, or KeySetUnavailable."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known.admits_from <= time.time() < known.admits_until:
+                try:
+                    key: PyJWK | None = await self.keys.signing_key(known.kid)
+                except InvalidToken:
+                    key = None
+                if key is known.key:
+                    if token in self._verified:
+                        self._verified.move_to_end(token)
+                    return known.principal
+            self._verified.pop(token, None)
+        return await self._verify(token)
+
+    async def _verify(self, token: str) -> StaffPrincipal:
+        """``verify`` in full: signature and claims; remembers the token when it verifies."""
         if len(token) > MAX_TOKEN_BYTES or not _TOKEN68.fullmatch(token):
             raise InvalidToken("the token is malformed")
         try:
@@ -236,11 +284,33 @@ class TokenVerifier:
         if not isinstance(subject, str) or not subject:
             raise InvalidToken("the token names no subject")
         name = claims.get("name", claims.get("preferred_username"))
-        return StaffPrincipal(
+        principal = StaffPrincipal(
             subject=subject,
             roles=roles_in(claims, self.roles_claim),
             name=name if isinstance(name, str) else None,
         )
+        self._remember(token, kid, key, claims, principal)
+        return principal
+
+    def _remember(
+        self, token: str, kid: str, key: PyJWK, claims: Mapping[str, Any], principal: StaffPrincipal
+    ) -> None:
+        if self.cache_size <= 0:
+            return
+        expires = _claim_time(claims, "exp")
+        if expires is None:  # required, so verification refused it already
+            return
+        starts = [t for t in (_claim_time(claims, "nbf"), _claim_time(claims, "iat")) if t is not None]
+        self._verified[token] = _Verified(
+            principal=principal,
+            kid=kid,
+            key=key,
+            admits_from=max(starts) - self.leeway_seconds if starts else -math.inf,
+            admits_until=expires + self.leeway_seconds,
+        )
+        self._verified.move_to_end(token)
+        while len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
 
 
 def roles_in(claims: Mapping[str, Any], claim: str) -> frozenset[Role]:

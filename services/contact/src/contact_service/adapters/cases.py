@@ -12,12 +12,15 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collections_common.bulk import insert_rows
+from contact_service.adapters.driver import driver_connection
 from contact_service.adapters.orm import case_accounts, cases, contact_points, holds
 from contact_service.domain.case import CORE_BANKING, AccountStage, Case, Profile
 from contact_service.domain.compliance import Hold, lock_key
 from contact_service.domain.contact import ContactPoint, Owner
 
 __all__ = ["AccountRow", "CaseRecord", "CaseRepository", "HoldRow"]
+
+_CUSTOMER_OF = f"SELECT customer_id FROM {case_accounts.name} WHERE account_id = $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +77,10 @@ class CaseRepository:
         await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(customer_id)})
 
     async def customer_of(self, account_id: str) -> str | None:
-        row = await self.session.execute(
-            select(case_accounts.c.customer_id).where(case_accounts.c.account_id == account_id)
-        )
-        return row.scalar_one_or_none()
+        """The account's debtor (on the asyncpg connection directly: a permit's first statement)."""
+        driver = await driver_connection(self.session)
+        customer: str | None = await driver.fetchval(_CUSTOMER_OF, account_id)
+        return customer
 
     async def currency_of(self, account_id: str) -> str | None:
         row = await self.session.execute(

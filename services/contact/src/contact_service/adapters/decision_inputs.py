@@ -4,8 +4,10 @@ A reservation reads the debtor's compliance facts (timezone, consents, unreachab
 points, account flags, active holds) and the allowed permits and inbound contacts in a span of
 time. ``DecisionInputsRepository.load`` reads all of them in one round trip (each part as JSON),
 where ``CaseRepository.load`` and ``PermitRepository.history`` take six; it builds the same
-domain objects from them. Run it after the debtor's advisory lock is taken: under READ COMMITTED
-its snapshot is then taken after the lock, so it sees every decision committed before.
+domain objects from them. Run it after the debtor's advisory lock is taken, in the same
+transaction: under READ COMMITTED its snapshot is then taken after the lock, so it sees every
+decision committed before. The statement goes to the session's asyncpg connection directly
+(``adapters/driver.py``), without SQLAlchemy's statement execution around it.
 """
 
 from __future__ import annotations
@@ -15,51 +17,46 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import DateTime, String
 
+from contact_service.adapters.driver import in_transaction
 from contact_service.domain.case import Case, Profile
 from contact_service.domain.compliance import ContactHistory, DebtorFacts, Hold, InboundContact, PermitRecord
 from contact_service.domain.contact import Channel, ContactPoint, Outcome, Owner, Party, PartyKind
 
 __all__ = ["DecisionInputs", "DecisionInputsRepository"]
 
-_LOAD = text(
-    """
+# $1 customer id, $2 start, $3 end
+_LOAD = """
     SELECT
       (SELECT json_build_object(
                 'timezone', c.timezone, 'language', c.language, 'consents', c.consents,
                 'risk_rating', c.risk_rating, 'signals', c.signals,
                 'profile_as_of', c.profile_as_of, 'unreachable', c.unreachable)
-         FROM cases c WHERE c.customer_id = :customer) AS case_row,
+         FROM cases c WHERE c.customer_id = $1) AS case_row,
       (SELECT coalesce(json_agg(json_build_object('account_id', a.account_id, 'flags', a.flags)
                                 ORDER BY a.account_id), '[]')
-         FROM case_accounts a WHERE a.customer_id = :customer) AS accounts,
+         FROM case_accounts a WHERE a.customer_id = $1) AS accounts,
       (SELECT coalesce(json_agg(json_build_object('value', p.value, 'owner', p.owner, 'source', p.source)
                                 ORDER BY p.id), '[]')
-         FROM contact_points p WHERE p.customer_id = :customer) AS points,
+         FROM contact_points p WHERE p.customer_id = $1) AS points,
       (SELECT coalesce(json_agg(json_build_object('reason', h.reason, 'starts_on', h.starts_on,
                                                   'ends_on', h.ends_on)
                                 ORDER BY h.set_at, h.hold_id), '[]')
-         FROM holds h WHERE h.customer_id = :customer AND h.ended_on IS NULL) AS holds,
+         FROM holds h WHERE h.customer_id = $1 AND h.ended_on IS NULL) AS holds,
       (SELECT coalesce(json_agg(json_build_object(
                 'account_id', p.account_id, 'channel', p.channel, 'contact_point', p.contact_point,
                 'at', p.at, 'expires_at', p.expires_at, 'outcome', p.outcome,
                 'party_kind', p.party_kind, 'party_id', p.party_id)), '[]')
          FROM permits p
-        WHERE p.customer_id = :customer AND p.allowed AND p.at >= :start AND p.at < :end) AS permits,
+        WHERE p.customer_id = $1 AND p.allowed
+          AND p.at >= $2::timestamptz AND p.at < $3::timestamptz) AS permits,
       (SELECT coalesce(json_agg(json_build_object(
                 'account_id', i.account_id, 'channel', i.channel, 'contact_point', i.contact_point,
                 'at', i.at, 'outcome', i.outcome)), '[]')
          FROM inbound_contacts i
-        WHERE i.customer_id = :customer AND i.at >= :start AND i.at < :end) AS inbound
-    """
-).bindparams(
-    bindparam("customer", type_=String()),
-    bindparam("start", type_=DateTime(timezone=True)),
-    bindparam("end", type_=DateTime(timezone=True)),
-)
+        WHERE i.customer_id = $1 AND i.at >= $2::timestamptz AND i.at < $3::timestamptz) AS inbound
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +83,11 @@ class DecisionInputsRepository:
 
     async def load(self, customer_id: str, start: datetime, end: datetime) -> DecisionInputs:
         """The debtor's facts, and the allowed permits and inbound contacts with ``start <= at < end``."""
-        row = (await self.session.execute(_LOAD, {"customer": customer_id, "start": start, "end": end})).one()
-        case_row: dict[str, Any] | None = _json(row.case_row)
+        driver = await in_transaction(self.session)
+        row = await driver.fetchrow(_LOAD, customer_id, start, end)
+        case_row: dict[str, Any] | None = _json(row["case_row"])
         profile = Profile()
-        points = tuple(ContactPoint(p["value"], Owner(p["owner"]), p["source"]) for p in _json(row.points))
+        points = tuple(ContactPoint(p["value"], Owner(p["owner"]), p["source"]) for p in _json(row["points"]))
         if case_row is not None:
             profile = Profile(
                 timezone=case_row["timezone"],
@@ -102,10 +100,10 @@ class DecisionInputsRepository:
             )
         case = Case(
             customer_id=customer_id,
-            account_flags={a["account_id"]: dict(a["flags"]) for a in _json(row.accounts)},
+            account_flags={a["account_id"]: dict(a["flags"]) for a in _json(row["accounts"])},
             profile=profile,
             holds=tuple(
-                Hold(h["reason"], _day(h["ends_on"]), _day(h["starts_on"])) for h in _json(row.holds)
+                Hold(h["reason"], _day(h["ends_on"]), _day(h["starts_on"])) for h in _json(row["holds"])
             ),
         )
         unreachable = bool(case_row["unreachable"]) if case_row is not None else False
@@ -120,7 +118,7 @@ class DecisionInputsRepository:
                     outcome=Outcome(p["outcome"]) if p["outcome"] is not None else None,
                     party=Party(PartyKind(p["party_kind"]), p["party_id"]),
                 )
-                for p in _json(row.permits)
+                for p in _json(row["permits"])
             ],
             inbound=[
                 InboundContact(
@@ -130,7 +128,7 @@ class DecisionInputsRepository:
                     _utc(i["at"]),
                     Outcome(i["outcome"]),
                 )
-                for i in _json(row.inbound)
+                for i in _json(row["inbound"])
             ],
         )
         return DecisionInputs(

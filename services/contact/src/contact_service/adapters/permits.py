@@ -10,14 +10,37 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contact_service.adapters.driver import in_transaction
 from contact_service.adapters.orm import inbound_contacts, permits
 from contact_service.domain.compliance import ContactHistory, InboundContact, PermitRecord
 from contact_service.domain.contact import Channel, Outcome, Party, PartyKind
 
 __all__ = ["InboundRow", "PermitRepository", "PermitRow"]
 
-_INSERT_PERMIT = insert(permits)
-"""Built once: a decision's insert (its values are the parameters)."""
+_DECISION_COLUMNS = (
+    "permit_id",
+    "customer_id",
+    "account_id",
+    "channel",
+    "contact_point",
+    "party_kind",
+    "party_id",
+    "autodialled",
+    "purpose",
+    "at",
+    "pack",
+    "allowed",
+    "expires_at",
+    "rule",
+    "retry_after",
+    "requested_by",
+    "decided_at",
+)
+_INSERT_DECISION = (
+    f"INSERT INTO {permits.name} ({', '.join(_DECISION_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(_DECISION_COLUMNS) + 1))})"
+)
+"""A decision's insert, run on the session's asyncpg connection (``adapters/driver.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,28 +152,9 @@ class PermitRepository:
         return ContactHistory(permits=records, inbound=inbound)
 
     async def add(self, row: PermitRow) -> None:
-        await self.session.execute(
-            _INSERT_PERMIT,
-            dict(
-                permit_id=row.permit_id,
-                customer_id=row.customer_id,
-                account_id=row.account_id,
-                channel=row.channel,
-                contact_point=row.contact_point,
-                party_kind=row.party_kind,
-                party_id=row.party_id,
-                autodialled=row.autodialled,
-                purpose=row.purpose,
-                at=row.at,
-                pack=row.pack,
-                allowed=row.allowed,
-                expires_at=row.expires_at,
-                rule=row.rule,
-                retry_after=row.retry_after,
-                requested_by=row.requested_by,
-                decided_at=row.decided_at,
-            ),
-        )
+        """Store a decision (no outcome yet), in the transaction that holds the debtor's lock."""
+        driver = await in_transaction(self.session)
+        await driver.execute(_INSERT_DECISION, *(getattr(row, name) for name in _DECISION_COLUMNS))
 
     async def get(self, permit_id: str, *, for_update: bool = False) -> PermitRow | None:
         query = select(permits).where(permits.c.permit_id == permit_id)

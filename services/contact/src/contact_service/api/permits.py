@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from collections_common.api import UnitOfWorkDep
 from collections_common.problems import Problem
@@ -56,7 +56,7 @@ def permit_public(row: PermitRow, now: datetime | None = None) -> PermitPublic:
 @router.post("/v1/contact-permits", status_code=201, response_model=PermitPublic, responses=PROBLEMS)
 async def create_permit(
     *, body: PermitCreate, uow: UnitOfWorkDep, config: ContactConfigDep, caller: PermitCaller
-) -> PermitPublic:
+) -> Response:
     """Decide a contact before it happens, under the configured pack, and record the decision."""
     started = time.perf_counter()
     request = PermitRequest(
@@ -81,7 +81,8 @@ async def create_permit(
     config.owners.remember(row.account_id, row.customer_id)
     count_decision(row)
     PERMIT_SECONDS.observe(time.perf_counter() - started)
-    return permit_public(row)
+    # Serialised here once: FastAPI would validate the model again against response_model first.
+    return Response(permit_public(row).model_dump_json(), status_code=201, media_type="application/json")
 
 
 @router.post("/v1/contact-permits/{permit_id}/outcome", response_model=PermitPublic, responses=PROBLEMS)

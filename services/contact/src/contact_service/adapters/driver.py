@@ -1,0 +1,33 @@
+"""The asyncpg connection under a session, for the reservation's statements.
+
+A permit decision runs a few small statements per request; sent to the session's asyncpg
+connection directly they skip SQLAlchemy's statement execution (compiling, parameter
+processing, result wrapping) and run in the session's transaction all the same, since it is the
+same connection. With asyncpg, SQLAlchemy begins that transaction only when it runs the
+transaction's first statement: a statement that must be inside it (after the debtor's advisory
+lock, ``CaseRepository.lock``) gets its connection from :func:`in_transaction`, which refuses a
+connection that is not in one rather than let the statement commit on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["driver_connection", "in_transaction"]
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection of ``session``'s connection (checked out from the pool if need be)."""
+    connection = await session.connection()
+    pooled = await connection.get_raw_connection()
+    return pooled.driver_connection
+
+
+async def in_transaction(session: AsyncSession) -> Any:
+    """:func:`driver_connection`, which must be in a transaction; RuntimeError otherwise."""
+    driver = await driver_connection(session)
+    if not driver.is_in_transaction():
+        raise RuntimeError("this statement belongs in a transaction: take the debtor's lock first")
+    return driver
