@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import subprocess
@@ -48,7 +47,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 if not __package__:  # run as a file (python benchmarks/x.py): make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._infra import aging_worker, benchmark_stack, connect, durability_settings, until
+from benchmarks._infra import aging_worker, benchmark_stack, connect, cpu_seconds, durability_settings, until
 from devstack.stack import Stack
 from tests.processes import ServiceProcess
 
@@ -420,10 +419,11 @@ async def catch_up(
     counting = asyncio.create_task(count_outputs(stack, prefix + "collections.delinquency.v1", expected))
     with aging_worker(stack, database, prefix, logs) as worker:
         ready = time.perf_counter()
-        cpu_at_ready = cpu_seconds(worker)
+        assert worker.proc is not None
+        cpu_at_ready = cpu_seconds(worker.proc.pid)
         sampling = sample(worker, profile) if profile is not None else None
         finished = await counting
-        cpu = cpu_seconds(worker) - cpu_at_ready
+        cpu = cpu_seconds(worker.proc.pid) - cpu_at_ready
         if sampling is not None:
             sampling.send_signal(signal.SIGINT)  # py-spy writes the flame graph on SIGINT
             sampling.wait(timeout=60)
@@ -448,13 +448,6 @@ async def catch_up(
         f" ratio catch-up (from ready) / pass-through: {from_ready / passthrough:.2f}"
         f" (from launch: {from_launch / passthrough:.2f}; target >= 0.5)"
     )
-
-
-def cpu_seconds(worker: ServiceProcess) -> float:
-    """User and system CPU the worker process has used so far (Linux ``/proc``)."""
-    assert worker.proc is not None
-    fields = Path(f"/proc/{worker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sample(worker: ServiceProcess, profile: Path) -> subprocess.Popen[bytes]:

@@ -49,8 +49,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from benchmarks._infra import aging_worker, benchmark_stack, connect
-from benchmarks.contact_permits import cpu_seconds
+from benchmarks._infra import aging_worker, benchmark_stack, connect, cpu_seconds
 from contact_service.bootstrap import SERVICE
 from contact_service.settings import ContactSettings
 from devstack._process import free_port
