@@ -7,7 +7,6 @@ each month as the as-of date); until two are closed they stay unset (the cure ra
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,10 +16,7 @@ from aging_service.domain.kpis import MonthEndRates, rates_between
 from aging_service.domain.policy import AgingPolicy
 from aging_service.kpi_metrics import CURE_RATE, ROLL_RATE
 from collections_common.months import Month
-from collections_common.runtime import is_transient
-from collections_common.runtime._aio import sleep_or_stop
-
-log = logging.getLogger(__name__)
+from collections_common.runtime import every
 
 
 def latest_month_ends(closed_through: date) -> tuple[date, date]:
@@ -48,15 +44,8 @@ class KpiGauges:
         self._interval = interval
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.refresh()
-            except Exception as exc:  # the KPIs never stop the worker
-                if is_transient(exc):
-                    log.warning("KPI gauges not refreshed: %s", exc)
-                else:
-                    log.exception("KPI gauges failed")
-            await sleep_or_stop(stop, self._interval)
+        """Refresh the gauges every interval; a failed refresh never stops the worker."""
+        await every(stop, self._interval, self.refresh, "KPI gauges refresh")
 
     async def refresh(self) -> MonthEndRates | None:
         async with self._engine.connect() as conn:

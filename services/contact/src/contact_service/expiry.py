@@ -5,20 +5,16 @@ no outcome becomes ``unknown`` and ``collections.contact.attempted`` is emitted 
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from collections_common.database import session_factory
-from collections_common.runtime import Outbox
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime import Outbox, every
 from contact_service.adapters.permits import PermitRepository
 from contact_service.permits import expire_unanswered
 from contact_service.settings import ContactSettings
 
 __all__ = ["PermitExpiry"]
-
-log = logging.getLogger(__name__)
 
 
 class PermitExpiry:
@@ -29,12 +25,7 @@ class PermitExpiry:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception:  # a bad tick is logged; the next one tries again
-                log.exception("permit expiry tick failed")
-            await sleep_or_stop(stop, self.settings.expiry_interval_ms / 1000)
+        await every(stop, self.settings.expiry_interval_ms / 1000, self.tick, "permit expiry tick")
 
     async def tick(self) -> int:
         """Close up to ``expiry_batch`` expired permits, each in its own transaction; returns how many."""

@@ -5,19 +5,15 @@ contact service. They describe the month to date of the contact service's clock
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collections_common.months import Month
-from collections_common.runtime import is_transient
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime import every
 from contact_service.domain.kpis import MonthFigures
 from contact_service.kpi_figures import figures_of
 from contact_service.kpi_metrics import CONTACTS_PER_CURE, PROMISE_KEPT_RATE
 from contact_service.settings import ContactSettings
-
-log = logging.getLogger(__name__)
 
 
 class KpiGauges:
@@ -35,12 +31,5 @@ class KpiGauges:
         return figures
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.refresh()
-            except Exception as exc:  # the KPIs never stop the worker
-                if is_transient(exc):
-                    log.warning("KPI gauges not refreshed: %s", exc)
-                else:
-                    log.exception("KPI gauges failed")
-            await sleep_or_stop(stop, self.interval)
+        """Refresh the gauges every interval; a failed refresh never stops the worker."""
+        await every(stop, self.interval, self.refresh, "KPI gauges refresh")

@@ -14,7 +14,6 @@ read, a promise is judged on the same payments.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from datetime import date
 
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from collections_common.database import session_factory
 from collections_common.events import EventTypes, Topics, new_event
 from collections_common.events.contact import PromiseBroken, PromiseKept
-from collections_common.runtime import Outbox, sleep_or_stop, stored_positions
+from collections_common.runtime import Outbox, every, stored_positions
 from collections_common.runtime.log_clock import LogClock
 from contact_service.adapters.promises import PromiseRepository, PromiseRow
 from contact_service.domain.promises import PromiseStatus, evaluate
@@ -31,8 +30,6 @@ from contact_service.metrics import PROMISE_CLOSES_WAITING, PROMISES, count_on_c
 from contact_service.settings import ContactSettings
 
 __all__ = ["PromiseJudge", "decide_promise", "judge_close"]
-
-log = logging.getLogger(__name__)
 
 
 async def decide_promise(
@@ -107,12 +104,7 @@ class PromiseJudge:
     async def run(self, stop: asyncio.Event) -> None:
         await self.clock.check_log_append_time((Topics.PAYMENTS, Topics.CALENDAR))
         try:
-            while not stop.is_set():
-                try:
-                    await self.tick()
-                except Exception:  # a bad tick is logged; the next one tries again
-                    log.exception("promise judge tick failed")
-                await sleep_or_stop(stop, self.settings.promise_judge_interval_ms / 1000)
+            await every(stop, self.settings.promise_judge_interval_ms / 1000, self.tick, "promise judge tick")
         finally:
             await self.clock.stop()
 

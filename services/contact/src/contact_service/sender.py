@@ -14,15 +14,13 @@ is taken before the contact's row, in the same order as the consumers' cancellat
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from collections_common.database import session_factory
-from collections_common.runtime import Outbox
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime import Outbox, every
 from contact_service.adapters.cases import CaseRecord, CaseRepository
 from contact_service.adapters.orm import planned_contacts
 from contact_service.adapters.permits import PermitRepository
@@ -46,7 +44,6 @@ from contact_service.settings import ContactSettings
 
 __all__ = ["ContactSender", "providers_from"]
 
-log = logging.getLogger(__name__)
 NO_CONTACT_POINT = "no_contact_point"
 
 
@@ -89,12 +86,7 @@ class ContactSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
-            while not stop.is_set():
-                try:
-                    await self.tick()
-                except Exception:  # a bad tick is logged; the next one tries again
-                    log.exception("sender tick failed")
-                await sleep_or_stop(stop, self.settings.sender_interval_ms / 1000)
+            await every(stop, self.settings.sender_interval_ms / 1000, self.tick, "sender tick")
         finally:
             await self.providers.close()
 

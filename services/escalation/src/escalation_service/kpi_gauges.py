@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from collections_common.runtime import is_transient
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime import every
 from escalation_service.adapters.kpis import load_recovery_facts
 from escalation_service.domain.kpis import AgencyRecovery, agency_recoveries
 from escalation_service.kpi_metrics import AGENCY_RECOVERY_RATE
 from escalation_service.settings import EscalationSettings
-
-log = logging.getLogger(__name__)
 
 
 class KpiGauges:
@@ -39,12 +35,5 @@ class KpiGauges:
         return figures
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.refresh()
-            except Exception as exc:  # the KPIs never stop the worker
-                if is_transient(exc):
-                    log.warning("KPI gauges not refreshed: %s", exc)
-                else:
-                    log.exception("KPI gauges failed")
-            await sleep_or_stop(stop, self.interval)
+        """Refresh the gauges every interval; a failed refresh never stops the worker."""
+        await every(stop, self.interval, self.refresh, "KPI gauges refresh")

@@ -8,7 +8,7 @@ Modules, one idea each: ``runner`` (the poll loop), ``deliveries`` (what a handl
 runtime keeps), ``kafka`` (clients), ``faults`` (crash and delay points for tests).
 """
 
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime._aio import every, sleep_or_stop
 from collections_common.runtime.dead_letters import MAX_DEAD_LETTER_VALUE, dead_letter
 from collections_common.runtime.deliveries import Batch, Delivery, Incoming
 from collections_common.runtime.dispatch import EventHandler, per_event
@@ -54,6 +54,7 @@ __all__ = [
     "crash_point",
     "dead_letter",
     "delay_point",
+    "every",
     "is_transient",
     "partitions_of",
     "per_event",
