@@ -56,10 +56,6 @@ def permit(n: int, at: datetime, *, allowed: bool = True, outcome: str | None = 
         requested_by="test",
         decided_at=at,
         outcome=outcome,
-        outcome_at=None,
-        recording_ref=None,
-        details=None,
-        outcome_by=None,
     )
 
 

@@ -109,11 +109,6 @@ async def reserve(
         retry_after=None if isinstance(decision, Allowed) else decision.retry_after,
         requested_by=requested_by,
         decided_at=datetime.now(UTC),
-        outcome=None,
-        outcome_at=None,
-        recording_ref=None,
-        details=None,
-        outcome_by=None,
     )
     await repo.add(row)
     if not allowed and row.rule is not None:
@@ -531,11 +526,6 @@ async def record_reported(
         retry_after=None,
         requested_by=REPORTED,
         decided_at=datetime.now(UTC),
-        outcome=None,
-        outcome_at=None,
-        recording_ref=None,
-        details=None,
-        outcome_by=None,
     )
     await repo.add(row)
     await repo.set_outcome(

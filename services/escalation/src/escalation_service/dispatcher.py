@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.events import EventTypes, LetterIssued, Topics, new_event
-from collections_common.runtime import Outbox, is_transient
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime import Outbox, is_transient, sleep_or_stop
 from escalation_service.adapters.accounts import Accounts
 from escalation_service.adapters.letter_provider import (
     LetterProvider,

@@ -64,11 +64,12 @@ class PermitRow:
     retry_after: datetime | None
     requested_by: str | None
     decided_at: datetime
-    outcome: str | None
-    outcome_at: datetime | None
-    recording_ref: str | None
-    details: dict[str, Any] | None
-    outcome_by: str | None
+    # What the party reported afterwards: nothing yet when the decision is made.
+    outcome: str | None = None
+    outcome_at: datetime | None = None
+    recording_ref: str | None = None
+    details: dict[str, Any] | None = None
+    outcome_by: str | None = None
 
     @property
     def party(self) -> Party:
