@@ -3,16 +3,30 @@ answer but a 5xx, and every answer must match the document (status, content type
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["EXAMPLES", "Live", "api_schema", "check_answer"]
+from collections_common.service import ServiceDefinition
+from collections_common.settings import ServiceSettings
+from devstack.stack import Stack
+from tests.auth_tokens import AUDIENCE, ISSUER, StaffTokens
+from tests.gateway_support import LiveServer
+
+__all__ = ["EXAMPLES", "Live", "api_schema", "check_answer", "staff_api"]
+
+S = TypeVar("S", bound=ServiceSettings)
 
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 """Per operation; derandomized so a run is repeatable."""
@@ -37,3 +51,39 @@ def check_answer(case: Any, url: str, headers: dict[str, str]) -> None:
     case.validate_response(
         response, checks=[not_a_server_error, response_schema_conformance, content_type_conformance]
     )
+
+
+@contextmanager
+def staff_api(
+    stack: Stack,
+    tmp: Path,
+    service: ServiceDefinition[S],
+    settings_of: Callable[..., S],
+    create_api: Callable[[S], Any],
+    seed: Callable[[AsyncEngine, S], Awaitable[None]],
+    roles: Sequence[str],
+) -> Iterator[Live]:
+    """A service's API over real HTTP on a database of its own, migrated and seeded by ``seed``,
+    called with a staff token holding ``roles`` (keys in ``tmp``)."""
+    url = stack.create_database(f"{tmp.name}_{id(tmp) % 100000}")
+    idp = StaffTokens(tmp / "jwks.json")
+    settings = settings_of(
+        environment="test",
+        database_url=url,
+        auth_jwks_url=str(idp.jwks_path),
+        auth_issuer=ISSUER,
+        auth_audience=AUDIENCE,
+    )
+    service.migrate(settings)
+
+    async def seeded() -> None:
+        engine = create_async_engine(settings.database_url)
+        try:
+            await seed(engine, settings)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seeded())
+    token = idp.token(*roles, lifetime=timedelta(hours=1))
+    with LiveServer(create_api(settings)) as server:
+        yield Live(server.url, {"Authorization": f"Bearer {token}"})
