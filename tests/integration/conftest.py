@@ -1,4 +1,5 @@
-"""Fixtures of the integration tests: the agency gateway on the real PostgreSQL."""
+"""Fixtures of the integration tests: the agency gateway on the real PostgreSQL, and an engine on a
+module's ``settings``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from collections_common.settings import ServiceSettings
 from devstack.stack import Stack
 from tests.gateway_support import (
     FakeContactService,
@@ -36,3 +39,13 @@ async def gw(
     url = database_from(stack, gateway_template, f"{namespace}_gateway")
     async for world in gateway(url, tmp_path, contact_service, migrate=False):
         yield world
+
+
+@pytest.fixture
+async def engine(settings: ServiceSettings) -> AsyncIterator[AsyncEngine]:
+    """An engine on the database of the module's ``settings`` fixture (a module may define its own)."""
+    engine = create_async_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from aging_service.adapters.orm import business_day_closes, partition_clocks
 from aging_service.barrier import CloseBarrier, calendar_reader_name
@@ -40,15 +40,6 @@ def settings(stack: Stack, namespace: str, topics: str) -> AgingSettings:
     )
     SERVICE.migrate(settings)
     return settings
-
-
-@pytest.fixture
-async def engine(settings: AgingSettings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

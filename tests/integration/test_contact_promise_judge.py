@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.events import validate
 from collections_common.events.envelope import decode
@@ -47,15 +47,6 @@ def settings(stack: Stack, namespace: str, topics: str) -> ContactSettings:
     )
     SERVICE.migrate(settings)
     return settings
-
-
-@pytest.fixture
-async def engine(settings: ContactSettings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.runtime import Outbox
 from contact_service.bootstrap import SERVICE
@@ -40,15 +40,6 @@ def database(stack: Stack, namespace: str) -> str:
 @pytest.fixture
 def settings(stack: Stack, database: str) -> ContactSettings:
     return ContactSettings(database_url=stack.database_url(database))
-
-
-@pytest.fixture
-async def engine(settings: ContactSettings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[tuple[object, ...]]:

@@ -4,7 +4,7 @@ PostgreSQL and the real API process."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.runtime import Outbox
 from contact_service.bootstrap import SERVICE
@@ -56,15 +56,6 @@ def database(stack: Stack, namespace: str) -> str:
 @pytest.fixture
 def settings(stack: Stack, database: str) -> ContactSettings:
     return ContactSettings(database_url=stack.database_url(database))
-
-
-@pytest.fixture
-async def engine(settings: ContactSettings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
