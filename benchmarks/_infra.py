@@ -52,6 +52,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds(stack: Stack) -> float:
+    """CPU time of the stack's PostgreSQL so far: the postmaster, its live processes and those
+    it has reaped (Linux ``/proc``)."""
+    if stack.postgres is None:
+        return 0.0
+    postmaster = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rpartition(")")[2].split()
+    total = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(stat[1]) == postmaster:
+                total += cpu_seconds(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return total
+
+
 @contextmanager
 def benchmark_stack() -> Iterator[Stack]:
     stack = Stack(Path(tempfile.mkdtemp(prefix="collections-bench-"))).start()

@@ -49,7 +49,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from benchmarks._infra import aging_worker, benchmark_stack, connect, cpu_seconds
+from benchmarks._infra import aging_worker, benchmark_stack, connect, cpu_seconds, postgres_cpu_seconds
 from contact_service.bootstrap import SERVICE
 from contact_service.settings import ContactSettings
 from devstack._process import free_port
@@ -307,26 +307,6 @@ async def split(stack: Stack) -> dict[str, dict[str, float]]:
     finally:
         await conn.close()
     return out
-
-
-def postgres_cpu_seconds(stack: Stack) -> float:
-    """CPU time of the stack's PostgreSQL so far: the postmaster, its live processes and those
-    it has reaped (Linux ``/proc``)."""
-    if stack.postgres is None:
-        return 0.0
-    postmaster = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
-    fields = Path(f"/proc/{postmaster}/stat").read_text().rpartition(")")[2].split()
-    total = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rpartition(")")[2].split()
-            if int(stat[1]) == postmaster:
-                total += cpu_seconds(int(entry.name))
-        except (OSError, ValueError):
-            continue  # gone meanwhile
-    return total
 
 
 class CpuMeter:

@@ -143,11 +143,7 @@ async def run_pack(
 
     async def decide(request: PermitRequest, outcome: Outcome | None) -> None:
         async with AsyncSession(engine) as session, session.begin():
-            outbox = Outbox(session)
-            row = await reserve(
-                session, outbox, pack=pack, source="bench", request=request, requested_by="bench"
-            )
-            await outbox.flush()
+            row = await reserve(session, pack=pack, source="bench", request=request, requested_by="bench")
         decided["allowed" if row.allowed else f"refused:{row.rule}"] += 1
         if row.allowed and outcome is not None:
             async with AsyncSession(engine) as session, session.begin():

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from benchmarks._infra import benchmark_stack, connect, cpu_seconds, paced, wrk
+from benchmarks._infra import benchmark_stack, connect, cpu_seconds, paced, postgres_cpu_seconds, wrk
 from devstack._process import free_port
 from devstack.stack import Stack
 from tests.auth_tokens import AUDIENCE, ISSUER, StaffTokens
@@ -116,6 +116,7 @@ class Run:
     load_before: float
     load_after: float
     cpu: float
+    postgres_cpu: float
     seconds: int
 
     def summary(self) -> str:
@@ -132,7 +133,9 @@ class Run:
             f"decisions stored in the run={self.stored} "
             f"load average before/after={self.load_before:.2f}/{self.load_after:.2f} "
             f"API process CPU {self.cpu:.1f} s ({100 * self.cpu / self.seconds:.0f}% of a core, "
-            f"{1000 * self.cpu / max(total, 1):.2f} ms per decision)"
+            f"{1000 * self.cpu / max(total, 1):.2f} ms per decision); "
+            f"PostgreSQL CPU {self.postgres_cpu:.1f} s "
+            f"({1000 * self.postgres_cpu / max(total, 1):.2f} ms per decision)"
         )
 
 
@@ -180,13 +183,25 @@ def main() -> None:
             def measure(label: str, script: Path, connections: int, profile: Path | None) -> Run:
                 before = asyncio.run(decisions(stack, database))[0]
                 load_before, cpu_before = os.getloadavg()[0], cpu_seconds(pid)
+                postgres_before = postgres_cpu_seconds(stack)
                 profiler = None if profile is None else py_spy(pid, args.seconds, profile)
                 report = wrk(url, script, seconds=args.seconds, connections=connections)
                 if profiler is not None:
                     profiler.wait(timeout=60)
                 load_after, cpu = os.getloadavg()[0], cpu_seconds(pid) - cpu_before
+                postgres_cpu = postgres_cpu_seconds(stack) - postgres_before
                 stored = asyncio.run(decisions(stack, database))[0] - before
-                return Run(label, connections, report, stored, load_before, load_after, cpu, args.seconds)
+                return Run(
+                    label,
+                    connections,
+                    report,
+                    stored,
+                    load_before,
+                    load_after,
+                    cpu,
+                    postgres_cpu,
+                    args.seconds,
+                )
 
             runs.append(measure("closed loop", script, args.connections, args.profile))
             if args.rate:

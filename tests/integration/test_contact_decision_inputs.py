@@ -1,19 +1,24 @@
-"""The one-statement read of a reservation's inputs against the repositories it replaces."""
+"""The one-statement lock and read of a reservation's inputs against the repositories it replaces."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from collections_common.database import pooled_driver
 from contact_service.adapters.cases import CaseRepository, HoldRow
 from contact_service.adapters.decision_inputs import DecisionInputsRepository
-from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow
+from contact_service.adapters.driver import driver_connection, in_transaction
+from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow, store_decision
 from contact_service.bootstrap import SERVICE
-from contact_service.domain.compliance import ContactHistory
-from contact_service.domain.contact import ContactPoint, Owner
+from contact_service.domain.compliance import ContactHistory, PermitRequest
+from contact_service.domain.contact import Channel, ContactPoint, Owner
+from contact_service.permits import decide_and_store
 from contact_service.settings import ContactSettings
 from devstack.stack import Stack
 from tests.contact_harness import apply, event, opened
@@ -113,7 +118,7 @@ class TestDecisionInputs:
             record = await CaseRepository(session).load("C1")
             start, end = MORNING - timedelta(days=6, hours=5), MORNING + timedelta(days=5)
             expected_history = await PermitRepository(session).history("C1", start, end)
-            inputs = await DecisionInputsRepository(session).load(
+            inputs = await DecisionInputsRepository(await in_transaction(session)).lock_and_load(
                 "C1", start - timedelta(days=2), end + timedelta(days=2)
             )
         expected = record.case.compliance_facts(unreachable=record.unreachable)
@@ -131,7 +136,7 @@ class TestDecisionInputs:
         db, _ = engine
         async with AsyncSession(db) as session:
             record = await CaseRepository(session).load("NOBODY")
-            inputs = await DecisionInputsRepository(session).load(
+            inputs = await DecisionInputsRepository(await in_transaction(session)).lock_and_load(
                 "NOBODY", MORNING, MORNING + timedelta(days=1)
             )
         assert inputs.facts == record.case.compliance_facts(unreachable=record.unreachable)
@@ -145,7 +150,52 @@ class TestDecisionInputs:
         async with AsyncSession(db) as session:
             with pytest.raises(RuntimeError, match="belongs in a transaction"):
                 await PermitRepository(session).add(permit(1, MORNING))
+            driver = await driver_connection(session)
             with pytest.raises(RuntimeError, match="belongs in a transaction"):
-                await DecisionInputsRepository(session).load("C1", MORNING, MORNING + timedelta(days=1))
+                await DecisionInputsRepository(driver).lock_and_load(
+                    "C1", MORNING, MORNING + timedelta(days=1)
+                )
+            with pytest.raises(RuntimeError, match="in the transaction that holds the debtor's lock"):
+                await store_decision(driver, permit(1, MORNING), None)
         async with AsyncSession(db) as session:
             assert await PermitRepository(session).count_decisions() == 0
+
+
+class TestTheLockBeforeTheRead:
+    async def test_a_second_reservation_waits_for_the_first_to_commit_and_then_sees_its_permit(
+        self, engine: tuple[AsyncEngine, ContactSettings]
+    ) -> None:
+        """cn-seed allows 3 attempts a day; two are used. The first reservation for the last one
+        holds the debtor's lock until it commits; the second waits for it and, reading after the
+        lock, counts the first one's permit and is refused."""
+        db, settings = engine
+        await apply(db, settings, opened("A1", "C1"))
+
+        def request(minute: int) -> PermitRequest:
+            at = datetime(2026, 3, 2, 3, minute, tzinfo=UTC)  # 11:00 in Shanghai, the default zone
+            return PermitRequest("A1", Channel.SMS, "+8613800000001", at)
+
+        async def reserve_on(driver: Any, minute: int) -> PermitRow:
+            return await decide_and_store(
+                driver,
+                pack=settings.pack,
+                source="test",
+                request=request(minute),
+                requested_by="t",
+                customer_id="C1",
+            )
+
+        async with pooled_driver(db) as first, pooled_driver(db) as second:
+            for minute in range(2):
+                async with first.transaction():
+                    assert (await reserve_on(first, minute)).allowed
+            last = first.transaction()
+            await last.start()
+            assert (await reserve_on(first, 10)).allowed
+            async with second.transaction():
+                waiting = asyncio.create_task(reserve_on(second, 11))
+                await asyncio.sleep(0.5)
+                assert not waiting.done()  # held by the first one's lock
+                await last.commit()
+                refused = await waiting
+        assert not refused.allowed and refused.rule == "daily_attempts"

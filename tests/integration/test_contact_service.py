@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from collections_common.runtime import Outbox
+from collections_common.events import EventTypes
+from collections_common.runtime.outbox import lane_of
 from contact_service.bootstrap import SERVICE
 from contact_service.domain.compliance import PermitRequest
 from contact_service.domain.contact import Channel
@@ -21,7 +22,7 @@ from contact_service.permits import reserve
 from contact_service.settings import ContactSettings
 from devstack.stack import Stack
 from tests.auth_tokens import StaffTokens
-from tests.contact_harness import ContactApi, apply, event, opened, stage_changed
+from tests.contact_harness import ContactApi, apply, emitted, event, opened, stage_changed
 
 pytestmark = [pytest.mark.infra]
 
@@ -217,6 +218,13 @@ class TestPermitApi:
         assert all(d["retry_after"] is not None for d in refused)
         stored = await rows(engine, "SELECT allowed, count(*) FROM permits GROUP BY allowed ORDER BY allowed")
         assert stored == [(False, 63), (True, 3)]
+        # each refusal's permit.blocked event was committed with it, keyed by the account
+        blocked = [e["data"] for e in await emitted(engine, EventTypes.PERMIT_BLOCKED)]
+        assert sorted(b["permit_id"] for b in blocked) == sorted(d["permit_id"] for d in refused)
+        assert {(b["rule"], b["account_id"], b["customer_id"]) for b in blocked} == {
+            ("daily_attempts", "A1", "C1")
+        }
+        assert await rows(engine, "SELECT DISTINCT lane, key FROM outbox") == [(lane_of(b"A1"), b"A1")]
 
     async def test_outcomes_unknown_404_different_409_same_again_the_first_answer(
         self, engine: AsyncEngine, settings: ContactSettings, api: ContactApi
@@ -302,7 +310,6 @@ class TestReservation:
             async with AsyncSession(engine) as session, session.begin():
                 row = await reserve(
                     session,
-                    Outbox(session),
                     pack=settings.pack,
                     source="test",
                     request=PermitRequest(

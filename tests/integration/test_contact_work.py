@@ -70,11 +70,7 @@ def api(stack: Stack, database: str) -> Iterator[ContactApi]:
 
 async def _permit(engine: AsyncEngine, settings: ContactSettings, request: PermitRequest) -> tuple[str, bool]:
     async with AsyncSession(engine) as session, session.begin():
-        outbox = Outbox(session)
-        row = await reserve(
-            session, outbox, pack=settings.pack, source="test", request=request, requested_by="test"
-        )
-        await outbox.flush()
+        row = await reserve(session, pack=settings.pack, source="test", request=request, requested_by="test")
     return row.permit_id, row.allowed
 
 

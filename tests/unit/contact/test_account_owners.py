@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contact_service.api.owners import AccountOwners
+from contact_service.adapters.owners import AccountOwners
 
 
 class TestAccountOwners:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import greenlet_spawn
 
 from collections_common.settings import ServiceSettings
 
@@ -20,6 +23,13 @@ SERVER_SETTINGS = {
     # after the table has grown. Planning each run with its parameters costs far less than that.
     "plan_cache_mode": "force_custom_plan",
 }
+
+
+GENERIC_PLANS = {"plan_cache_mode": "auto"}
+"""``server_settings`` for an engine whose statements each look rows up by key (a hot path):
+PostgreSQL may then keep a prepared statement's generic plan instead of planning every run,
+which a statement that reads one debtor or one case by key gains from (see
+:data:`SERVER_SETTINGS` for why it is not the default)."""
 
 
 def create_engine(
@@ -91,3 +101,32 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+LOST_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+)
+"""What a dropped connection raises on an asyncpg connection used directly, including (when the
+server's goodbye arrived while the connection was idle in the pool) a protocol state the client
+cannot leave."""
+
+
+@asynccontextmanager
+async def pooled_driver(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """The asyncpg connection of a connection checked out of ``engine``'s pool (its checkout
+    events run, a pre-ping among them), for statements sent to it directly, without SQLAlchemy's
+    statement execution. It goes back to the pool on exit, or is discarded if it raised one of
+    :data:`LOST_CONNECTION`."""
+    pooled = await engine.raw_connection()
+    try:
+        yield pooled.driver_connection
+    except LOST_CONNECTION:
+        await greenlet_spawn(pooled.invalidate)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)

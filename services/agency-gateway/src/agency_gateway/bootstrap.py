@@ -31,7 +31,7 @@ from agency_gateway.domain.errors import (
 )
 from agency_gateway.handlers import handle_batch
 from agency_gateway.settings import AgencyGatewaySettings
-from collections_common.database import create_engine
+from collections_common.database import GENERIC_PLANS, create_engine
 from collections_common.events import Topics
 from collections_common.problems import Conflict, InvalidRequest, NotFound, Unprocessable
 from collections_common.runtime import ConsumerRunner
@@ -43,8 +43,7 @@ DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.js
 # Case reads are the hot path: a pool of their own, without the pre-ping (they retry instead) and
 # without overflow connections (opening one costs more than waiting for a pooled one). Their one
 # statement looks everything up by key, so PostgreSQL may keep its generic plan (planning it on
-# every run took half the database's time per read).
-CASE_READS_SERVER_SETTINGS = {"plan_cache_mode": "auto"}
+# every run took half the database's time per read): GENERIC_PLANS.
 PROBLEMS = {
     CaseNotFound: NotFound,
     UnknownAgency: NotFound,
@@ -83,7 +82,7 @@ def create_api(settings: AgencyGatewaySettings, *, engine: AsyncEngine | None = 
     )
 
     case_reads = CaseReads(
-        create_engine(settings, pre_ping=False, max_overflow=0, server_settings=CASE_READS_SERVER_SETTINGS)
+        create_engine(settings, pre_ping=False, max_overflow=0, server_settings=GENERIC_PLANS)
     )
 
     @asynccontextmanager

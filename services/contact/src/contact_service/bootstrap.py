@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collections_common.database import create_engine
+from collections_common.database import GENERIC_PLANS, create_engine
 from collections_common.events import Topics
 from collections_common.problems import Conflict, NotFound, Unprocessable
 from collections_common.runtime import ConsumerRunner
@@ -19,6 +21,7 @@ from contact_service.domain.errors import InvalidHold, InvalidOutcome, OutcomeCo
 from contact_service.expiry import PermitExpiry
 from contact_service.handlers import handler_for
 from contact_service.kpi_gauges import KpiGauges
+from contact_service.permits import Reservations
 from contact_service.plans import Renderer, load_plan
 from contact_service.promise_judge import PromiseJudge
 from contact_service.sender import ContactSender
@@ -39,9 +42,31 @@ PRE_PING_AFTER_IDLE_SECONDS = 5.0
 
 def create_api(settings: ContactSettings) -> FastAPI:
     plan = load_plan(settings.plan_file)
+    # Permit decisions are the hot path: a pool of their own, without overflow connections (opening
+    # one costs more than waiting for a pooled one), and their statements (an account's debtor, the
+    # debtor's lock and inputs, the decision's insert) all look rows up by key: GENERIC_PLANS.
+    reservations = Reservations(
+        create_engine(
+            settings,
+            pre_ping_after_idle=PRE_PING_AFTER_IDLE_SECONDS,
+            max_overflow=0,
+            server_settings=GENERIC_PLANS,
+        ),
+        pack=settings.pack,
+        source=settings.source,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await reservations.aclose()
+
     app = create_app(
         settings,
         engine=create_engine(settings, pre_ping_after_idle=PRE_PING_AFTER_IDLE_SECONDS),
+        lifespan=lifespan,
         title="Contact service",
         description="Treatment plans and contacts under one compliance policy.",
         routers=routers,
@@ -53,7 +78,11 @@ def create_api(settings: ContactSettings) -> FastAPI:
         },
     )
     app.state.contact = ContactConfig(
-        settings=settings, pack=settings.pack, plan=plan, renderer=Renderer(plan)
+        settings=settings,
+        pack=settings.pack,
+        plan=plan,
+        renderer=Renderer(plan),
+        reservations=reservations,
     )
     return app
 

@@ -1,11 +1,13 @@
 """Use cases of permits: the atomic reservation, outcomes and inbound contacts.
 
-``reserve`` is the reservation of DOMAIN.md section 5: in the caller's transaction it takes the
-debtor's advisory lock (``lock_key``), loads the debtor's facts and the history inside
-``history_window`` (one statement, after the lock: ``DecisionInputsRepository``), decides with
-the pure policy and stores the decision with its rule. Two transactions racing for the debtor's
-last slot are serialised by the lock, so the second one sees the first one's permit once it
-commits and is refused. The API and the sender both use it.
+The reservation of DOMAIN.md section 5 (``decide_and_store``), in one transaction: take the
+debtor's advisory lock and load the debtor's facts and the history inside ``history_window`` (one
+statement: ``DecisionInputsRepository.lock_and_load``), decide with the pure policy, and store
+the decision with its rule and, for a refusal, its ``permit.blocked`` event (one statement). Two
+transactions racing for the debtor's last slot are serialised by the lock, so the second one sees
+the first one's permit once it commits and is refused. The permit route runs it with
+``Reservations`` (a pooled connection of its own and a transaction around the two statements);
+the sender and the call tasks with ``reserve``, in the transaction of their session.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from collections_common.database import pooled_driver
 from collections_common.events import EventTypes, Topics, new_event
 from collections_common.events.contact import (
     ContactAttempted,
@@ -28,9 +31,12 @@ from collections_common.events.contact import (
 )
 from collections_common.events.contact import Party as PartyData
 from collections_common.runtime import Outbox
-from contact_service.adapters.cases import CaseRepository
+from collections_common.runtime.outbox import event_row
+from contact_service.adapters.cases import CaseRepository, customer_of
 from contact_service.adapters.decision_inputs import DecisionInputsRepository
-from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow
+from contact_service.adapters.driver import in_transaction
+from contact_service.adapters.owners import AccountOwners
+from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow, store_decision
 from contact_service.adapters.promises import PromiseRepository, PromiseRow
 from contact_service.domain.compliance import Allowed, PermitRequest, decide, history_window
 from contact_service.domain.contact import CONNECTED, Outcome, Party, PartyKind, Purpose
@@ -44,7 +50,9 @@ from contact_service.metrics import ATTEMPTS, PERMITS, PROMISES, count_on_commit
 __all__ = [
     "EXPIRY",
     "OutcomeReport",
+    "Reservations",
     "count_decision",
+    "decide_and_store",
     "expire_unanswered",
     "record_inbound",
     "record_outcome",
@@ -70,7 +78,6 @@ def present(**fields: Any) -> dict[str, Any]:
 
 async def reserve(
     session: AsyncSession,
-    outbox: Outbox,
     *,
     pack: RulePack,
     source: str,
@@ -78,22 +85,82 @@ async def reserve(
     requested_by: str | None,
     customer_id: str | None = None,
 ) -> PermitRow:
-    """Decide ``request`` and store the decision (see the module docstring); commit is the caller's."""
+    """Decide ``request`` and store the decision in ``session``'s transaction; commit is the caller's.
+    ``customer_id``, the account's debtor, when the caller knows it."""
     cases = CaseRepository(session)
     customer = customer_id or await cases.customer_of(request.account_id)
     if customer is None:
         raise UnknownAccount()
-    await cases.lock(customer)
+    await cases.lock(customer)  # the session's first statement: its transaction begins here
+    return await decide_and_store(
+        await in_transaction(session),
+        pack=pack,
+        source=source,
+        request=request,
+        requested_by=requested_by,
+        customer_id=customer,
+    )
+
+
+class Reservations:
+    """Reservations of the permit route, each on a connection of its own from ``engine``'s pool
+    (no session: the two statements are sent to asyncpg directly), in a transaction of its own.
+
+    Accounts' debtors found are remembered (``AccountOwners``), which saves a lookup per permit.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, pack: RulePack, source: str) -> None:
+        self.engine = engine
+        self.pack = pack
+        self.source = source
+        self.owners = AccountOwners()
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+    async def reserve(self, request: PermitRequest, *, requested_by: str | None) -> PermitRow:
+        """Decide ``request`` and commit the decision."""
+        customer = self.owners.get(request.account_id)
+        async with pooled_driver(self.engine) as driver:
+            if customer is None:
+                customer = await customer_of(driver, request.account_id)
+                if customer is None:
+                    raise UnknownAccount()
+            async with driver.transaction():
+                row = await decide_and_store(
+                    driver,
+                    pack=self.pack,
+                    source=self.source,
+                    request=request,
+                    requested_by=requested_by,
+                    customer_id=customer,
+                )
+        self.owners.remember(row.account_id, customer)
+        return row
+
+
+async def decide_and_store(
+    driver: Any,
+    *,
+    pack: RulePack,
+    source: str,
+    request: PermitRequest,
+    requested_by: str | None,
+    customer_id: str,
+) -> PermitRow:
+    """The reservation (see the module docstring) on ``driver``, an asyncpg connection in a
+    transaction; the debtor's lock is held until that transaction ends."""
     reach = timedelta(days=pack.lookback_days + 2)  # covers history_window in any timezone
-    inputs = await DecisionInputsRepository(session).load(customer, request.at - reach, request.at + reach)
+    inputs = await DecisionInputsRepository(driver).lock_and_load(
+        customer_id, request.at - reach, request.at + reach
+    )
     facts = inputs.facts
     start, end = history_window(pack, facts, request.at)
-    repo = PermitRepository(session)
     decision = decide(pack, facts, request, inputs.within(start, end))
     allowed = isinstance(decision, Allowed)
     row = PermitRow(
         permit_id=str(uuid.uuid4()),
-        customer_id=customer,
+        customer_id=customer_id,
         account_id=request.account_id,
         channel=request.channel.value,
         contact_point=request.contact_point,
@@ -110,19 +177,19 @@ async def reserve(
         requested_by=requested_by,
         decided_at=datetime.now(UTC),
     )
-    await repo.add(row)
+    blocked = None
     if not allowed and row.rule is not None:
-        outbox.add(
+        blocked = event_row(
             Topics.CONTACT,
             new_event(
                 EventTypes.PERMIT_BLOCKED,
                 source,
-                customer,
+                customer_id,
                 PermitBlocked(
                     **present(
                         permit_id=row.permit_id,
                         account_id=row.account_id,
-                        customer_id=customer,
+                        customer_id=customer_id,
                         channel=row.channel,
                         party=party_data(request.party),
                         pack=pack.name,
@@ -134,6 +201,7 @@ async def reserve(
             ),
             key=row.account_id,
         )
+    await store_decision(driver, row, blocked)
     return row
 
 

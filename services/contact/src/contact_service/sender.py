@@ -132,10 +132,8 @@ class ContactSender:
             if point is None:
                 await work.update_planned(planned_id, status=BLOCKED, deferred_rule=NO_CONTACT_POINT)
                 return False
-            outbox = Outbox(session)
             permit = await reserve(
                 session,
-                outbox,
                 pack=self.pack,
                 source=self.settings.source,
                 request=PermitRequest(row.account_id, channel, point, now),
@@ -157,7 +155,6 @@ class ContactSender:
                 count_on_commit(session, DEFERRED.labels(permit.rule or ""))
             else:
                 await work.update_planned(planned_id, status=BLOCKED, deferred_rule=permit.rule)
-            await outbox.flush()
         count_decision(permit)
         return permit.allowed
 

@@ -77,21 +77,12 @@ class Outbox:
     _rows: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, topic: str, event: CloudEvent, *, key: str | None) -> None:
-        self.add_raw(topic, key.encode() if key is not None else None, encode(event), (), event.id)
+        self._rows.append(event_row(topic, event, key=key))
 
     def add_raw(
         self, topic: str, key: bytes | None, payload: bytes, headers: Sequence[Header], event_id: str | None
     ) -> None:
-        self._rows.append(
-            {
-                "lane": lane_of(key),
-                "topic": topic,
-                "key": key,
-                "payload": payload,
-                "headers": [_stored(name, value) for name, value in headers],
-                "event_id": event_id,
-            }
-        )
+        self._rows.append(outbox_row(topic, key, payload, headers, event_id))
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -105,6 +96,26 @@ class Outbox:
             await insert_rows(self.session, outbox, self._rows)
             self._rows.clear()
             self.session.info[_WRITTEN] = True
+
+
+def outbox_row(
+    topic: str, key: bytes | None, payload: bytes, headers: Sequence[Header], event_id: str | None
+) -> dict[str, Any]:
+    """The outbox row of a message, by column (``headers`` as a list for JSONB): what ``Outbox``
+    writes, for a statement that writes it itself (``event_row`` for an event)."""
+    return {
+        "lane": lane_of(key),
+        "topic": topic,
+        "key": key,
+        "payload": payload,
+        "headers": [_stored(name, value) for name, value in headers],
+        "event_id": event_id,
+    }
+
+
+def event_row(topic: str, event: CloudEvent, *, key: str | None) -> dict[str, Any]:
+    """The outbox row ``Outbox.add`` writes for ``event``."""
+    return outbox_row(topic, key.encode() if key is not None else None, encode(event), (), event.id)
 
 
 def _stored(name: str, value: bytes) -> list[str]:

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import greenlet_spawn
 
 from agency_gateway.adapters.cases import PLACED
 from agency_gateway.adapters.registry import TokenHolder
 from collections_common.audit import ActorKind
+from collections_common.database import LOST_CONNECTION, pooled_driver
 
 # $1 token hash, $2 case id, $3 now, $4 audit?, $5 fields, $6 route, $7 request id, $8 history limit
 _READ = f"""
@@ -84,18 +83,6 @@ class CaseRead:
     audited: int
 
 
-# A dropped connection shows as one of these, or (when the server's goodbye arrived while the
-# connection was idle in the pool) as a protocol state the client cannot leave.
-_LOST_CONNECTION = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CannotConnectNowError,
-    ConnectionError,
-)
-
-
 def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
@@ -130,17 +117,13 @@ class CaseReads:
         """The read of ``case_id`` with the token ``token_hash``; None if no such token is held."""
         arguments = (token_hash, case_id, now, audit, list(fields), route, request_id, history_limit)
         for attempt in range(2):
-            pooled = await self.engine.raw_connection()
             try:
-                driver: Any = pooled.driver_connection
-                row = await driver.fetchrow(_READ, *arguments)
+                async with pooled_driver(self.engine) as driver:
+                    row = await driver.fetchrow(_READ, *arguments)
                 break
-            except _LOST_CONNECTION:
-                await greenlet_spawn(pooled.invalidate)
+            except LOST_CONNECTION:  # the connection was discarded: once more on another
                 if attempt:
                     raise
-            finally:
-                await greenlet_spawn(pooled.close)
         if row is None:
             return None
         holder = TokenHolder(

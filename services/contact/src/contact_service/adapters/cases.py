@@ -18,9 +18,15 @@ from contact_service.domain.case import CORE_BANKING, AccountStage, Case, Profil
 from contact_service.domain.compliance import Hold, lock_key
 from contact_service.domain.contact import ContactPoint, Owner
 
-__all__ = ["AccountRow", "CaseRecord", "CaseRepository", "HoldRow"]
+__all__ = ["AccountRow", "CaseRecord", "CaseRepository", "HoldRow", "customer_of"]
 
 _CUSTOMER_OF = f"SELECT customer_id FROM {case_accounts.name} WHERE account_id = $1"
+
+
+async def customer_of(driver: Any, account_id: str) -> str | None:
+    """The account's debtor, read on an asyncpg connection (``adapters/driver.py``)."""
+    customer: str | None = await driver.fetchval(_CUSTOMER_OF, account_id)
+    return customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +84,7 @@ class CaseRepository:
 
     async def customer_of(self, account_id: str) -> str | None:
         """The account's debtor (on the asyncpg connection directly: a permit's first statement)."""
-        driver = await driver_connection(self.session)
-        customer: str | None = await driver.fetchval(_CUSTOMER_OF, account_id)
-        return customer
+        return await customer_of(await driver_connection(self.session), account_id)
 
     async def currency_of(self, account_id: str) -> str | None:
         row = await self.session.execute(

@@ -1,13 +1,13 @@
-"""What a permit decision reads about a debtor, in one statement.
+"""What a permit decision reads about a debtor, with the debtor's lock, in one call.
 
 A reservation reads the debtor's compliance facts (timezone, consents, unreachable, contact
 points, account flags, active holds) and the allowed permits and inbound contacts in a span of
-time. ``DecisionInputsRepository.load`` reads all of them in one round trip (each part as JSON),
-where ``CaseRepository.load`` and ``PermitRepository.history`` take six; it builds the same
-domain objects from them. Run it after the debtor's advisory lock is taken, in the same
-transaction: under READ COMMITTED its snapshot is then taken after the lock, so it sees every
-decision committed before. The statement goes to the session's asyncpg connection directly
-(``adapters/driver.py``), without SQLAlchemy's statement execution around it.
+time. ``DecisionInputsRepository.lock_and_load`` takes the debtor's advisory lock and reads all of
+them in one round trip: the database function ``permit_decision_inputs`` (migration 0009), whose
+read takes its snapshot after the lock is granted, so it sees every decision committed before.
+It builds the same domain objects as ``CaseRepository.load`` and ``PermitRepository.history``,
+which take six statements. It runs on an asyncpg connection directly (``adapters/driver.py``),
+which must be in a transaction: the lock is held until that transaction ends.
 """
 
 from __future__ import annotations
@@ -17,46 +17,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from contact_service.adapters.driver import in_transaction
 from contact_service.domain.case import Case, Profile
-from contact_service.domain.compliance import ContactHistory, DebtorFacts, Hold, InboundContact, PermitRecord
+from contact_service.domain.compliance import (
+    ContactHistory,
+    DebtorFacts,
+    Hold,
+    InboundContact,
+    PermitRecord,
+    lock_key,
+)
 from contact_service.domain.contact import Channel, ContactPoint, Outcome, Owner, Party, PartyKind
 
 __all__ = ["DecisionInputs", "DecisionInputsRepository"]
 
-# $1 customer id, $2 start, $3 end
-_LOAD = """
-    SELECT
-      (SELECT json_build_object(
-                'timezone', c.timezone, 'language', c.language, 'consents', c.consents,
-                'risk_rating', c.risk_rating, 'signals', c.signals,
-                'profile_as_of', c.profile_as_of, 'unreachable', c.unreachable)
-         FROM cases c WHERE c.customer_id = $1) AS case_row,
-      (SELECT coalesce(json_agg(json_build_object('account_id', a.account_id, 'flags', a.flags)
-                                ORDER BY a.account_id), '[]')
-         FROM case_accounts a WHERE a.customer_id = $1) AS accounts,
-      (SELECT coalesce(json_agg(json_build_object('value', p.value, 'owner', p.owner, 'source', p.source)
-                                ORDER BY p.id), '[]')
-         FROM contact_points p WHERE p.customer_id = $1) AS points,
-      (SELECT coalesce(json_agg(json_build_object('reason', h.reason, 'starts_on', h.starts_on,
-                                                  'ends_on', h.ends_on)
-                                ORDER BY h.set_at, h.hold_id), '[]')
-         FROM holds h WHERE h.customer_id = $1 AND h.ended_on IS NULL) AS holds,
-      (SELECT coalesce(json_agg(json_build_object(
-                'account_id', p.account_id, 'channel', p.channel, 'contact_point', p.contact_point,
-                'at', p.at, 'expires_at', p.expires_at, 'outcome', p.outcome,
-                'party_kind', p.party_kind, 'party_id', p.party_id)), '[]')
-         FROM permits p
-        WHERE p.customer_id = $1 AND p.allowed
-          AND p.at >= $2::timestamptz AND p.at < $3::timestamptz) AS permits,
-      (SELECT coalesce(json_agg(json_build_object(
-                'account_id', i.account_id, 'channel', i.channel, 'contact_point', i.contact_point,
-                'at', i.at, 'outcome', i.outcome)), '[]')
-         FROM inbound_contacts i
-        WHERE i.customer_id = $1 AND i.at >= $2::timestamptz AND i.at < $3::timestamptz) AS inbound
-"""
+_LOCK_AND_LOAD = "SELECT permit_decision_inputs($1, $2, $3, $4)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +50,23 @@ class DecisionInputs:
 
 
 class DecisionInputsRepository:
-    """The one statement a reservation reads its inputs with."""
+    """The one statement a reservation locks the debtor and reads its inputs with."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        """An asyncpg connection (``adapters/driver.py``)."""
 
-    async def load(self, customer_id: str, start: datetime, end: datetime) -> DecisionInputs:
-        """The debtor's facts, and the allowed permits and inbound contacts with ``start <= at < end``."""
-        driver = await in_transaction(self.session)
-        row = await driver.fetchrow(_LOAD, customer_id, start, end)
-        case_row: dict[str, Any] | None = _json(row["case_row"])
+    async def lock_and_load(self, customer_id: str, start: datetime, end: datetime) -> DecisionInputs:
+        """Take the debtor's lock until the transaction ends; then the debtor's facts, and the
+        allowed permits and inbound contacts with ``start <= at < end``."""
+        if not self.driver.is_in_transaction():
+            raise RuntimeError("the debtor's lock belongs in a transaction")
+        loaded = _json(
+            await self.driver.fetchval(_LOCK_AND_LOAD, customer_id, lock_key(customer_id), start, end)
+        )
+        case_row: dict[str, Any] | None = loaded["case"]
         profile = Profile()
-        points = tuple(ContactPoint(p["value"], Owner(p["owner"]), p["source"]) for p in _json(row["points"]))
+        points = tuple(ContactPoint(p["value"], Owner(p["owner"]), p["source"]) for p in loaded["points"])
         if case_row is not None:
             profile = Profile(
                 timezone=case_row["timezone"],
@@ -100,11 +79,9 @@ class DecisionInputsRepository:
             )
         case = Case(
             customer_id=customer_id,
-            account_flags={a["account_id"]: dict(a["flags"]) for a in _json(row["accounts"])},
+            account_flags={a["account_id"]: dict(a["flags"]) for a in loaded["accounts"]},
             profile=profile,
-            holds=tuple(
-                Hold(h["reason"], _day(h["ends_on"]), _day(h["starts_on"])) for h in _json(row["holds"])
-            ),
+            holds=tuple(Hold(h["reason"], _day(h["ends_on"]), _day(h["starts_on"])) for h in loaded["holds"]),
         )
         unreachable = bool(case_row["unreachable"]) if case_row is not None else False
         history = ContactHistory(
@@ -118,7 +95,7 @@ class DecisionInputsRepository:
                     outcome=Outcome(p["outcome"]) if p["outcome"] is not None else None,
                     party=Party(PartyKind(p["party_kind"]), p["party_id"]),
                 )
-                for p in _json(row["permits"])
+                for p in loaded["permits"]
             ],
             inbound=[
                 InboundContact(
@@ -128,7 +105,7 @@ class DecisionInputsRepository:
                     _utc(i["at"]),
                     Outcome(i["outcome"]),
                 )
-                for i in _json(row["inbound"])
+                for i in loaded["inbound"]
             ],
         )
         return DecisionInputs(
@@ -137,7 +114,7 @@ class DecisionInputsRepository:
 
 
 def _json(value: Any) -> Any:
-    """A JSON column as asyncpg hands it over (text) or already decoded."""
+    """A JSON value as asyncpg hands it over: decoded on SQLAlchemy's connections, else text."""
     return json.loads(value) if isinstance(value, str) else value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,12 +11,13 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collections_common.runtime.tables import outbox
 from contact_service.adapters.driver import in_transaction
 from contact_service.adapters.orm import inbound_contacts, permits
 from contact_service.domain.compliance import ContactHistory, InboundContact, PermitRecord
 from contact_service.domain.contact import Channel, Outcome, Party, PartyKind
 
-__all__ = ["InboundRow", "PermitRepository", "PermitRow"]
+__all__ = ["InboundRow", "PermitRepository", "PermitRow", "store_decision"]
 
 _DECISION_COLUMNS = (
     "permit_id",
@@ -40,7 +42,15 @@ _INSERT_DECISION = (
     f"INSERT INTO {permits.name} ({', '.join(_DECISION_COLUMNS)}) "
     f"VALUES ({', '.join(f'${n}' for n in range(1, len(_DECISION_COLUMNS) + 1))})"
 )
-"""A decision's insert, run on the session's asyncpg connection (``adapters/driver.py``)."""
+"""A decision's insert, run on an asyncpg connection (``adapters/driver.py``)."""
+_OUTBOX_COLUMNS = ("lane", "topic", "key", "payload", "headers", "event_id")
+_FIRST = len(_DECISION_COLUMNS) + 1
+_INSERT_DECISION_WITH_EVENT = (
+    f"WITH decision AS ({_INSERT_DECISION}) "
+    f"INSERT INTO {outbox.name} ({', '.join(_OUTBOX_COLUMNS)}) "
+    f"VALUES (${_FIRST}, ${_FIRST + 1}, ${_FIRST + 2}, ${_FIRST + 3}, ${_FIRST + 4}::jsonb, ${_FIRST + 5})"
+)
+"""A decision's insert with its event's outbox row, in one statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +104,20 @@ class InboundRow:
     at: datetime
     outcome: str
     recorded_by: str | None
+
+
+async def store_decision(driver: Any, row: PermitRow, event: dict[str, Any] | None) -> None:
+    """Store a decision (no outcome yet) and the outbox row of its event (``event_row``), if any,
+    in one statement on ``driver``, an asyncpg connection in the transaction that holds the
+    debtor's lock."""
+    if not driver.is_in_transaction():
+        raise RuntimeError("a decision is stored in the transaction that holds the debtor's lock")
+    values = [getattr(row, name) for name in _DECISION_COLUMNS]
+    if event is None:
+        await driver.execute(_INSERT_DECISION, *values)
+        return
+    event = {**event, "headers": json.dumps(event["headers"])}
+    await driver.execute(_INSERT_DECISION_WITH_EVENT, *values, *(event[name] for name in _OUTBOX_COLUMNS))
 
 
 class PermitRepository:

@@ -85,7 +85,6 @@ async def pull_next(
         if held is None:
             permit = await reserve(
                 uow.session,
-                uow.outbox,
                 pack=config.pack,
                 source=config.settings.source,
                 request=PermitRequest(task.account_id, Channel.CALL, phones[0], now, autodialled=False),

@@ -9,7 +9,7 @@ same way; they hold no staff role, so they are admitted by subject: a token whos
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,8 +28,8 @@ from collections_common.auth import (
     require_roles,
 )
 from collections_common.problems import Forbidden, ServiceUnavailable, Unauthorized
-from contact_service.api.owners import AccountOwners
 from contact_service.domain.packs import RulePack
+from contact_service.permits import Reservations
 from contact_service.plans import LoadedPlan, Renderer
 from contact_service.settings import ContactSettings
 
@@ -47,14 +47,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ContactConfig:
-    """What the routes need besides the database: settings, the rule pack, the plan."""
+    """What the routes need besides their sessions: settings, the rule pack, the plan, and the
+    permit route's reservations."""
 
     settings: ContactSettings
     pack: RulePack
     plan: LoadedPlan
     renderer: Renderer
-    owners: AccountOwners = field(default_factory=AccountOwners)
-    """Accounts' debtors as permits found them (the permit route passes them to ``reserve``)."""
+    reservations: Reservations
 
 
 def _config(request: Request) -> ContactConfig:

@@ -23,7 +23,7 @@ from contact_service.api.schemas import (
 from contact_service.domain.compliance import PermitRequest, Rule
 from contact_service.domain.contact import Outcome, Party, PartyKind
 from contact_service.metrics import PERMIT_SECONDS
-from contact_service.permits import OutcomeReport, count_decision, record_inbound, record_outcome, reserve
+from contact_service.permits import OutcomeReport, count_decision, record_inbound, record_outcome
 
 router = APIRouter(tags=["permits"])
 
@@ -54,9 +54,7 @@ def permit_public(row: PermitRow, now: datetime | None = None) -> PermitPublic:
 
 
 @router.post("/v1/contact-permits", status_code=201, response_model=PermitPublic, responses=PROBLEMS)
-async def create_permit(
-    *, body: PermitCreate, uow: UnitOfWorkDep, config: ContactConfigDep, caller: PermitCaller
-) -> Response:
+async def create_permit(*, body: PermitCreate, config: ContactConfigDep, caller: PermitCaller) -> Response:
     """Decide a contact before it happens, under the configured pack, and record the decision."""
     started = time.perf_counter()
     request = PermitRequest(
@@ -68,17 +66,7 @@ async def create_permit(
         autodialled=body.autodialled,
         purpose=body.purpose,
     )
-    row = await reserve(
-        uow.session,
-        uow.outbox,
-        pack=config.pack,
-        source=config.settings.source,
-        request=request,
-        requested_by=caller.subject,
-        customer_id=config.owners.get(body.account_id),
-    )
-    await uow.commit()
-    config.owners.remember(row.account_id, row.customer_id)
+    row = await config.reservations.reserve(request, requested_by=caller.subject)
     count_decision(row)
     PERMIT_SECONDS.observe(time.perf_counter() - started)
     # Serialised here once: FastAPI would validate the model again against response_model first.
