@@ -91,7 +91,8 @@ async def reserve(
     customer = customer_id or await cases.customer_of(request.account_id)
     if customer is None:
         raise UnknownAccount()
-    await cases.lock(customer)  # the session's first statement: its transaction begins here
+    # Through the session, so that its transaction has begun before the statements sent to asyncpg.
+    await cases.lock(customer)
     return await decide_and_store(
         await in_transaction(session),
         pack=pack,
