@@ -6,6 +6,7 @@ splits a batch in hand at every close the batch lets a partition pass."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -15,11 +16,13 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from aging_service.adapters.orm import business_day_closes, partition_clocks
+from aging_service.adapters.repository import note_closes
 from aging_service.barrier import CloseBarrier, calendar_reader_name
 from aging_service.bootstrap import SERVICE
 from aging_service.handlers import AgingHandlers
 from aging_service.settings import AgingSettings
 from collections_common.runtime import Outbox
+from collections_common.runtime.log_clock import LogClock
 from devstack.stack import Stack
 
 pytestmark = [pytest.mark.infra]
@@ -181,3 +184,37 @@ class TestABatchPassingSeveralCloses:
 
         assert len(steps) == 1 and steps[0].then is None
         assert dict(steps[0].below) == {owned: 0 for owned in OWNED}, "every record is held"
+
+
+class TestNotingCloses:
+    async def test_closes_are_noted_together_and_a_date_noted_keeps_its_first_close(
+        self, engine: AsyncEngine
+    ) -> None:
+        barrier = {BILLING: {"0": 1}, PAYMENTS: {"0": 1}}
+        await note(engine, D1, barrier)
+        async with AsyncSession(engine) as session, session.begin():
+            await note_closes(
+                session,
+                [
+                    (D2, "close-a", barrier),
+                    (D1, "close-again", {BILLING: {"0": 9}, PAYMENTS: {"0": 9}}),
+                    (D2, "close-b", {BILLING: {"0": 7}, PAYMENTS: {"0": 7}}),
+                    (D3, "close-c", barrier),
+                ],
+            )
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(business_day_closes.c.business_date, business_day_closes.c.event_id).order_by(
+                    business_day_closes.c.business_date
+                )
+            )
+            assert [tuple(row) for row in rows] == [(D1, f"close-{D1}"), (D2, "close-a"), (D3, "close-c")]
+
+
+async def test_the_log_clock_starts_one_client_for_callers_coming_together(settings: AgingSettings) -> None:
+    clock = LogClock(settings)
+    try:
+        first, second = await asyncio.gather(clock.client(), clock.client())
+        assert first is second
+    finally:
+        await clock.stop()

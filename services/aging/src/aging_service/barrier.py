@@ -45,7 +45,7 @@ from functools import partial
 from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from aging_service.adapters.repository import BookRepository, closes_after, note_close
+from aging_service.adapters.repository import BookRepository, barrier_state, note_closes
 from aging_service.handlers import AgingHandlers
 from aging_service.metrics import CLOSES_PENDING, DAY_CLOSE_ACCOUNTS, DAY_CLOSE_SECONDS
 from collections_common.events import (
@@ -63,7 +63,6 @@ from collections_common.runtime import (
     Outbox,
     Step,
     delay_point,
-    stored_positions,
 )
 from collections_common.runtime.log_clock import LOG_APPEND_TIME, LogClock
 from collections_common.settings import ServiceSettings
@@ -219,10 +218,15 @@ class CalendarReader:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
+        # The look-ups' client and partitions meanwhile: a reader starting behind the calendar
+        # (after an outage) holds every billing and payment record until it has noted its closes.
+        preparing = asyncio.ensure_future(self._clock.prepare(BARRIER_TOPICS))
         try:
             await self._clock.check_log_append_time(TIMESTAMP_TOPICS)
             await self._runner.run(stop)
         finally:
+            preparing.cancel()
+            await asyncio.gather(preparing, return_exceptions=True)
             await self._clock.stop()
 
     async def handle_batch(self, batch: Batch) -> None:
@@ -242,8 +246,13 @@ class CalendarReader:
         await delay_point("calendar.before_note")
 
         barriers = await self._locator.barriers([stamp for stamp, _ in closes])
-        for (stamp, event_id), barrier in zip(closes, barriers, strict=True):
-            await note_close(batch.session, stamp.business_date, event_id, barrier)
+        await note_closes(
+            batch.session,
+            [
+                (stamp.business_date, event_id, barrier)
+                for (stamp, event_id), barrier in zip(closes, barriers, strict=True)
+            ],
+        )
 
 
 def calendar_reader_name(settings: ServiceSettings) -> str:
@@ -344,23 +353,28 @@ class CloseBarrier:
         if not owned:
             self._limits = {}
             return
-        calendar_end = await self._clock.end_offsets((Topics.CALENDAR,))
-        positions = await stored_positions(session, self._consumer)
-        self._positions = positions
-        read = await stored_positions(session, self._calendar_reader)
-        if any(read.get(tp, 0) < end for tp, end in calendar_end.items()):
+        # The calendar's end from Kafka while the database answers (one statement): the end is
+        # looked up after the records in hand were fetched, whichever of the two finishes first.
+        looking_up = asyncio.ensure_future(self._clock.end_offsets((Topics.CALENDAR,)))
+        try:
+            state = await barrier_state(session, self._consumer, self._calendar_reader, owned)
+        except BaseException:
+            looking_up.cancel()
+            await asyncio.gather(looking_up, return_exceptions=True)
+            raise
+        calendar_end = await looking_up
+        positions = self._positions = state.positions
+        if any(state.read.get(tp, 0) < end for tp, end in calendar_end.items()):
             # A close not noted yet may stand before any record fetched so far: hold them all.
             self._limits = {
                 (topic, p): positions.get((topic, p), 0) for topic in BARRIER_TOPICS for p in owned
             }
             CLOSES_PENDING.set(len(owned))
             return
-        clocks = await BookRepository.of(session, self._handlers.policy).clocks(owned)
-        oldest = min((clocks.get(p) for p in owned), key=lambda d: d or date.min)
-        closes = [
-            NotedClose(row.business_date, row.event_id, row.barrier)
-            for row in await closes_after(session, oldest)
-        ]
+        # The transaction's own clocks win over the stored ones (a close it applied is not saved
+        # yet); the closes read may then start earlier than needed, and those are skipped below.
+        clocks = BookRepository.of(session, self._handlers.policy).adopt_clocks(owned, state.clocks)
+        closes = [NotedClose(row.day, row.event_id, row.barrier) for row in state.closes]
         if not closes:
             self._limits = {}
             CLOSES_PENDING.set(0)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import date
 from typing import Protocol
 
@@ -189,7 +188,7 @@ class AgingHandlers:
                 EventTypes.STAGE_CHANGED,
                 self.source,
                 change.account_id,
-                StageChangedEvent.model_validate(asdict(change)),
+                StageChangedEvent.model_validate(change.values()),
             )
             outbox.add(Topics.DELINQUENCY, event, key=change.account_id)
             emitted.append((change, event.id))

@@ -39,7 +39,8 @@ class Gate(Protocol):
     async def tick(self, session: AsyncSession, assigned: Sequence[tuple[str, int]]) -> None:
         """Apply what became due: called before a poll's records are applied (in a transaction
         of its own, for fresh limits) and at the end of each batch's transaction (so what the
-        batch completed is applied with it)."""
+        batch completed is applied with it). A :class:`SteppingGate` is ticked once per poll
+        instead, first in the transaction that applies the poll's records (see there)."""
 
     async def close(self) -> None:
         """Release what the gate holds (clients); called once when the runner stops."""
@@ -56,7 +57,12 @@ class Step:
 
 @runtime_checkable
 class SteppingGate(Gate, Protocol):
-    """A gate that can let one batch through several of its conditions, in steps."""
+    """A gate that can let one batch through several of its conditions, in steps.
+
+    The runner ticks it once per poll: first in the transaction that applies the records in
+    hand, after they were fetched (in a transaction of its own when nothing is in hand), then
+    asks for the plan. What a batch completes is a step of its plan, so no tick follows it.
+    """
 
     def plan(self, reach: Mapping[tuple[str, int], int]) -> Sequence[Step]:
         """The steps of a batch whose records in hand reach, per (topic, partition), up to (not

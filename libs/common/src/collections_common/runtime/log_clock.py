@@ -7,6 +7,7 @@ of every partition, found from the log itself however late anyone asks.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -34,18 +35,30 @@ class LogClock:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._consumer: AIOKafkaConsumer | None = None
+        self._starting = asyncio.Lock()
         self._partitions: dict[str, list[TopicPartition]] = {}
 
     async def client(self) -> AIOKafkaConsumer:
-        if self._consumer is None:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                enable_auto_commit=False,
-                fetch_max_wait_ms=10,  # reads ask for records that are there: no long polls
-            )
-            await consumer.start()
-            self._consumer = consumer
-        return self._consumer
+        async with self._starting:  # one client, however many callers come before it has started
+            if self._consumer is None:
+                consumer = AIOKafkaConsumer(
+                    bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                    enable_auto_commit=False,
+                    fetch_max_wait_ms=10,  # reads ask for records that are there: no long polls
+                )
+                try:
+                    await consumer.start()
+                except BaseException:
+                    await consumer.stop()
+                    raise
+                self._consumer = consumer
+            return self._consumer
+
+    async def prepare(self, topics: Iterable[str]) -> None:
+        """Start the client and learn the partitions of ``topics`` ahead of the first look-up."""
+        await self.client()
+        for topic in topics:
+            await self.partitions(topic)
 
     async def partitions(self, topic: str) -> list[TopicPartition]:
         """The partitions of a logical topic (partition counts are fixed while the service runs)."""

@@ -27,12 +27,12 @@ class Backoff:
 
 
 async def retrying(
-    work: Callable[[], Awaitable[None]],
+    work: Callable[[], Awaitable[object]],
     stop: asyncio.Event,
     *,
     consumer: str,
     component: str,
-    fallback: Callable[[Exception], Awaitable[None]] | None = None,
+    fallback: Callable[[Exception], Awaitable[object]] | None = None,
 ) -> None:
     """Run ``work`` until it succeeds.
 

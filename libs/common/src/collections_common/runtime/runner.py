@@ -8,7 +8,8 @@ to the service's batch handler, and in the *same* database transaction dead-lett
 (:mod:`.offsets`): on assignment the runner seeks to the positions stored in the database, so a
 database restored from a backup re-reads what it has not applied. An optional gate
 (:mod:`.holding`) holds a partition's records from an offset on; a stepping gate splits a batch
-into steps with its own action between them, all in the batch's one transaction.
+into steps with its own action between them, all in the batch's one transaction, which ticks it
+first.
 
 Failures (:mod:`.errors`, :mod:`.retry`): a transient one (database or broker unreachable)
 pauses and retries the same batch with backoff, never skipping; a batch whose handler fails
@@ -42,7 +43,15 @@ from collections_common.runtime.errors import (
     is_transient,
 )
 from collections_common.runtime.faults import crash_point
-from collections_common.runtime.holding import Action, Fetched, Gate, HeldRecords, Record, SteppingGate
+from collections_common.runtime.holding import (
+    Action,
+    Fetched,
+    Gate,
+    HeldRecords,
+    Record,
+    Step,
+    SteppingGate,
+)
 from collections_common.runtime.kafka import new_consumer, partitions_of
 from collections_common.runtime.offsets import KAFKA_COMMIT_INTERVAL, OffsetMirror
 from collections_common.runtime.outbox import Outbox, outbox_committed, wrote_outbox
@@ -66,6 +75,8 @@ log = logging.getLogger(__name__)
 BatchHandler = Callable[[Batch], Awaitable[None]]
 Segment = tuple[list[Delivery], Action | None]
 """Deliveries applied together, then the gate's action (if any), in the batch's transaction."""
+Planner = Callable[[AsyncSession, Outbox], Awaitable[list[Segment]]]
+"""Work done first in a batch's transaction that gives the segments to apply in it."""
 
 HELD_POLL_TIMEOUT_MS = 20
 """The poll's wait while records are held behind the gate: the gate is asked again this soon, so a
@@ -145,13 +156,16 @@ class ConsumerRunner:
                             for tp, batch in records.items()
                             if tp in sought and self._sought.get(tp) == sought[tp]
                         }
-                        if self._gate is not None:  # fresh limits before these records are applied
-                            await self._guarded(self._tick, stop, "gate")
-                        segments = self._segments(records)
-                        if any(deliveries for deliveries, _ in segments):
-                            await self._process(segments, stop)  # ticks the gate in its transaction
-                            if self._gate is not None:
-                                self._held.release(self._gate)
+                        if self._stepping is not None:
+                            await self._step(records, self._stepping, stop)
+                        else:
+                            if self._gate is not None:  # fresh limits before these records are applied
+                                await self._guarded(self._tick, stop, "gate")
+                            segments = self._segments(records)
+                            if any(deliveries for deliveries, _ in segments):
+                                await self._process(segments, stop)  # ticks the gate in its transaction
+                                if self._gate is not None:
+                                    self._held.release(self._gate)
                         report_lag(self.name, self._consumer, self._next, self._logical)
                 except Abandoned:
                     log.warning("stopping with an uncommitted batch; it will be read again")
@@ -207,23 +221,62 @@ class ConsumerRunner:
 
     # -- one poll -----------------------------------------------------------------------------
     def _segments(self, records: Fetched) -> list[Segment]:
-        """The records to apply now, in steps when the gate has them; the rest is held."""
-        if self._stepping is not None:
-            return self._stepped(self._held.take_all(records), self._stepping)
+        """The records to apply now (a gate that does not step holds the rest)."""
         if self._gate is not None:
             self._held.release(self._gate)
         return [(self._deliveries(self._held.take_ready(records)), None)]
 
-    def _stepped(self, records: Fetched, gate: SteppingGate) -> list[Segment]:
-        """``records`` split by the gate's plan: each record in the first step whose limit for
-        its partition is past it; those past the last step's limits are held."""
-        steps = gate.plan(
-            {
-                (self._logical(tp.topic), tp.partition): batch[-1].offset + 1
-                for tp, batch in records.items()
-                if batch
-            }
-        )
+    async def _step(self, records: Fetched, gate: SteppingGate, stop: asyncio.Event) -> None:
+        """One poll through a stepping gate: the records in hand (those held first) are planned and
+        applied in one transaction, which ticks the gate once, first: its limits are then read
+        after the records were fetched, and what had become due applies before any of them.
+        What the plan does not let through stays held."""
+        in_hand = self._held.take_all(records)
+        if not any(in_hand.values()):
+            self._held.keep({})
+            await self._guarded(self._tick, stop, "gate")  # nothing in hand: closes may still be due
+            return
+        reach = {
+            (self._logical(tp.topic), tp.partition): batch[-1].offset + 1
+            for tp, batch in in_hand.items()
+            if batch
+        }
+        held: Fetched = {}
+        applied = 0
+        started = time.perf_counter()
+
+        async def planned(session: AsyncSession, outbox: Outbox) -> list[Segment]:
+            await self._gate_action(self._gate_tick, session, outbox)
+            segments, later = self._split(in_hand, gate.plan(reach))
+            held.clear()
+            held.update(later)
+            return segments
+
+        async def apply() -> None:
+            nonlocal applied
+            applied = await self._apply(planned) or -1  # -1: committed with every record held
+
+        async def one_by_one(_: Exception) -> None:
+            # The closes already due first (committed), then event by event only the records
+            # before the plan's first close; every partition in hand is read again from its
+            # stored position (the next poll plans the rest afresh).
+            await self._guarded(self._tick, stop, "gate")
+            first = self._split(in_hand, gate.plan(reach))[0][0]
+            await self._each(first[0], stop)
+            self._held.keep({})
+            await self._seek_to_stored(sorted(in_hand))
+
+        await self._guarded(apply, stop, "consumer", fallback=one_by_one)
+        if applied:  # committed (else lost ownership, re-read, or done event by event)
+            self._held.keep(held)
+        if applied > 0:
+            elapsed = time.perf_counter() - started
+            BATCH_SECONDS.labels(self.name).observe(elapsed)
+            HANDLER_SECONDS.labels(self.name).observe(elapsed / applied)
+
+    def _split(self, records: Fetched, steps: Sequence[Step]) -> tuple[list[Segment], Fetched]:
+        """``records`` split by a stepping gate's plan: each record in the first step whose limit
+        for its partition is past it; those past the last step's limits are returned apart."""
         segments: list[Segment] = [([], step.then) for step in steps]
         later: Fetched = {}
         for tp, batch in records.items():
@@ -236,8 +289,7 @@ class ConsumerRunner:
                     later[tp] = batch[index:]
                     break
                 segments[step][0].append(_delivery(key[0], key[1], record))
-        self._held.keep(later)
-        return segments
+        return segments, later
 
     async def _process(self, segments: list[Segment], stop: asyncio.Event) -> None:
         deliveries = [delivery for part, _ in segments for delivery in part]
@@ -251,29 +303,36 @@ class ConsumerRunner:
                 for part, _ in segments[1:]
                 for d in part
             }
-            for delivery in segments[0][0]:
-                envelope = envelope_of(delivery)
-                with event_log_context(
-                    topic=delivery.topic,
-                    partition=delivery.partition,
-                    offset=delivery.offset,
-                    event_id=envelope.id if envelope else None,
-                ):
-                    await self._guarded(
-                        lambda d=delivery: self._apply([([d], None)]),  # type: ignore[misc]
-                        stop,
-                        "consumer",
-                        fallback=lambda exc, d=delivery: self._apply(  # type: ignore[misc]
-                            [([d], None)], failure=failure_reason(exc)
-                        ),
-                    )
+            await self._each(segments[0][0], stop)
             if later:
                 await self._seek_to_stored(sorted(later))
 
-        await self._guarded(lambda: self._apply(segments), stop, "consumer", fallback=one_by_one)
+        async def apply() -> None:
+            await self._apply(segments)
+
+        await self._guarded(apply, stop, "consumer", fallback=one_by_one)
         elapsed = time.perf_counter() - started
         BATCH_SECONDS.labels(self.name).observe(elapsed)
         HANDLER_SECONDS.labels(self.name).observe(elapsed / len(deliveries))
+
+    async def _each(self, deliveries: Sequence[Delivery], stop: asyncio.Event) -> None:
+        """``deliveries`` applied one per transaction; one that fails alone is dead-lettered."""
+        for delivery in deliveries:
+            envelope = envelope_of(delivery)
+            with event_log_context(
+                topic=delivery.topic,
+                partition=delivery.partition,
+                offset=delivery.offset,
+                event_id=envelope.id if envelope else None,
+            ):
+                await self._guarded(
+                    lambda d=delivery: self._apply([([d], None)]),  # type: ignore[misc]
+                    stop,
+                    "consumer",
+                    fallback=lambda exc, d=delivery: self._apply(  # type: ignore[misc]
+                        [([d], None)], failure=failure_reason(exc)
+                    ),
+                )
 
     def _deliveries(self, records: Fetched) -> list[Delivery]:
         """The records to apply now, in partition order; those behind the gate are held."""
@@ -289,10 +348,10 @@ class ConsumerRunner:
 
     async def _guarded(
         self,
-        work: Callable[[], Awaitable[None]],
+        work: Callable[[], Awaitable[object]],
         stop: asyncio.Event,
         component: str,
-        fallback: Callable[[Exception], Awaitable[None]] | None = None,
+        fallback: Callable[[Exception], Awaitable[object]] | None = None,
     ) -> None:
         """``work`` retried through transient failures; a lost partition is read again from its
         stored position."""
@@ -302,64 +361,85 @@ class ConsumerRunner:
             log.warning("lost ownership, re-reading from the stored position: %s", exc)
             await self._reseek_all()
 
-    async def _apply(self, segments: Sequence[Segment], failure: str | None = None) -> None:
+    async def _apply(self, segments: Sequence[Segment] | Planner, failure: str | None = None) -> int:
         """Apply the segments' deliveries in one transaction, each segment then its gate action
-        (or dead-letter them all with ``failure``, no action taken)."""
-        deliveries = [delivery for part, _ in segments for delivery in part]
+        (or dead-letter them all with ``failure``, no action taken); return how many there were.
+        A planner gives the segments inside the transaction, before any of them is applied."""
         async with AsyncSession(self._engine) as session, session.begin():
             outbox = Outbox(session)
-            rejections: list[Rejection] = []
-            decoded: list[list[Incoming]] = []
-            for part, _ in segments:
-                decoded.append([])
-                for delivery in part:
-                    if failure is not None:
-                        rejections.append(Rejection.of(delivery, failure))
-                        continue
-                    try:
-                        envelope = decode(delivery.value)
-                    except InvalidEvent as exc:
-                        rejections.append(Rejection(delivery, exc.reason, None))
-                        continue
-                    try:
-                        decoded[-1].append(Incoming(delivery, validate(envelope, topic=delivery.topic)))
-                    except InvalidEvent as exc:
-                        rejections.append(Rejection(delivery, exc.reason, envelope))
-            every = [incoming for events in decoded for incoming in events]
-            fresh = await claim(session, self.name, every) if self._deduplicate else every
-            new = {incoming.delivery.position for incoming in fresh}
-            rejected: list[Incoming] = []
-            for events, (_, action) in zip(decoded, segments, strict=True):
-                batch = Batch(
-                    session=session, outbox=outbox, events=[i for i in events if i.delivery.position in new]
-                )
-                if batch.events:
-                    await self._handler(batch)
-                refused = [incoming for incoming in batch.events if batch.is_rejected(incoming)]
-                rejected.extend(refused)
-                rejections.extend(
-                    Rejection(i.delivery, batch.rejected[i.delivery.position], i.event.envelope)
-                    for i in refused
-                )
-                if action is not None and failure is None:
-                    await self._gate_action(action, session, outbox)
-            if self._deduplicate:
-                await release(session, self.name, rejected)
-            send_dead_letters(outbox, rejections, consumer=self.name)
-            refused_at = {incoming.delivery.position for incoming in rejected}
-            applied = [incoming for incoming in fresh if incoming.delivery.position not in refused_at]
-            await outbox.flush()
-            moved = await store_positions(session, self.name, deliveries)
-            if self._gate is not None and failure is None:  # what this batch completed applies with it
-                await self._gate_action(self._gate_tick, session, outbox)
-            crash_point("handler.before_commit")
+            if callable(segments):
+                segments = await segments(session, outbox)
+            deliveries = [delivery for part, _ in segments for delivery in part]
+            written = None
+            if deliveries:
+                written = await self._write(session, outbox, segments, deliveries, failure)
+                crash_point("handler.before_commit")
         if wrote_outbox(session):
             outbox_committed()  # this process's relay publishes now, not at its next poll
         crash_point("consumer.after_db_commit")
+        if written is None:
+            return 0
+        moved, applied, rejections, repeated = written
         for (topic, partition), offset in moved.items():
             self._next[TopicPartition(self.settings.topic(topic), partition)] = offset
-        count_batch(self.name, applied, rejections, len(every) - len(fresh), deliveries[0].topic)
+        count_batch(self.name, applied, rejections, repeated, deliveries[0].topic)
         await self._mirror.mirror(self._consumer, self._next)
+        return len(deliveries)
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        outbox: Outbox,
+        segments: Sequence[Segment],
+        deliveries: Sequence[Delivery],
+        failure: str | None,
+    ) -> tuple[dict[tuple[str, int], int], list[Incoming], list[Rejection], int]:
+        """The transaction's work for ``deliveries``: the positions moved, the events applied,
+        those rejected, and how many were repeats."""
+        rejections: list[Rejection] = []
+        decoded: list[list[Incoming]] = []
+        for part, _ in segments:
+            decoded.append([])
+            for delivery in part:
+                if failure is not None:
+                    rejections.append(Rejection.of(delivery, failure))
+                    continue
+                try:
+                    envelope = decode(delivery.value)
+                except InvalidEvent as exc:
+                    rejections.append(Rejection(delivery, exc.reason, None))
+                    continue
+                try:
+                    decoded[-1].append(Incoming(delivery, validate(envelope, topic=delivery.topic)))
+                except InvalidEvent as exc:
+                    rejections.append(Rejection(delivery, exc.reason, envelope))
+        every = [incoming for events in decoded for incoming in events]
+        fresh = await claim(session, self.name, every) if self._deduplicate else every
+        new = {incoming.delivery.position for incoming in fresh}
+        rejected: list[Incoming] = []
+        for events, (_, action) in zip(decoded, segments, strict=True):
+            batch = Batch(
+                session=session, outbox=outbox, events=[i for i in events if i.delivery.position in new]
+            )
+            if batch.events:
+                await self._handler(batch)
+            refused = [incoming for incoming in batch.events if batch.is_rejected(incoming)]
+            rejected.extend(refused)
+            rejections.extend(
+                Rejection(i.delivery, batch.rejected[i.delivery.position], i.event.envelope) for i in refused
+            )
+            if action is not None and failure is None:
+                await self._gate_action(action, session, outbox)
+        if self._deduplicate:
+            await release(session, self.name, rejected)
+        send_dead_letters(outbox, rejections, consumer=self.name)
+        refused_at = {incoming.delivery.position for incoming in rejected}
+        applied = [incoming for incoming in fresh if incoming.delivery.position not in refused_at]
+        await outbox.flush()
+        moved = await store_positions(session, self.name, deliveries)
+        if self._gate is not None and self._stepping is None and failure is None:
+            await self._gate_action(self._gate_tick, session, outbox)  # what the batch completed applies
+        return moved, applied, rejections, len(every) - len(fresh)
 
     async def _gate_tick(self, session: AsyncSession, _: Outbox) -> None:
         assert self._gate is not None

@@ -9,12 +9,26 @@ close, the close, the events after it), and saved once, when the transaction com
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, all_, any_, bindparam, event, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    Select,
+    String,
+    all_,
+    any_,
+    bindparam,
+    column,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -85,6 +99,7 @@ class BookRepository:
         self._books: dict[str, AccountBook] = {}
         self._loaded: dict[str, _Loaded] = {}
         self._next_change: dict[str, date | None] = {}  # as stored, or as it will be; absent: stale
+        self._stored_next: dict[str, date] = {}  # ``next_change_on`` as the database has it, if set
         self._clocks: dict[int, date | None] = {}
         self._changed: dict[str, AccountBook] = {}
         self._changes: list[tuple[StageChanged, str]] = []
@@ -137,6 +152,7 @@ class BookRepository:
         row) and return them, but for those already in memory: they are kept as they are."""
         found: list[AccountBook] = []
         policy, books, loaded, next_changes = self.policy, self._books, self._loaded, self._next_change
+        stored_next = self._stored_next
         for (
             account_id,
             partition,
@@ -165,6 +181,8 @@ class BookRepository:
             )
             facts = loaded[account_id] = _Loaded(partition)
             next_changes[account_id] = next_change
+            if next_change is not None:
+                stored_next[account_id] = next_change
             for statement_id, statement_date, due_date, minimum, balance in statement_rows or ():
                 book.statements[statement_id] = Statement(
                     statement_id=statement_id,
@@ -310,6 +328,15 @@ class BookRepository:
             known.update((partition, found.get(partition)) for partition in missing)
         return {partition: closed for partition in partitions if (closed := known[partition]) is not None}
 
+    def adopt_clocks(self, partitions: Collection[int], stored: dict[int, date]) -> dict[int, date]:
+        """Take ``stored`` (read from the database) as the clocks of ``partitions`` not known yet
+        (a clock this transaction moved stays as it is); return the clocks of ``partitions``."""
+        known = self._clocks
+        for partition in partitions:
+            if partition not in known:
+                known[partition] = stored.get(partition)
+        return {partition: closed for partition in partitions if (closed := known[partition]) is not None}
+
     async def close_partitions(self, partitions: Sequence[int], business_date: date) -> None:
         """Record ``business_date`` as the last date closed on ``partitions`` (never backwards);
         written on save, read back by :meth:`clocks` meanwhile."""
@@ -321,18 +348,27 @@ class BookRepository:
     async def due_on(self, partitions: Sequence[int], as_of: date) -> list[AccountBook]:
         """The books of ``partitions`` whose figures change by ``as_of`` (``next_change_on``): those
         in memory by their figures now, the others by their stored row (read in one statement)."""
-        books, wanted = self._books, set(partitions)
-        in_memory = [
-            book
-            for account_id, book in books.items()
-            if self._loaded[account_id].partition in wanted
-            and (upcoming := self._upcoming(book)) is not None
-            and upcoming <= as_of
-        ]
-        stored = await self._books_of(
-            _LOAD_DUE, {"partitions": list(partitions), "as_of": as_of, "in_memory": list(books)}
+        wanted, loaded, next_change, stored_next = (
+            set(partitions),
+            self._loaded,
+            self._next_change,
+            self._stored_next,
         )
-        return sorted([*in_memory, *stored], key=lambda book: book.account_id)
+        in_memory: list[AccountBook] = []
+        read: list[str] = []  # in memory, and due by its stored row: the statement leaves it out
+        for account_id, book in self._books.items():
+            if loaded[account_id].partition not in wanted:
+                continue
+            stored = stored_next.get(account_id)
+            if stored is not None and stored <= as_of:
+                read.append(account_id)
+            upcoming = next_change[account_id] if account_id in next_change else self._upcoming(book)
+            if upcoming is not None and upcoming <= as_of:
+                in_memory.append(book)
+        stored_books = await self._books_of(
+            _LOAD_DUE, {"partitions": list(partitions), "as_of": as_of, "in_memory": read}
+        )
+        return sorted([*in_memory, *stored_books], key=lambda book: book.account_id)
 
     def _upcoming(self, book: AccountBook) -> date | None:
         """``next_change_on`` of a book in memory, as it is stored or will be on save."""
@@ -368,7 +404,9 @@ _NOT_STORED = frozenset({"customer_id", "currency"})
 
 def stage_change_row(change: StageChanged, event_id: str) -> dict[str, Any]:
     """The ``stage_changes`` row of ``change``, emitted as event ``event_id``."""
-    row = {name: value for name, value in asdict(change).items() if name not in _NOT_STORED}
+    row = change.values()
+    for name in _NOT_STORED:
+        del row[name]
     row["event_id"] = event_id
     return row
 
@@ -465,20 +503,75 @@ async def partition_clocks_of(session: AsyncSession, partitions: Collection[int]
     return {row.partition: row.closed_through for row in rows}
 
 
-async def note_close(
-    session: AsyncSession, business_date: date, event_id: str, barrier: dict[str, dict[str, int]]
+async def note_closes(
+    session: AsyncSession, closes: Sequence[tuple[date, str, dict[str, dict[str, int]]]]
 ) -> None:
-    """Store a close with its barrier offsets; a close already noted stays as it was."""
-    await session.execute(
-        pg_insert(business_day_closes)
-        .values(business_date=business_date, event_id=event_id, barrier=barrier)
-        .on_conflict_do_nothing()
-    )
+    """Store closes (business date, event id, barrier offsets) in one statement; a close already
+    noted stays as it was, and so does the first of two with the same date."""
+    rows: dict[date, dict[str, Any]] = {}
+    for business_date, event_id, barrier in closes:
+        rows.setdefault(
+            business_date, {"business_date": business_date, "event_id": event_id, "barrier": barrier}
+        )
+    await insert_rows(session, business_day_closes, list(rows.values()), conflict=("business_date",))
 
 
-async def closes_after(session: AsyncSession, closed_through: date | None) -> list[Any]:
-    """The noted closes after ``closed_through`` (all of them when None), in date order."""
-    query = select(business_day_closes).order_by(business_day_closes.c.business_date)
-    if closed_through is not None:
-        query = query.where(business_day_closes.c.business_date > closed_through)
-    return list(await session.execute(query))
+@dataclass(frozen=True)
+class BarrierState:
+    """What the close gate reads at each tick, from one snapshot."""
+
+    positions: dict[tuple[str, int], int]
+    """The account consumer's stored positions."""
+    read: dict[tuple[str, int], int]
+    """The calendar reader's stored positions."""
+    clocks: dict[int, date]
+    """The last business date closed, per owned partition that has one."""
+    closes: list[Any]
+    """The noted closes after the oldest owned partition's clock (all, when one has none), in
+    date order (rows of ``business_day_closes``)."""
+
+
+_BARRIER_STATE = text(
+    "WITH owned AS (SELECT unnest(CAST(:owned AS integer[])) AS partition),"
+    " clocks AS (SELECT c.partition, c.closed_through FROM partition_clocks c JOIN owned USING (partition))"
+    " SELECT 'position' AS kind, topic, partition, next_offset, NULL::date AS day,"
+    " NULL::varchar AS event_id, NULL::jsonb AS barrier"
+    " FROM consumer_positions WHERE consumer = :consumer"
+    " UNION ALL SELECT 'read', topic, partition, next_offset, NULL, NULL, NULL"
+    " FROM consumer_positions WHERE consumer = :reader"
+    " UNION ALL SELECT 'clock', NULL, partition, NULL, closed_through, NULL, NULL FROM clocks"
+    " UNION ALL SELECT 'close', NULL, NULL, NULL, business_date, event_id, barrier FROM business_day_closes"
+    " WHERE business_date > COALESCE((SELECT min(closed_through) FROM clocks"
+    " HAVING count(*) = (SELECT count(*) FROM owned)), '-infinity'::date)"
+).columns(
+    column("kind", String),
+    column("topic", String),
+    column("partition", Integer),
+    column("next_offset", BigInteger),
+    column("day", Date),
+    column("event_id", String),
+    column("barrier", JSONB),
+)
+
+
+async def barrier_state(
+    session: AsyncSession, consumer: str, reader: str, owned: Collection[int]
+) -> BarrierState:
+    """The close gate's view for the partitions ``owned`` (distinct), in one statement: the
+    stored positions of ``consumer`` and of the calendar ``reader``, the owned partitions'
+    clocks, and the closes noted after the oldest of them."""
+    state = BarrierState({}, {}, {}, [])
+    for row in await session.execute(
+        _BARRIER_STATE, {"owned": sorted(owned), "consumer": consumer, "reader": reader}
+    ):
+        match row.kind:
+            case "position":
+                state.positions[(row.topic, row.partition)] = row.next_offset
+            case "read":
+                state.read[(row.topic, row.partition)] = row.next_offset
+            case "clock":
+                state.clocks[row.partition] = row.day
+            case _:
+                state.closes.append(row)
+    state.closes.sort(key=lambda row: row.day)
+    return state

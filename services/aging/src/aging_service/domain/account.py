@@ -15,8 +15,9 @@ input (the recorded facts stay; the opening goes to the DLQ to be fixed and repl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import Any
 
 from aging_service.domain.aging import Assessment, Due, Payment, Reage, assess
 from aging_service.domain.errors import (
@@ -82,6 +83,13 @@ class StageChanged:
     cause: Cause
     cause_event_id: str
     currency: str
+
+    def values(self) -> dict[str, Any]:
+        """The fields by name (values as they are: ``dataclasses.asdict`` would deep-copy each)."""
+        return {name: getattr(self, name) for name in _STAGE_CHANGED_FIELDS}
+
+
+_STAGE_CHANGED_FIELDS = tuple(f.name for f in fields(StageChanged))
 
 
 @dataclass

@@ -1,0 +1,81 @@
+"""A stepping gate is ticked once per poll, first in the transaction that applies the poll's
+records (after they were fetched), and not again at its end: what a batch completes is a step
+of the gate's plan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from collections_common.database import create_engine
+from collections_common.runtime import Batch, ConsumerRunner, Step, SteppingGate
+from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, read_state
+from tests.runtime.ledger_service import CONSUMER_NAME, LedgerSettings, handle
+
+pytestmark = [pytest.mark.infra]
+
+_TRANSACTION = text("SELECT txid_current()")
+
+
+class RecordingGate:
+    """Holds nothing and lets every record through in one step; notes the transaction of each tick."""
+
+    def __init__(self) -> None:
+        self.ticks: list[int] = []
+
+    def hold_from(self, topic: str, partition: int) -> int | None:
+        return None
+
+    async def close(self) -> None:
+        pass
+
+    async def tick(self, session: AsyncSession, assigned: Sequence[tuple[str, int]]) -> None:
+        self.ticks.append(int(await session.scalar(_TRANSACTION)))
+
+    def plan(self, reach: Mapping[tuple[str, int], int]) -> Sequence[Step]:
+        return [Step({}, None)]
+
+
+async def test_a_stepping_gate_is_ticked_once_per_batch_first_in_its_transaction(ledger: Ledger) -> None:
+    settings = LedgerSettings(
+        database_url=ledger.database_url,
+        kafka_bootstrap_servers=ledger.bootstrap,
+        kafka_topic_prefix=ledger.prefix,
+        kafka_consumer_group=ledger.group,
+    )
+    engine = create_engine(settings, pre_ping=False)
+    gate = RecordingGate()
+    assert isinstance(gate, SteppingGate)
+    handled: list[tuple[int, int]] = []  # per batch: its transaction, the ticks in it so far
+
+    async def recording(batch: Batch) -> None:
+        transaction = int(await batch.session.scalar(_TRANSACTION))
+        handled.append((transaction, gate.ticks.count(transaction)))
+        await handle(batch)
+
+    runner = ConsumerRunner(
+        settings=settings, engine=engine, topics=[INPUT], handler=recording, name=CONSUMER_NAME, gate=gate
+    )
+    sent = payments(60)
+    await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
+    stop = asyncio.Event()
+    running = asyncio.create_task(runner.run(stop))
+    try:
+        async with asyncio.timeout(60):
+            while len((await read_state(ledger.database_url)).applied) < len(sent):
+                assert not running.done(), "the runner stopped"
+                await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)
+        await engine.dispose()
+
+    assert handled, "no batch was handled"
+    assert [before for _, before in handled] == [1] * len(handled), "each batch's transaction ticked first"
+    assert [gate.ticks.count(transaction) for transaction, _ in handled] == [1] * len(handled), (
+        "and only once: no tick at the end of the batch"
+    )
