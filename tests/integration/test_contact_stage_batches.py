@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from contact_service.adapters.cases import CaseRepository, HoldRow
@@ -161,6 +162,12 @@ class TestStageChangesInOneBatch:
             *(stage_changed(f"A{n}", f"C{n}", "M2", time=_at(0)) for n in debtors),
         )
         assert await rows(engine, "SELECT count(DISTINCT customer_id) FROM call_tasks") == [(300,)]
+        pending = await rows(
+            engine,
+            "SELECT (SELECT count(*) FROM planned_contacts WHERE status = 'pending')"
+            " + (SELECT count(*) FROM call_tasks WHERE status = 'pending')",
+        )
+        counted = REGISTRY.get_sample_value("collections_contact_cancelled_total", {"reason": "cured"}) or 0.0
         await apply(
             engine,
             settings,
@@ -177,6 +184,8 @@ class TestStageChangesInOneBatch:
             " GROUP BY 1, 2",
         ) == [("cancelled", "cured", 300)]
         assert await rows(engine, "SELECT count(*) FROM cases WHERE stage = 'CURRENT'") == [(300,)]
+        cancelled = REGISTRY.get_sample_value("collections_contact_cancelled_total", {"reason": "cured"})
+        assert [(cancelled - counted,)] == pending  # every cancelled contact and task counted once
 
 
 class TestCasesLoadedTogether:

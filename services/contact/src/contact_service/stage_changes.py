@@ -73,6 +73,8 @@ async def apply_stage_changes(
         linked.setdefault(data.account_id, customer)  # a later change of the account finds it
     await cases.lock_many(set(customers.values()))
     records: dict[str, CaseRecord] = await cases.load_many(set(customers.values()))
+    # Accounts linked to their debtor's case with their currency: linking again changes nothing.
+    linked_before = {customer: record.linked for customer, record in records.items()}
     effects: list[_Effect] = []
     for index, customer in customers.items():
         effect = _fold(records, customer, changes[index], events[index])
@@ -80,7 +82,13 @@ async def apply_stage_changes(
             rejected[index] = UNKNOWN_STAGE
         else:
             effects.append(effect)
-    await cases.link_accounts([(e.account_id, e.customer_id, e.currency) for e in effects])
+    await cases.link_accounts(
+        [
+            (e.account_id, e.customer_id, e.currency)
+            for e in effects
+            if e.account_id not in linked_before[e.customer_id]
+        ]
+    )
     for round_ in _rounds(effects):
         await _write(session, round_, plan, horizon)
     return rejected
@@ -132,6 +140,7 @@ def _fold(
         stage_entered_at=entered or record.stage_entered_at,
         unreachable=record.unreachable,
         exists=True,
+        linked=record.linked,
     )
     return _Effect(
         customer_id=customer,
@@ -176,7 +185,9 @@ async def _write(
         [(e.customer_id, e.case.stage, e.entered) for e in effects],
         [(e.account_id, e.account) for e in effects if e.account is not None],
     )
+    # A debtor whose pending work was cancelled in this round has none left but what
+    # schedule_stage laid out just now, with this very score: only the others are rescored.
     await WorkRepository(session).rescore_many(
-        {e.customer_id: case_score(e.case, e.unreachable) for e in effects}
+        {e.customer_id: case_score(e.case, e.unreachable) for e in effects if e.cancellation is None}
     )
     await KpiRepository(session).add_cures([e.cure for e in effects if e.cure is not None])

@@ -32,6 +32,8 @@ class CaseRecord:
     stage_entered_at: datetime | None
     unreachable: bool
     exists: bool
+    linked: frozenset[str] = frozenset()
+    """The accounts linked to the debtor's stored case with their currency known, as loaded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,23 +306,17 @@ class CaseRepository:
         stages: Sequence[tuple[str, str, datetime | None]],
         accounts: Sequence[tuple[str, AccountStage]],
     ) -> None:
-        """What a stage change changes, for many debtors: each (customer, rolled-up stage, entered
-        at or None to keep it) and each (account, its stage and figures)."""
-        if stages:
+        """What a stage change changes, for many debtors, in one statement: each (customer,
+        rolled-up stage, entered at or None to keep it) and each (account, its stage and figures)."""
+        if stages or accounts:
             await self.session.execute(
                 _SAVE_STAGES,
                 {
                     "customers": [customer for customer, _, _ in stages],
                     "stages": [stage for _, stage, _ in stages],
                     "entered": [entered for _, _, entered in stages],
-                },
-            )
-        if accounts:
-            await self.session.execute(
-                _SAVE_ACCOUNT_STAGES,
-                {
                     "accounts": [account_id for account_id, _ in accounts],
-                    "stages": [a.stage for _, a in accounts],
+                    "account_stages": [a.stage for _, a in accounts],
                     "dpds": [a.dpd for _, a in accounts],
                     "past_dues": [a.past_due_minor for _, a in accounts],
                     "as_ofs": [a.as_of for _, a in accounts],
@@ -362,7 +358,13 @@ _LINK_MANY = text(
 )
 
 _SAVE_STAGES = text(
-    f"UPDATE {cases.name} AS c SET stage = v.stage, updated_at = now(),"
+    f"WITH accounts AS (UPDATE {case_accounts.name} AS a SET stage = v.stage, dpd = v.dpd,"
+    " past_due_minor = v.past_due_minor, stage_as_of = v.stage_as_of"
+    " FROM unnest(CAST(:accounts AS varchar[]), CAST(:account_stages AS varchar[]),"
+    " CAST(:dpds AS integer[]), CAST(:past_dues AS bigint[]), CAST(:as_ofs AS date[]))"
+    " AS v(account_id, stage, dpd, past_due_minor, stage_as_of)"
+    " WHERE a.account_id = v.account_id)"
+    f" UPDATE {cases.name} AS c SET stage = v.stage, updated_at = now(),"
     " stage_entered_at = coalesce(v.entered, c.stage_entered_at)"
     " FROM unnest(CAST(:customers AS varchar[]), CAST(:stages AS varchar[]),"
     " CAST(:entered AS timestamptz[])) AS v(customer_id, stage, entered)"
@@ -372,15 +374,7 @@ _SAVE_STAGES = text(
     bindparam("stages", type_=ARRAY(String())),
     bindparam("entered", type_=ARRAY(DateTime(timezone=True))),
 )
-
-_SAVE_ACCOUNT_STAGES = text(
-    f"UPDATE {case_accounts.name} AS a SET stage = v.stage, dpd = v.dpd,"
-    " past_due_minor = v.past_due_minor, stage_as_of = v.stage_as_of"
-    " FROM unnest(CAST(:accounts AS varchar[]), CAST(:stages AS varchar[]), CAST(:dpds AS integer[]),"
-    " CAST(:past_dues AS bigint[]), CAST(:as_ofs AS date[]))"
-    " AS v(account_id, stage, dpd, past_due_minor, stage_as_of)"
-    " WHERE a.account_id = v.account_id"
-)
+"""The cases' stages and their accounts' (the two tables in one statement: one round trip)."""
 
 
 AccountTuple = tuple[str, str | None, str | None, int, int, date | None, dict[str, bool]]
@@ -423,6 +417,7 @@ def _record(
         stage_entered_at=row.stage_entered_at if row is not None else None,
         unreachable=bool(row.unreachable) if row is not None else False,
         exists=row is not None,
+        linked=frozenset(a[0] for a in accounts if a[1] is not None) if row is not None else frozenset(),
     )
 
 
