@@ -199,10 +199,13 @@ async def set_up_m1(stack: Stack, debtors: int) -> None:
 
 
 async def _all_m1(conn: Any, debtors: int) -> bool:
+    """Every debtor's M1 plan laid out and its opening applied (the stage changes and the
+    openings have a consumer each in the contact worker)."""
     planned = await conn.fetchval(
         "SELECT count(DISTINCT customer_id) FROM planned_contacts WHERE status = 'pending' AND stage = 'M1'"
     )
-    return bool(planned == debtors)
+    opened = await conn.fetchval("SELECT count(*) FROM cases WHERE profile_as_of IS NOT NULL")
+    return bool(planned == debtors and opened == debtors)
 
 
 # -- measuring ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The contact worker's two consumers (``bootstrap.STAGE_CHANGES`` and ``OTHER_INPUTS``) on a real
-broker and database: stage changes are applied while the other consumer is stuck in a batch, and a
+broker and database: stage changes are applied while the other consumer is stuck in a batch, a
 database the earlier single consumer left behind is continued without re-reading or skipping an
-event."""
+event, and two concurrent batches on the same debtors do not deadlock."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collections_common.runtime import ConsumerRunner
 from contact_service.bootstrap import OTHER_INPUTS, SERVICE, STAGE_CHANGES
+from contact_service.domain.compliance import lock_key
 from contact_service.handlers import handler_for
 from contact_service.settings import ContactSettings
 from devstack.stack import Stack
-from tests.contact_harness import TOPIC_OF, event, opened, rows, stage_changed
+from tests.contact_harness import TOPIC_OF, apply, event, opened, rows, stage_changed
 from tests.e2e.aging_harness import end_offsets, until
 
 pytestmark = pytest.mark.infra
@@ -186,3 +187,59 @@ class TestTwoConsumers:
             ("C2", "M1"),
         ]
         assert await rows(engine, "SELECT count(*) FROM processed_events") == [(3 + 3 + 2,)]
+
+
+class TestConcurrentBatches:
+    async def test_account_events_and_stage_changes_of_the_same_debtors_do_not_deadlock(
+        self, settings: ContactSettings, engine: AsyncEngine
+    ) -> None:
+        """The account events' batch takes the higher debtor's lock first in event order, then
+        waits (for another transaction's link of the lower debtor's new account) while the stage
+        changes' batch takes the lower debtor's lock and waits for the higher: unless the account
+        events' batch takes both locks up front in key order, each ends up waiting for the other."""
+        low, high = sorted(("C1", "C2"), key=lock_key)
+        await apply(
+            engine,
+            settings,
+            opened("A1", "C1"),
+            opened("A2", "C2"),
+            stage_changed("A1", "C1", "M1"),
+            stage_changed("A2", "C2", "M1"),
+        )
+
+        async def waiting(n: int) -> bool:
+            return await rows(
+                engine,
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ) == [(n,)]
+
+        async with engine.connect() as other:
+            await other.execute(text("BEGIN"))
+            await other.execute(
+                text("INSERT INTO case_accounts (account_id, customer_id) VALUES ('N-low', :c)"), {"c": low}
+            )
+            accounts = asyncio.create_task(
+                apply(engine, settings, opened("N-high", high), opened("N-low", low))
+            )
+            await until(lambda: waiting(1), what="the account events' batch waiting")
+            cures = asyncio.create_task(
+                apply(
+                    engine,
+                    settings,
+                    *(
+                        stage_changed(account, customer, "CURRENT", from_stage="M1", as_of="2026-03-03")
+                        for account, customer in sorted(
+                            (("A1", "C1"), ("A2", "C2")), key=lambda a: lock_key(a[1])
+                        )
+                    ),
+                )
+            )
+            await until(lambda: waiting(2), what="the stage changes' batch waiting too")
+            await other.execute(text("ROLLBACK"))
+        await asyncio.wait_for(asyncio.gather(accounts, cures), timeout=30)  # neither deadlocked
+        assert await rows(engine, "SELECT customer_id, stage FROM cases ORDER BY 1") == [
+            ("C1", "CURRENT"),
+            ("C2", "CURRENT"),
+        ]
+        assert await rows(engine, "SELECT count(*) FROM case_accounts WHERE account_id LIKE 'N-%'") == [(2,)]
