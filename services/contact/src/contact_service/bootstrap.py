@@ -67,7 +67,9 @@ def worker_components(settings: ContactSettings, engine: AsyncEngine) -> list[Co
     of the single consumer the service had before (an existing deployment neither re-reads nor
     skips an event), and in the one group a partition has one owner at a time even beside a
     worker of that earlier single consumer. Decisions about a debtor are serialised by its
-    advisory lock, whichever consumer makes them."""
+    advisory lock, whichever consumer makes them; each batch takes its debtors' locks up front
+    in key order (``apply_stage_changes``, ``handlers.lock_debtors``), so the two consumers'
+    transactions cannot deadlock."""
     plan = load_plan(settings.plan_file)
     handler = handler_for(settings, plan)
     components: list[Component] = [
