@@ -327,7 +327,8 @@ def _timezone(name: str | None) -> str | None:
 
 
 def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> BatchHandler:
-    """The batch handler of the contact worker: each run of consecutive stage changes, and of
+    """The batch handler of the contact worker: the debtors of the events handled one by one
+    locked up front (``lock_debtors``), then each run of consecutive stage changes, and of
     consecutive payments, applied together (``ContactHandlers.stage_changes``,
     ``payments_posted``), every other event by ``per_event`` over ``ContactHandlers``, all in
     the batch's order."""
