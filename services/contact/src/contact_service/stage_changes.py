@@ -5,7 +5,7 @@ stage change in (``domain.case.apply``), cancels the debtor's pending work on a 
 between delinquent stages, lays out the plan of a delinquent stage entered, saves the case,
 rescores the call tasks and records a cure. Here a run of stage changes does each of those for
 all its debtors at once: one lookup of the accounts' debtors, one lock statement, the cases
-loaded in four statements, the folds in memory (in event order, per debtor), then the writes in
+loaded in one statement, the folds in memory (in event order, per debtor), then the writes in
 rounds. A debtor or account with several changes in the run has one in each round, in order, so
 every debtor's writes happen in the order of its events, as one at a time. Input that can never
 be applied is rejected before anything is written for it.
