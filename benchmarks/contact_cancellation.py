@@ -199,10 +199,13 @@ async def set_up_m1(stack: Stack, debtors: int) -> None:
 
 
 async def _all_m1(conn: Any, debtors: int) -> bool:
+    """Every debtor's M1 plan laid out and its opening applied (the stage changes and the
+    openings have a consumer each in the contact worker)."""
     planned = await conn.fetchval(
         "SELECT count(DISTINCT customer_id) FROM planned_contacts WHERE status = 'pending' AND stage = 'M1'"
     )
-    return bool(planned == debtors)
+    opened = await conn.fetchval("SELECT count(*) FROM cases WHERE profile_as_of IS NOT NULL")
+    return bool(planned == debtors and opened == debtors)
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -329,10 +332,10 @@ class CpuMeter:
     def stop(self) -> None:
         self.used = {name: value - self._before[name] for name, value in self._now().items()}
 
-    def report(self, events: int, seconds: float) -> str:
+    def report(self, events: int, seconds: float, per: str = "payment") -> str:
         return ", ".join(
             f"{name} {cpu:.2f} s ({100 * cpu / seconds:.0f}% of a core,"
-            f" {1000 * cpu / events:.2f} ms per payment)"
+            f" {1000 * cpu / events:.2f} ms per {per})"
             for name, cpu in self.used.items()
         )
 
@@ -447,12 +450,17 @@ async def run_stage_changes(stack: Stack, args: argparse.Namespace, worker: Serv
     clock = Clock()
     items = [(customer(n), *_cure(n)) for n in range(1, args.debtors)]
     load_before = os.getloadavg()
+    meter = CpuMeter(stack, {"contact worker": worker})
     with profiled(worker, args.profile):
         deadline = time.time() + args.debtors / args.rate + 300
+        meter.start()
+        measured = time.monotonic()
         await asyncio.gather(
             publish_paced(stack, clock, items, args.rate),
             watch(stack, clock, {customer(n) for n in range(1, args.debtors)}, args.poll_ms, deadline),
         )
+        measured = time.monotonic() - measured
+        meter.stop()
     load_after = os.getloadavg()
     missing = args.debtors - 1 - len(clock.seen)
     assert missing == 0, f"{missing} cures never seen applied"
@@ -461,6 +469,10 @@ async def run_stage_changes(stack: Stack, args: argparse.Namespace, worker: Serv
         f"cures={len(clock.seen)} rate={args.rate:.0f}/s poll={args.poll_ms}ms "
         f"load average (1/5 min) before {load_before[0]:.2f}/{load_before[1]:.2f}, "
         f"after {load_after[0]:.2f}/{load_after[1]:.2f}"
+    )
+    print(
+        f"CPU from the first cure sent to the last seen ({measured:.1f} s):",
+        meter.report(len(clock.seen), measured, per="cure"),
     )
     print(
         "stage change sent -> cancellation seen committed:",

@@ -4,13 +4,16 @@ one at a time leaves, against a real PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from contact_service.adapters.cases import CaseRepository, HoldRow
 from contact_service.bootstrap import SERVICE
+from contact_service.domain.contact import ContactPoint, Owner
 from contact_service.settings import ContactSettings
 from devstack.stack import Stack
 from tests.contact_harness import (
@@ -159,6 +162,12 @@ class TestStageChangesInOneBatch:
             *(stage_changed(f"A{n}", f"C{n}", "M2", time=_at(0)) for n in debtors),
         )
         assert await rows(engine, "SELECT count(DISTINCT customer_id) FROM call_tasks") == [(300,)]
+        pending = await rows(
+            engine,
+            "SELECT (SELECT count(*) FROM planned_contacts WHERE status = 'pending')"
+            " + (SELECT count(*) FROM call_tasks WHERE status = 'pending')",
+        )
+        counted = REGISTRY.get_sample_value("collections_contact_cancelled_total", {"reason": "cured"}) or 0.0
         await apply(
             engine,
             settings,
@@ -175,6 +184,61 @@ class TestStageChangesInOneBatch:
             " GROUP BY 1, 2",
         ) == [("cancelled", "cured", 300)]
         assert await rows(engine, "SELECT count(*) FROM cases WHERE stage = 'CURRENT'") == [(300,)]
+        cancelled = REGISTRY.get_sample_value("collections_contact_cancelled_total", {"reason": "cured"})
+        assert [(cancelled - counted,)] == pending  # every cancelled contact and task counted once
+
+
+class TestCasesLoadedTogether:
+    async def test_load_many_gives_what_load_gives_each_debtor(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        _, engine = engines
+        await apply(
+            engine,
+            ContactSettings(),
+            opened("A1", "C1", phones=("+8613800000001", "+8613800000002")),
+            opened("A2", "C1", email=None),
+            opened("A3", "C2"),
+            event("corebank.account.updated", {"account_id": "A2", "flags": {"dispute": True}}),
+            stage_changed("A1", "C1", "M1"),
+            stage_changed("A3", "C2", "M2", dpd=40),
+        )
+        async with AsyncSession(engine) as session, session.begin():
+            cases = CaseRepository(session)
+            await cases.add_contact_point(
+                "C1", ContactPoint("+8613900000009", Owner.GUARANTOR, "collector"), added_by="u1"
+            )
+            for hold_id, ends_on, ended in (
+                ("H1", date(2026, 4, 30), False),
+                ("H2", date(2026, 5, 31), False),
+                ("H3", date(2026, 3, 31), True),
+            ):
+                await cases.add_hold(
+                    "C1",
+                    HoldRow(
+                        hold_id=hold_id,
+                        account_id="A1",
+                        reason=f"hardship {hold_id}",
+                        starts_on=date(2026, 3, 1) if hold_id == "H2" else None,
+                        ends_on=ends_on,
+                        set_by="u1",
+                        set_at=MORNING + timedelta(minutes=int(hold_id[1])),
+                        ended_on=None,
+                        ended_by=None,
+                    ),
+                )
+                if ended:
+                    await cases.end_hold(hold_id, ends_on, "u1")
+        async with AsyncSession(engine) as session, session.begin():
+            cases = CaseRepository(session)
+            one = {customer: await cases.load(customer) for customer in ("C1", "C2", "C9")}
+            together = await cases.load_many(["C9", "C2", "C1", "C2"])
+
+        assert together == one
+        c1 = together["C1"].case
+        assert len(c1.holds) == 2 and len(c1.profile.contact_points) == 3
+        assert c1.account_flags["A2"] == {"dispute": True}
+        assert not together["C9"].exists
 
 
 class TestPaymentsInOneBatch:

@@ -27,8 +27,9 @@ from contact_service.promise_judge import PromiseJudge
 from contact_service.sender import ContactSender
 from contact_service.settings import ContactSettings
 
-TOPICS = (
-    Topics.DELINQUENCY,
+STAGE_CHANGES = (Topics.DELINQUENCY,)
+"""Consumed by a consumer of their own, so a cure never waits behind a batch of payments."""
+OTHER_INPUTS = (
     Topics.ACCOUNTS,
     Topics.PAYMENTS,
     Topics.CALENDAR,
@@ -88,11 +89,23 @@ def create_api(settings: ContactSettings) -> FastAPI:
 
 
 def worker_components(settings: ContactSettings, engine: AsyncEngine) -> list[Component]:
+    """Two consumers (``STAGE_CHANGES``, ``OTHER_INPUTS``) under the service's one consumer name
+    and group, so each applies its topics while the other is in a batch: a cure does not wait
+    for a batch of payments to commit. The topics are disjoint, so the two never share a
+    partition: under the one name they keep the stored positions and claimed event identities
+    of the single consumer the service had before (an existing deployment neither re-reads nor
+    skips an event), and in the one group a partition has one owner at a time even beside a
+    worker of that earlier single consumer. Decisions about a debtor are serialised by its
+    advisory lock, whichever consumer makes them; each batch takes its debtors' locks up front
+    in key order (``apply_stage_changes``, ``handlers.lock_debtors``), so the two consumers'
+    transactions cannot deadlock."""
     plan = load_plan(settings.plan_file)
+    handler = handler_for(settings, plan)
     components: list[Component] = [
-        ConsumerRunner(settings=settings, engine=engine, topics=TOPICS, handler=handler_for(settings, plan)),
-        KpiGauges(settings, engine),
+        ConsumerRunner(settings=settings, engine=engine, topics=topics, handler=handler)
+        for topics in (STAGE_CHANGES, OTHER_INPUTS)
     ]
+    components.append(KpiGauges(settings, engine))
     components.append(PermitExpiry(settings, engine))
     components.append(PromiseJudge(settings, engine))
     if settings.sender_enabled:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from collections_common.events import (
     AccountOpened,
     AccountUpdated,
@@ -289,6 +291,31 @@ def waves(events: Sequence[Incoming]) -> Iterator[tuple[type[EventData], list[In
         yield kind, wave
 
 
+_NAMING_THEIR_DEBTOR = (AccountOpened, RestructuringAgreed, ActivityReported)
+"""With ``AccountUpdated`` (found by its account), the events whose handlers take their debtor's
+advisory lock (stage changes take theirs in ``apply_stage_changes``; payments take none)."""
+
+
+async def lock_debtors(session: AsyncSession, events: Sequence[Incoming]) -> None:
+    """Take the advisory lock of every debtor whose lock the handlers of ``events`` take, all in
+    one statement in key order (``CaseRepository.lock_many``), before any of them runs.
+
+    The stage changes have a consumer of their own (``bootstrap``) that locks its debtors the
+    same way; were this batch's handlers to take their locks one after another in the events'
+    order, the two transactions could each hold a lock the other waits for. The handlers take
+    them again, which a transaction holding them passes through."""
+    named: set[str] = set()
+    by_account: list[str] = []
+    for incoming in events:
+        data = incoming.event.data
+        if isinstance(data, AccountUpdated):
+            by_account.append(data.account_id)
+        elif isinstance(data, _NAMING_THEIR_DEBTOR):
+            named.add(data.customer_id)
+    cases = CaseRepository(session)
+    await cases.lock_many(named | set((await cases.customers_of(by_account)).values()))
+
+
 def _timezone(name: str | None) -> str | None:
     if name is None:
         return None
@@ -300,7 +327,8 @@ def _timezone(name: str | None) -> str | None:
 
 
 def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> BatchHandler:
-    """The batch handler of the contact worker: each run of consecutive stage changes, and of
+    """The batch handler of the contact worker: the debtors of the events handled one by one
+    locked up front (``lock_debtors``), then each run of consecutive stage changes, and of
     consecutive payments, applied together (``ContactHandlers.stage_changes``,
     ``payments_posted``), every other event by ``per_event`` over ``ContactHandlers``, all in
     the batch's order."""
@@ -308,6 +336,7 @@ def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> Ba
     one_by_one = per_event(handlers.handlers)
 
     async def handle(batch: Batch) -> None:
+        await lock_debtors(batch.session, batch.events)
         for kind, events in waves(batch.events):
             if kind is StageChanged:
                 for index, reason in (await handlers.stage_changes(batch, events)).items():

@@ -5,7 +5,7 @@ stage change in (``domain.case.apply``), cancels the debtor's pending work on a 
 between delinquent stages, lays out the plan of a delinquent stage entered, saves the case,
 rescores the call tasks and records a cure. Here a run of stage changes does each of those for
 all its debtors at once: one lookup of the accounts' debtors, one lock statement, the cases
-loaded in four statements, the folds in memory (in event order, per debtor), then the writes in
+loaded in one statement, the folds in memory (in event order, per debtor), then the writes in
 rounds. A debtor or account with several changes in the run has one in each round, in order, so
 every debtor's writes happen in the order of its events, as one at a time. Input that can never
 be applied is rejected before anything is written for it.
@@ -73,6 +73,8 @@ async def apply_stage_changes(
         linked.setdefault(data.account_id, customer)  # a later change of the account finds it
     await cases.lock_many(set(customers.values()))
     records: dict[str, CaseRecord] = await cases.load_many(set(customers.values()))
+    # Accounts linked to their debtor's case with their currency: linking again changes nothing.
+    linked_before = {customer: record.linked for customer, record in records.items()}
     effects: list[_Effect] = []
     for index, customer in customers.items():
         effect = _fold(records, customer, changes[index], events[index])
@@ -80,7 +82,13 @@ async def apply_stage_changes(
             rejected[index] = UNKNOWN_STAGE
         else:
             effects.append(effect)
-    await cases.link_accounts([(e.account_id, e.customer_id, e.currency) for e in effects])
+    await cases.link_accounts(
+        [
+            (e.account_id, e.customer_id, e.currency)
+            for e in effects
+            if e.account_id not in linked_before[e.customer_id]
+        ]
+    )
     for round_ in _rounds(effects):
         await _write(session, round_, plan, horizon)
     return rejected
@@ -132,6 +140,7 @@ def _fold(
         stage_entered_at=entered or record.stage_entered_at,
         unreachable=record.unreachable,
         exists=True,
+        linked=record.linked,
     )
     return _Effect(
         customer_id=customer,
@@ -176,7 +185,9 @@ async def _write(
         [(e.customer_id, e.case.stage, e.entered) for e in effects],
         [(e.account_id, e.account) for e in effects if e.account is not None],
     )
+    # A debtor whose pending work was cancelled in this round has none left but what
+    # schedule_stage laid out just now, with this very score: only the others are rescored.
     await WorkRepository(session).rescore_many(
-        {e.customer_id: case_score(e.case, e.unreachable) for e in effects}
+        {e.customer_id: case_score(e.case, e.unreachable) for e in effects if e.cancellation is None}
     )
     await KpiRepository(session).add_cures([e.cure for e in effects if e.cure is not None])

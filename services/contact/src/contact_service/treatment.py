@@ -52,7 +52,7 @@ async def cancel(session: AsyncSession, customer_id: str, cancellation: Cancella
 
 
 async def cancel_many(session: AsyncSession, cancellations: Mapping[str, Cancellation | str]) -> int:
-    """``cancel`` for many debtors (debtor: why) in two statements; returns how many in all."""
+    """``cancel`` for many debtors (debtor: why) in one statement; returns how many in all."""
     reasons = {customer: _reason(why) for customer, why in cancellations.items()}
     counts = await WorkRepository(session).cancel_pending_many(
         {customer: recorded for customer, (_, recorded) in reasons.items()}

@@ -38,6 +38,8 @@ class CaseRecord:
     stage_entered_at: datetime | None
     unreachable: bool
     exists: bool
+    linked: frozenset[str] = frozenset()
+    """The accounts linked to the debtor's stored case with their currency known, as loaded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,10 @@ class CaseRepository:
 
     async def load(self, customer_id: str) -> CaseRecord:
         row = (await self.session.execute(select(cases).where(cases.c.customer_id == customer_id))).first()
-        accounts = await self.accounts(customer_id)
+        accounts = [
+            (a.account_id, a.currency, a.stage, a.dpd, a.past_due_minor, a.stage_as_of, a.flags)
+            for a in await self.accounts(customer_id)
+        ]
         points = await self.contact_points(customer_id)
         active = await self.holds(customer_id, active_only=True)
         return _record(
@@ -285,78 +290,59 @@ class CaseRepository:
         )
 
     async def load_many(self, customer_ids: Collection[str]) -> dict[str, CaseRecord]:
-        """``load`` for every debtor in four statements, by debtor."""
+        """``load`` for every debtor in one statement (``_LOAD_MANY``), by debtor."""
         wanted = sorted(set(customer_ids))
         if not wanted:
             return {}
-        # One array parameter, not a list of them: the statement is the same for any number of
-        # debtors, so it is prepared once per connection.
-        given = {"customers": wanted}
-        case_rows = {
-            r.customer_id: r
-            for r in await self.session.execute(
-                select(cases).where(cases.c.customer_id == any_(_CUSTOMERS)), given
+        return {
+            r.wanted: _record(
+                r.wanted,
+                r if r.found else None,
+                r.accounts,
+                [ContactPoint(value, Owner(owner), source) for value, owner, source in r.points],
+                [Hold(reason, ends_on, starts_on) for reason, ends_on, starts_on in r.holds],
             )
+            for r in await self.session.execute(_LOAD_MANY, {"customers": wanted})
         }
-        accounts: dict[str, list[Any]] = {c: [] for c in wanted}
-        for r in await self.session.execute(
-            select(case_accounts)
-            .where(case_accounts.c.customer_id == any_(_CUSTOMERS))
-            .order_by(case_accounts.c.account_id),
-            given,
-        ):
-            accounts[r.customer_id].append(r)
-        points: dict[str, list[ContactPoint]] = {c: [] for c in wanted}
-        for r in await self.session.execute(
-            select(
-                contact_points.c.customer_id,
-                contact_points.c.value,
-                contact_points.c.owner,
-                contact_points.c.source,
-            )
-            .where(contact_points.c.customer_id == any_(_CUSTOMERS))
-            .order_by(contact_points.c.id),
-            given,
-        ):
-            points[r.customer_id].append(ContactPoint(r.value, Owner(r.owner), r.source))
-        active: dict[str, list[Hold]] = {c: [] for c in wanted}
-        for r in await self.session.execute(
-            select(holds)
-            .where(holds.c.customer_id == any_(_CUSTOMERS), holds.c.ended_on.is_(None))
-            .order_by(holds.c.set_at, holds.c.hold_id),
-            given,
-        ):
-            active[r.customer_id].append(Hold(r.reason, r.ends_on, r.starts_on))
-        return {c: _record(c, case_rows.get(c), accounts[c], points[c], active[c]) for c in wanted}
 
     async def save_stages(
         self,
         stages: Sequence[tuple[str, str, datetime | None]],
         accounts: Sequence[tuple[str, AccountStage]],
     ) -> None:
-        """What a stage change changes, for many debtors: each (customer, rolled-up stage, entered
-        at or None to keep it) and each (account, its stage and figures)."""
-        if stages:
+        """What a stage change changes, for many debtors, in one statement: each (customer,
+        rolled-up stage, entered at or None to keep it) and each (account, its stage and figures)."""
+        if stages or accounts:
             await self.session.execute(
                 _SAVE_STAGES,
                 {
                     "customers": [customer for customer, _, _ in stages],
                     "stages": [stage for _, stage, _ in stages],
                     "entered": [entered for _, _, entered in stages],
-                },
-            )
-        if accounts:
-            await self.session.execute(
-                _SAVE_ACCOUNT_STAGES,
-                {
                     "accounts": [account_id for account_id, _ in accounts],
-                    "stages": [a.stage for _, a in accounts],
+                    "account_stages": [a.stage for _, a in accounts],
                     "dpds": [a.dpd for _, a in accounts],
                     "past_dues": [a.past_due_minor for _, a in accounts],
                     "as_ofs": [a.as_of for _, a in accounts],
                 },
             )
 
+
+_LOAD_MANY = text(
+    "SELECT w.customer_id AS wanted, c.customer_id IS NOT NULL AS found, c.stage, c.stage_entered_at,"
+    " c.timezone, c.language, c.consents, c.risk_rating, c.signals, c.profile_as_of, c.unreachable,"
+    " ARRAY(SELECT ROW(a.account_id, a.currency, a.stage, a.dpd, a.past_due_minor, a.stage_as_of, a.flags)"
+    f" FROM {case_accounts.name} AS a WHERE a.customer_id = w.customer_id ORDER BY a.account_id) AS accounts,"
+    f" ARRAY(SELECT ROW(p.value, p.owner, p.source) FROM {contact_points.name} AS p"
+    " WHERE p.customer_id = w.customer_id ORDER BY p.id) AS points,"
+    f" ARRAY(SELECT ROW(h.reason, h.ends_on, h.starts_on) FROM {holds.name} AS h"
+    " WHERE h.customer_id = w.customer_id AND h.ended_on IS NULL ORDER BY h.set_at, h.hold_id) AS holds"
+    f" FROM unnest(CAST(:customers AS varchar[])) AS w(customer_id) LEFT JOIN {cases.name} AS c"
+    " ON c.customer_id = w.customer_id"
+).bindparams(_CUSTOMERS)
+"""Each debtor's case row (``found`` false when it has none) with its accounts, contact points
+and active holds as arrays of rows, in the orders ``load`` reads them. One array parameter: the
+statement is the same for any number of debtors, so it is prepared once per connection."""
 
 _LOCK_MANY = text(
     "SELECT pg_advisory_xact_lock(k)"
@@ -376,7 +362,13 @@ _LINK_MANY = text(
 )
 
 _SAVE_STAGES = text(
-    f"UPDATE {cases.name} AS c SET stage = v.stage, updated_at = now(),"
+    f"WITH accounts AS (UPDATE {case_accounts.name} AS a SET stage = v.stage, dpd = v.dpd,"
+    " past_due_minor = v.past_due_minor, stage_as_of = v.stage_as_of"
+    " FROM unnest(CAST(:accounts AS varchar[]), CAST(:account_stages AS varchar[]),"
+    " CAST(:dpds AS integer[]), CAST(:past_dues AS bigint[]), CAST(:as_ofs AS date[]))"
+    " AS v(account_id, stage, dpd, past_due_minor, stage_as_of)"
+    " WHERE a.account_id = v.account_id)"
+    f" UPDATE {cases.name} AS c SET stage = v.stage, updated_at = now(),"
     " stage_entered_at = coalesce(v.entered, c.stage_entered_at)"
     " FROM unnest(CAST(:customers AS varchar[]), CAST(:stages AS varchar[]),"
     " CAST(:entered AS timestamptz[])) AS v(customer_id, stage, entered)"
@@ -386,21 +378,17 @@ _SAVE_STAGES = text(
     bindparam("stages", type_=ARRAY(String())),
     bindparam("entered", type_=ARRAY(DateTime(timezone=True))),
 )
+"""The cases' stages and their accounts' (the two tables in one statement: one round trip)."""
 
-_SAVE_ACCOUNT_STAGES = text(
-    f"UPDATE {case_accounts.name} AS a SET stage = v.stage, dpd = v.dpd,"
-    " past_due_minor = v.past_due_minor, stage_as_of = v.stage_as_of"
-    " FROM unnest(CAST(:accounts AS varchar[]), CAST(:stages AS varchar[]), CAST(:dpds AS integer[]),"
-    " CAST(:past_dues AS bigint[]), CAST(:as_ofs AS date[]))"
-    " AS v(account_id, stage, dpd, past_due_minor, stage_as_of)"
-    " WHERE a.account_id = v.account_id"
-)
+
+AccountTuple = tuple[str, str | None, str | None, int, int, date | None, dict[str, bool]]
+"""An account of a case as ``_record`` takes it: id, currency, stage, dpd, past due, stage as of, flags."""
 
 
 def _record(
     customer_id: str,
     row: Any,
-    accounts: Sequence[Any],
+    accounts: Sequence[AccountTuple],
     points: Sequence[ContactPoint],
     active: Sequence[Hold],
 ) -> CaseRecord:
@@ -419,11 +407,11 @@ def _record(
     case = Case(
         customer_id=customer_id,
         accounts={
-            a.account_id: AccountStage(a.stage, a.dpd, a.past_due_minor, a.currency or "", a.stage_as_of)
-            for a in accounts
-            if a.stage is not None and a.stage_as_of is not None
+            account_id: AccountStage(stage, dpd, past_due, currency or "", as_of)
+            for account_id, currency, stage, dpd, past_due, as_of, _ in accounts
+            if stage is not None and as_of is not None
         },
-        account_flags={a.account_id: dict(a.flags) for a in accounts},
+        account_flags={account_id: dict(flags) for account_id, *_, flags in accounts},
         profile=profile,
         holds=tuple(active),
     )
@@ -433,6 +421,7 @@ def _record(
         stage_entered_at=row.stage_entered_at if row is not None else None,
         unreachable=bool(row.unreachable) if row is not None else False,
         exists=row is not None,
+        linked=frozenset(a[0] for a in accounts if a[1] is not None) if row is not None else frozenset(),
     )
 
 

@@ -1,0 +1,245 @@
+"""The contact worker's two consumers (``bootstrap.STAGE_CHANGES`` and ``OTHER_INPUTS``) on a real
+broker and database: stage changes are applied while the other consumer is stuck in a batch, a
+database the earlier single consumer left behind is continued without re-reading or skipping an
+event, and two concurrent batches on the same debtors do not deadlock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collections_common.runtime import ConsumerRunner
+from contact_service.bootstrap import OTHER_INPUTS, SERVICE, STAGE_CHANGES
+from contact_service.domain.compliance import lock_key
+from contact_service.handlers import handler_for
+from contact_service.settings import ContactSettings
+from devstack.stack import Stack
+from tests.contact_harness import TOPIC_OF, apply, event, opened, rows, stage_changed
+from tests.e2e.aging_harness import end_offsets, until
+
+pytestmark = pytest.mark.infra
+
+DELINQUENCY = "collections.delinquency.v1"
+INPUTS = (*STAGE_CHANGES, *OTHER_INPUTS)
+
+
+@pytest.fixture
+def settings(stack: Stack, namespace: str, topics: str) -> ContactSettings:
+    settings = ContactSettings(
+        database_url=stack.create_database(f"{namespace}_contact"),
+        kafka_bootstrap_servers=stack.bootstrap_servers,
+        kafka_topic_prefix=topics,
+        consumer_poll_timeout_ms=50,
+    )
+    SERVICE.migrate(settings)
+    return settings
+
+
+@pytest.fixture
+async def publish(settings: ContactSettings) -> AsyncIterator[Callable[..., Awaitable[None]]]:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True)
+    await producer.start()
+
+    async def send(*bodies: dict[str, Any]) -> None:
+        for body in bodies:
+            key = body["data"].get("account_id", "calendar").encode()
+            await producer.send_and_wait(
+                settings.topic(TOPIC_OF[body["type"]]), json.dumps(body).encode(), key=key
+            )
+
+    try:
+        yield send
+    finally:
+        await producer.stop()
+
+
+def the_workers_consumers(settings: ContactSettings, engine: AsyncEngine) -> list[ConsumerRunner]:
+    return [c for c in SERVICE.worker_components(settings, engine) if isinstance(c, ConsumerRunner)]
+
+
+@asynccontextmanager
+async def running(runners: Sequence[ConsumerRunner]) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(runner.run(stop)) for runner in runners]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+async def consumed(stack: Stack, settings: ContactSettings, engine: AsyncEngine) -> None:
+    """Until the stored positions reach the end of every partition of every input."""
+    ends = await end_offsets(stack, [settings.topic(topic) for topic in INPUTS])
+
+    async def done() -> bool:
+        stored: dict[tuple[str, int], int] = {}
+        for topic, partition, offset in await rows(
+            engine, "SELECT topic, partition, max(next_offset) FROM consumer_positions GROUP BY 1, 2"
+        ):  # under any consumer name
+            assert isinstance(topic, str) and isinstance(partition, int) and isinstance(offset, int)
+            stored[(settings.topic(topic), partition)] = offset
+        return all(stored.get(key, 0) >= end for key, end in ends.items())
+
+    await until(done, what="every input applied", timeout=60)
+
+
+def counted(name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` with these labels, under any consumer name."""
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        for sample in metric.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
+
+
+class TestTwoConsumers:
+    async def test_a_cure_is_applied_while_the_other_consumer_is_stuck_in_a_batch_of_payments(
+        self,
+        stack: Stack,
+        settings: ContactSettings,
+        engine: AsyncEngine,
+        publish: Callable[..., Awaitable[None]],
+    ) -> None:
+        await publish(opened("A1", "C1"), stage_changed("A1", "C1", "M1"))
+        async with running(the_workers_consumers(settings, engine)):
+            await consumed(stack, settings, engine)
+            async with engine.connect() as blocker:
+                await blocker.execute(text("BEGIN"))
+                await blocker.execute(text("LOCK TABLE payments IN EXCLUSIVE MODE"))  # payments wait
+                await publish(
+                    event(
+                        "corebank.payment.posted",
+                        {
+                            "account_id": "A1",
+                            "payment_id": "P1",
+                            "amount_minor": 150_000,
+                            "currency": "CNY",
+                            "value_date": "2026-03-03",
+                        },
+                    )
+                )
+                await asyncio.sleep(1)  # the payment's batch is now waiting for the lock
+                await publish(stage_changed("A1", "C1", "CURRENT", from_stage="M1", as_of="2026-03-03"))
+
+                async def cured() -> bool:
+                    return await rows(engine, "SELECT stage FROM cases WHERE customer_id = 'C1'") == [
+                        ("CURRENT",)
+                    ]
+
+                await until(cured, what="the cure applied beside the stuck payment", timeout=30)
+                assert await rows(engine, "SELECT count(*) FROM payments") == [(0,)], "still stuck"
+                await blocker.execute(text("ROLLBACK"))
+            await consumed(stack, settings, engine)
+        assert await rows(engine, "SELECT payment_id FROM payments") == [("P1",)]
+        assert await rows(
+            engine, "SELECT DISTINCT status, cancel_reason FROM planned_contacts WHERE customer_id = 'C1'"
+        ) == [("cancelled", "cured")]
+
+    async def test_the_single_consumers_positions_and_claims_carry_over(
+        self,
+        stack: Stack,
+        settings: ContactSettings,
+        engine: AsyncEngine,
+        publish: Callable[..., Awaitable[None]],
+    ) -> None:
+        to_m1 = [stage_changed(f"A{n}", f"C{n}", "M1") for n in range(3)]
+        await publish(*(opened(f"A{n}", f"C{n}") for n in range(3)), *to_m1)
+        # The worker as it was: one consumer of every input, under the service's consumer name.
+        single = ConsumerRunner(
+            settings=settings, engine=engine, topics=INPUTS, handler=handler_for(settings)
+        )
+        async with running([single]):
+            await consumed(stack, settings, engine)
+
+        later = [
+            stage_changed("A0", "C0", "CURRENT", from_stage="M1", as_of="2026-03-03"),
+            stage_changed("A1", "C1", "M2", from_stage="M1", dpd=35, as_of="2026-03-31"),
+        ]
+        # A stage change applied before, published again (as a relay crash may): a duplicate.
+        await publish(*later, to_m1[2])
+        handled = counted(
+            "collections_events_handled_total", topic=DELINQUENCY, type="collections.stage.changed"
+        )
+        duplicates = counted("collections_events_duplicate_total", topic=DELINQUENCY)
+
+        async with running(the_workers_consumers(settings, engine)):
+            await consumed(stack, settings, engine)
+
+        # Only the events after the stored positions are read; the claimed one is skipped.
+        assert counted(
+            "collections_events_handled_total", topic=DELINQUENCY, type="collections.stage.changed"
+        ) - handled == len(later)
+        assert counted("collections_events_duplicate_total", topic=DELINQUENCY) - duplicates == 1
+        assert await rows(engine, "SELECT customer_id, stage FROM cases ORDER BY customer_id") == [
+            ("C0", "CURRENT"),
+            ("C1", "M2"),
+            ("C2", "M1"),
+        ]
+        assert await rows(engine, "SELECT count(*) FROM processed_events") == [(3 + 3 + 2,)]
+
+
+class TestConcurrentBatches:
+    async def test_account_events_and_stage_changes_of_the_same_debtors_do_not_deadlock(
+        self, settings: ContactSettings, engine: AsyncEngine
+    ) -> None:
+        """The account events' batch takes the higher debtor's lock first in event order, then
+        waits (for another transaction's link of the lower debtor's new account) while the stage
+        changes' batch takes the lower debtor's lock and waits for the higher: unless the account
+        events' batch takes both locks up front in key order, each ends up waiting for the other."""
+        low, high = sorted(("C1", "C2"), key=lock_key)
+        await apply(
+            engine,
+            settings,
+            opened("A1", "C1"),
+            opened("A2", "C2"),
+            stage_changed("A1", "C1", "M1"),
+            stage_changed("A2", "C2", "M1"),
+        )
+
+        async def waiting(n: int) -> bool:
+            return await rows(
+                engine,
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ) == [(n,)]
+
+        async with engine.connect() as other:
+            await other.execute(text("BEGIN"))
+            await other.execute(
+                text("INSERT INTO case_accounts (account_id, customer_id) VALUES ('N-low', :c)"), {"c": low}
+            )
+            accounts = asyncio.create_task(
+                apply(engine, settings, opened("N-high", high), opened("N-low", low))
+            )
+            await until(lambda: waiting(1), what="the account events' batch waiting")
+            cures = asyncio.create_task(
+                apply(
+                    engine,
+                    settings,
+                    *(
+                        stage_changed(account, customer, "CURRENT", from_stage="M1", as_of="2026-03-03")
+                        for account, customer in sorted(
+                            (("A1", "C1"), ("A2", "C2")), key=lambda a: lock_key(a[1])
+                        )
+                    ),
+                )
+            )
+            await until(lambda: waiting(2), what="the stage changes' batch waiting too")
+            await other.execute(text("ROLLBACK"))
+        await asyncio.wait_for(asyncio.gather(accounts, cures), timeout=30)  # neither deadlocked
+        assert await rows(engine, "SELECT customer_id, stage FROM cases ORDER BY 1") == [
+            ("C1", "CURRENT"),
+            ("C2", "CURRENT"),
+        ]
+        assert await rows(engine, "SELECT count(*) FROM case_accounts WHERE account_id LIKE 'N-%'") == [(2,)]
