@@ -24,7 +24,7 @@ AGING = next(service for service in SERVICES if service.name == "aging")
 
 PACING = """
 delay = function()
-  return {wait_ms}
+  return math.random(0, {twice_wait_ms})
 end
 """
 
@@ -32,12 +32,14 @@ end
 def paced(rate: int, connections: int) -> str:
     """wrk Lua that offers about ``rate`` requests a second over ``connections`` connections.
 
-    Each connection waits ``connections / rate`` seconds between its requests (wrk's ``delay()``;
-    the latency wrk reports leaves the wait out). The wait follows each answer, so the rate
-    offered is a little under ``rate`` (by the latency's share of a connection's cycle): use
-    enough connections that the wait is long beside the latency, and read the rate wrk reports.
+    Each connection waits ``connections / rate`` seconds on average between its requests (wrk's
+    ``delay()``; the latency wrk reports leaves the wait out), drawn uniformly from zero to twice
+    that, so that the connections, which all start at once, do not keep sending in step (a burst
+    of every connection each cycle). The wait follows each answer, so the rate offered is a little
+    under ``rate`` (by the latency's share of a connection's cycle): use enough connections that
+    the wait is long beside the latency, and read the rate wrk reports.
     """
-    return PACING.format(wait_ms=max(1, round(connections * 1000 / rate)))
+    return PACING.format(twice_wait_ms=max(2, round(2 * connections * 1000 / rate)))
 
 
 def wrk(url: str, script: Path, *, seconds: int, connections: int) -> str:
