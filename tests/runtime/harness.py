@@ -27,7 +27,7 @@ from collections_common.events import EventTypes, PaymentPosted, Topics, decode,
 from collections_common.runtime.outbox import _LOCK_NAMESPACE, LANES
 from devstack._process import REPO_ROOT, free_port
 from tests.processes import ServiceProcess, wait_for_status
-from tests.runtime.ledger_service import CONSUMER_NAME, outbound_id
+from tests.runtime.ledger_service import CONSUMER_NAME, LedgerSettings, outbound_id
 
 INPUT = Topics.PAYMENTS
 OUTPUT = Topics.DELINQUENCY
@@ -334,6 +334,15 @@ class Ledger:
             "OUTBOX_BATCH_SIZE": str(OUTBOX_BATCH_SIZE),
             **extra,
         }
+
+    def settings(self) -> LedgerSettings:
+        """The ledger's settings for a runner in the test's own process (a worker gets ``env``)."""
+        return LedgerSettings(
+            database_url=self.database_url,
+            kafka_bootstrap_servers=self.bootstrap,
+            kafka_topic_prefix=self.prefix,
+            kafka_consumer_group=self.group,
+        )
 
     def migrate(self) -> None:
         ServiceProcess(

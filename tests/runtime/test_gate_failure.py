@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collections_common.database import create_engine
 from collections_common.runtime import ConsumerRunner, GateFailed
 from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, read_state
-from tests.runtime.ledger_service import CONSUMER_NAME, LedgerSettings, handle
+from tests.runtime.ledger_service import CONSUMER_NAME, handle
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
@@ -41,12 +41,7 @@ class GateBrokenInsideBatches:
 
 
 async def test_a_gate_failing_inside_a_batch_stops_the_runner_and_blames_no_event(ledger: Ledger) -> None:
-    settings = LedgerSettings(
-        database_url=ledger.database_url,
-        kafka_bootstrap_servers=ledger.bootstrap,
-        kafka_topic_prefix=ledger.prefix,
-        kafka_consumer_group=ledger.group,
-    )
+    settings = ledger.settings()
     engine = create_engine(settings, pre_ping=False)
     gate = GateBrokenInsideBatches()
     runner = ConsumerRunner(

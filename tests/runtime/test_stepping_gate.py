@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collections_common.database import create_engine
 from collections_common.runtime import Batch, ConsumerRunner, Step, SteppingGate
 from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, read_state
-from tests.runtime.ledger_service import CONSUMER_NAME, LedgerSettings, handle
+from tests.runtime.ledger_service import CONSUMER_NAME, handle
 
 pytestmark = [pytest.mark.infra]
 
@@ -41,12 +41,7 @@ class RecordingGate:
 
 
 async def test_a_stepping_gate_is_ticked_once_per_batch_first_in_its_transaction(ledger: Ledger) -> None:
-    settings = LedgerSettings(
-        database_url=ledger.database_url,
-        kafka_bootstrap_servers=ledger.bootstrap,
-        kafka_topic_prefix=ledger.prefix,
-        kafka_consumer_group=ledger.group,
-    )
+    settings = ledger.settings()
     engine = create_engine(settings, pre_ping=False)
     gate = RecordingGate()
     assert isinstance(gate, SteppingGate)
