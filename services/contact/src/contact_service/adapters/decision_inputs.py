@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from contact_service.adapters.driver import require_transaction
 from contact_service.domain.case import Case, Profile
 from contact_service.domain.compliance import (
     ContactHistory,
@@ -59,8 +60,7 @@ class DecisionInputsRepository:
     async def lock_and_load(self, customer_id: str, start: datetime, end: datetime) -> DecisionInputs:
         """Take the debtor's lock until the transaction ends; then the debtor's facts, and the
         allowed permits and inbound contacts with ``start <= at < end``."""
-        if not self.driver.is_in_transaction():
-            raise RuntimeError("the debtor's lock belongs in a transaction")
+        require_transaction(self.driver, "the debtor's lock belongs in a transaction")
         loaded = _json(
             await self.driver.fetchval(_LOCK_AND_LOAD, customer_id, lock_key(customer_id), start, end)
         )

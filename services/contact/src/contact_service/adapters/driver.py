@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["driver_connection", "in_transaction"]
+__all__ = ["driver_connection", "in_transaction", "require_transaction"]
 
 
 async def driver_connection(session: AsyncSession) -> Any:
@@ -27,7 +27,15 @@ async def driver_connection(session: AsyncSession) -> Any:
 
 async def in_transaction(session: AsyncSession) -> Any:
     """:func:`driver_connection`, which must be in a transaction; RuntimeError otherwise."""
-    driver = await driver_connection(session)
+    return require_transaction(
+        await driver_connection(session),
+        "this statement belongs in a transaction: take the debtor's lock first",
+    )
+
+
+def require_transaction(driver: Any, refusal: str) -> Any:
+    """``driver`` if it is in a transaction; RuntimeError(``refusal``) otherwise (a statement sent
+    to it would commit on its own)."""
     if not driver.is_in_transaction():
-        raise RuntimeError("this statement belongs in a transaction: take the debtor's lock first")
+        raise RuntimeError(refusal)
     return driver

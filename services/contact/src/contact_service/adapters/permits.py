@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collections_common.runtime.tables import outbox
-from contact_service.adapters.driver import in_transaction
+from contact_service.adapters.driver import in_transaction, require_transaction
 from contact_service.adapters.orm import inbound_contacts, permits
 from contact_service.domain.compliance import ContactHistory, InboundContact, PermitRecord
 from contact_service.domain.contact import Channel, Outcome, Party, PartyKind
@@ -110,8 +110,7 @@ async def store_decision(driver: Any, row: PermitRow, event: dict[str, Any] | No
     """Store a decision (no outcome yet) and the outbox row of its event (``event_row``), if any,
     in one statement on ``driver``, an asyncpg connection in the transaction that holds the
     debtor's lock."""
-    if not driver.is_in_transaction():
-        raise RuntimeError("a decision is stored in the transaction that holds the debtor's lock")
+    require_transaction(driver, "a decision is stored in the transaction that holds the debtor's lock")
     values = [getattr(row, name) for name in _DECISION_COLUMNS]
     if event is None:
         await driver.execute(_INSERT_DECISION, *values)
@@ -178,8 +177,7 @@ class PermitRepository:
 
     async def add(self, row: PermitRow) -> None:
         """Store a decision (no outcome yet), in the transaction that holds the debtor's lock."""
-        driver = await in_transaction(self.session)
-        await driver.execute(_INSERT_DECISION, *(getattr(row, name) for name in _DECISION_COLUMNS))
+        await store_decision(await in_transaction(self.session), row, None)
 
     async def get(self, permit_id: str, *, for_update: bool = False) -> PermitRow | None:
         query = select(permits).where(permits.c.permit_id == permit_id)
