@@ -70,7 +70,7 @@ async def apply_stage_changes(
     cases = CaseRepository(session)
     linked = await cases.customers_of([data.account_id for data in changes if not data.customer_id])
     unplaced = {data.account_id for data in changes if not data.customer_id} - linked.keys()
-    if unplaced:  # linked meanwhile, or kept before the opening reads what waits for it
+    if unplaced:  # an opening holding the lock has committed (read again) or reads them after us
         await cases.lock_accounts(unplaced)
         linked |= await cases.customers_of(unplaced)
     rejected: dict[int, str] = {}
@@ -79,7 +79,7 @@ async def apply_stage_changes(
     for index, data in enumerate(changes):
         customer = data.customer_id or linked.get(data.account_id)
         if customer is None:
-            if data.to_stage in DEFAULT_STAGES:
+            if data.to_stage in DEFAULT_STAGES:  # a stage a case knows (``Case.stages``)
                 waiting.append(events[index])
             else:
                 rejected[index] = UNKNOWN_STAGE
