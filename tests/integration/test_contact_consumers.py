@@ -15,13 +15,16 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from collections_common.runtime import ConsumerRunner
+from collections_common.events import validate
+from collections_common.events.envelope import decode
+from collections_common.runtime import Batch, ConsumerRunner, Delivery, Incoming, Outbox
 from contact_service.bootstrap import OTHER_INPUTS, SERVICE, STAGE_CHANGES
-from contact_service.domain.compliance import lock_key
+from contact_service.domain.compliance import account_lock_key, lock_key
 from contact_service.handlers import handler_for
 from contact_service.settings import ContactSettings
+from contact_service.waiting_gauge import WaitingGauge
 from devstack.stack import Stack
 from tests.contact_harness import TOPIC_OF, apply, event, opened, rows, stage_changed
 from tests.e2e.aging_harness import end_offsets, until
@@ -189,7 +192,87 @@ class TestTwoConsumers:
         assert await rows(engine, "SELECT count(*) FROM processed_events") == [(3 + 3 + 2,)]
 
 
+class TestStageChangeBeforeItsOpening:
+    async def test_it_waits_instead_of_the_dead_letter_topic_and_the_opening_applies_it(
+        self,
+        stack: Stack,
+        settings: ContactSettings,
+        engine: AsyncEngine,
+        publish: Callable[..., Awaitable[None]],
+    ) -> None:
+        to_m1 = stage_changed("A1", "C1", "M1")
+        to_m1["data"]["customer_id"] = None  # aging had not applied the opening yet
+        opening = opened("A1", "C1")
+        dead = counted("collections_dead_letters_total")
+        gauge = WaitingGauge(engine)
+        async with running(the_workers_consumers(settings, engine)):
+            await publish(to_m1)
+            await consumed(stack, settings, engine)
+            assert await rows(engine, "SELECT account_id FROM waiting_stage_changes") == [("A1",)]
+            assert await gauge.refresh() == 1
+            assert REGISTRY.get_sample_value("collections_contact_stage_changes_waiting") == 1
+
+            await publish(opening)
+            await consumed(stack, settings, engine)
+            after = {
+                "cases": await rows(engine, "SELECT customer_id, stage FROM cases"),
+                "planned": await rows(
+                    engine, "SELECT stage, step, due_at, status FROM planned_contacts ORDER BY 1, 2, 3"
+                ),
+            }
+            assert after["cases"] == [("C1", "M1")]
+            assert {(stage, status) for stage, _, _, status in after["planned"]} == {("M1", "pending")}
+            assert await rows(engine, "SELECT count(*) FROM waiting_stage_changes") == [(0,)]
+            assert await gauge.refresh() == 0
+
+            await publish(to_m1, opening)  # redelivered: both skipped as duplicates
+            await consumed(stack, settings, engine)
+        assert after == {
+            "cases": await rows(engine, "SELECT customer_id, stage FROM cases"),
+            "planned": await rows(
+                engine, "SELECT stage, step, due_at, status FROM planned_contacts ORDER BY 1, 2, 3"
+            ),
+        }
+        assert await rows(engine, "SELECT count(*) FROM waiting_stage_changes") == [(0,)]
+        assert counted("collections_dead_letters_total") == dead
+
+
 class TestConcurrentBatches:
+    async def test_a_stage_change_that_waited_for_the_accounts_lock_sees_the_opening_committed(
+        self, settings: ContactSettings, engine: AsyncEngine
+    ) -> None:
+        """The stage change found its account unlinked while the opening's transaction, holding
+        the account's lock, linked it: once the opening commits, the change is applied, not kept
+        (the opening found nothing kept, so nothing would apply it later)."""
+        to_m1 = stage_changed("A1", "C1", "M1")
+        to_m1["data"]["customer_id"] = None
+
+        def incoming(body: dict[str, Any]) -> Incoming:
+            raw = json.dumps(body).encode()
+            topic = TOPIC_OF[body["type"]]
+            delivery = Delivery(topic=topic, partition=0, offset=0, key=None, value=raw)
+            return Incoming(delivery, validate(decode(raw), topic=topic))
+
+        async def waiting_for_a_lock() -> bool:
+            return await rows(
+                engine,
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ) == [(1,)]
+
+        async with AsyncSession(engine) as session:
+            await session.begin()
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": account_lock_key("A1")})
+            change = asyncio.create_task(apply(engine, settings, to_m1))
+            await until(waiting_for_a_lock, what="the stage change waiting for the account's lock")
+            batch = Batch(session=session, outbox=Outbox(session), events=[incoming(opened("A1", "C1"))])
+            await handler_for(settings)(batch)
+            await batch.outbox.flush()
+            await session.commit()
+        await asyncio.wait_for(change, timeout=30)
+        assert await rows(engine, "SELECT count(*) FROM waiting_stage_changes") == [(0,)]
+        assert await rows(engine, "SELECT customer_id, stage FROM cases") == [("C1", "M1")]
+
     async def test_account_events_and_stage_changes_of_the_same_debtors_do_not_deadlock(
         self, settings: ContactSettings, engine: AsyncEngine
     ) -> None:

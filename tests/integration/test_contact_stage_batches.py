@@ -42,8 +42,8 @@ def _without_customer(body: dict[str, Any]) -> dict[str, Any]:
 
 def scenario() -> list[dict[str, Any]]:
     """Three debtors (C1 with two accounts), moves between stages, cures, a stop flag between
-    stage changes, an older assessment, a change found by its linked account, and two that can
-    never apply (an unknown debtor, an unknown stage)."""
+    stage changes, an older assessment, a change found by its linked account, one that waits for
+    its account's opening and one that can never apply (an unknown stage)."""
     return [
         opened("A1", "C1"),
         opened("A2", "C1"),
@@ -53,7 +53,7 @@ def scenario() -> list[dict[str, Any]]:
         stage_changed("A3", "C2", "M1", time=_at(1)),
         stage_changed("A4", "C3", "M2", time=_at(2)),
         stage_changed("A2", "C1", "M2", as_of="2026-03-03", time=_at(3)),  # C1 moves on to M2
-        _without_customer(stage_changed("A9", "C9", "M1", time=_at(4))),  # nobody's account: rejected
+        _without_customer(stage_changed("A9", "C9", "M1", time=_at(4))),  # A9 not opened: it waits
         stage_changed("A3", "C2", "M7", time=_at(5)),  # a stage nobody knows: rejected
         _without_customer(stage_changed("A3", "C2", "M2", as_of="2026-03-04", time=_at(6))),
         stage_changed("A3", "C2", "M1", as_of="2026-03-01", time=_at(7)),  # older: changes nothing
@@ -87,6 +87,9 @@ async def state(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
         "cures": await rows(
             engine, "SELECT account_id, as_of, customer_id, from_stage FROM cures ORDER BY 1, 2"
         ),
+        "waiting": await rows(
+            engine, "SELECT account_id, source, event_id FROM waiting_stage_changes ORDER BY 1, 3"
+        ),
     }
 
 
@@ -119,12 +122,10 @@ class TestStageChangesInOneBatch:
         assert (
             sorted(batch.rejected.values())
             == sorted(rejected_one)
-            == [
-                "a stage change of an account whose debtor is unknown",
-                "a stage change to a stage the contact service does not know",
-            ]
+            == ["a stage change to a stage the contact service does not know"]
         )
         assert await state(batched) == await state(one)
+        assert [a for a, _, _ in (await state(batched))["waiting"]] == ["A9"]
 
     async def test_cures_cancel_with_the_reason_and_moves_replace_the_plan(
         self, engines: tuple[AsyncEngine, AsyncEngine]
@@ -186,6 +187,62 @@ class TestStageChangesInOneBatch:
         assert await rows(engine, "SELECT count(*) FROM cases WHERE stage = 'CURRENT'") == [(300,)]
         cancelled = REGISTRY.get_sample_value("collections_contact_cancelled_total", {"reason": "cured"})
         assert [(cancelled - counted,)] == pending  # every cancelled contact and task counted once
+
+
+class TestStageChangesBeforeTheirOpening:
+    """A stage change naming no debtor, of an account not opened yet, waits for the opening."""
+
+    async def test_a_change_to_m1_waits_and_the_opening_applies_it_as_if_it_came_after(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        first, late = engines  # the opening first; the stage change before its opening
+        settings = ContactSettings()
+        opening = opened("A1", "C1")
+        to_m1 = _without_customer(stage_changed("A1", "C1", "M1", time=_at(0)))
+        await apply(first, settings, opening, to_m1)
+
+        for _ in range(2):  # the second time a redelivery: it changes nothing
+            assert (await apply(late, settings, to_m1)).rejected == {}
+            assert await rows(late, "SELECT account_id, event_id FROM waiting_stage_changes") == [
+                ("A1", to_m1["id"])
+            ]
+            assert await rows(late, "SELECT count(*) FROM cases") == [(0,)]
+        for _ in range(2):  # the second time a redelivery of the opening
+            await apply(late, settings, opening)
+            assert await state(late) == await state(first)
+        after = await state(late)
+        assert after["cases"] == [("C1", "M1", MORNING)]
+        assert {(c, a, stage, status) for c, a, stage, _, _, status, _ in after["planned"]} == {
+            ("C1", "A1", "M1", "pending")
+        }
+        assert after["waiting"] == []
+        await apply(late, settings, to_m1)  # a redelivery of the stage change, now placed
+        assert await state(late) == after
+
+    async def test_the_changes_kept_apply_in_the_order_they_were_received(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        first, late = engines
+        settings = ContactSettings()
+        changes = [
+            _without_customer(stage_changed("A1", "C1", "M1", time=_at(0))),
+            _without_customer(
+                stage_changed("A1", "C1", "M2", from_stage="M1", dpd=35, as_of="2026-03-03", time=_at(1))
+            ),
+        ]
+        await apply(first, settings, opened("A1", "C1"), *changes)
+        await apply(late, settings, *changes)
+        await apply(late, settings, opened("A1", "C1"))
+
+        after = await state(late)
+        assert after == await state(first)
+        assert after["cases"] == [("C1", "M2", MORNING + timedelta(minutes=1))]
+        # M1's plan was laid out, then cancelled by the move to M2 (the other way round, the
+        # older M1 would change nothing and M1 would have no plan).
+        assert {(stage, status, reason) for _, _, stage, _, _, status, reason in after["planned"]} == {
+            ("M1", "cancelled", "stage_changed"),
+            ("M2", "pending", None),
+        }
 
 
 class TestCasesLoadedTogether:

@@ -26,6 +26,7 @@ from contact_service.plans import Renderer, load_plan
 from contact_service.promise_judge import PromiseJudge
 from contact_service.sender import ContactSender
 from contact_service.settings import ContactSettings
+from contact_service.waiting_gauge import WaitingGauge
 
 STAGE_CHANGES = (Topics.DELINQUENCY,)
 """Consumed by a consumer of their own, so a cure never waits behind a batch of payments."""
@@ -106,6 +107,7 @@ def worker_components(settings: ContactSettings, engine: AsyncEngine) -> list[Co
         for topics in (STAGE_CHANGES, OTHER_INPUTS)
     ]
     components.append(KpiGauges(settings, engine))
+    components.append(WaitingGauge(engine))
     components.append(PermitExpiry(settings, engine))
     components.append(PromiseJudge(settings, engine))
     if settings.sender_enabled:

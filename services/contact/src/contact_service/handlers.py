@@ -35,6 +35,7 @@ from collections_common.runtime import BadInput, Batch, EventHandler, Incoming, 
 from collections_common.runtime.runner import BatchHandler
 from contact_service.adapters.cases import CaseRepository
 from contact_service.adapters.promises import PromiseRepository
+from contact_service.adapters.waiting import WaitingStageChanges
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
 from contact_service.domain.case import AccountFacts, CaseUpdate
@@ -83,8 +84,9 @@ class ContactHandlers:
             raise BadInput(rejected[0])
 
     async def stage_changes(self, batch: Batch, events: Sequence[Incoming]) -> dict[int, str]:
-        """A run of stage changes applied together (``stage_changes``): the reasons of those
-        rejected, by index; nothing is written for them."""
+        """A run of stage changes applied together (``stage_changes``), those whose debtor is not
+        known yet kept until their account's opening: the reasons of those rejected, by index;
+        nothing is written for them."""
         return await apply_stage_changes(batch.session, events, self.plan.plan, self.horizon)
 
     # -- corebank.accounts.v1 --------------------------------------------------------------------
@@ -92,6 +94,7 @@ class ContactHandlers:
         data = incoming.event.data
         assert isinstance(data, AccountOpened)
         cases = CaseRepository(batch.session)
+        await cases.lock_accounts([data.account_id])
         await cases.link_account(data.account_id, data.customer_id, data.currency)
         holder = data.holder
         consents = data.consents.model_dump(exclude_none=True)
@@ -106,6 +109,12 @@ class ContactHandlers:
             consents=consents,
         )
         await self._account_facts(batch, data.customer_id, fact)
+        # The stage changes that came before the opening, applied now as if they came after it.
+        waiting = await WaitingStageChanges(batch.session).take(data.account_id)
+        if waiting:
+            rejected = await self.stage_changes(batch, waiting)
+            # Kept only with a known stage, and the account is now linked: none can be rejected.
+            assert not rejected, rejected
 
     async def on_account_updated(self, incoming: Incoming, batch: Batch) -> None:
         data = incoming.event.data
@@ -298,13 +307,15 @@ advisory lock (stage changes take theirs in ``apply_stage_changes``; payments ta
 
 async def lock_debtors(session: AsyncSession, events: Sequence[Incoming]) -> None:
     """Take the advisory lock of every debtor whose lock the handlers of ``events`` take, all in
-    one statement in key order (``CaseRepository.lock_many``), before any of them runs.
+    one statement in key order (``CaseRepository.lock_many``), before any of them runs; before
+    them, the locks of the accounts opened (``CaseRepository.lock_accounts``).
 
-    The stage changes have a consumer of their own (``bootstrap``) that locks its debtors the
-    same way; were this batch's handlers to take their locks one after another in the events'
-    order, the two transactions could each hold a lock the other waits for. The handlers take
-    them again, which a transaction holding them passes through."""
+    The stage changes have a consumer of their own (``bootstrap``) that locks its accounts and
+    debtors the same way; were this batch's handlers to take their locks one after another in
+    the events' order, the two transactions could each hold a lock the other waits for. The
+    handlers take them again, which a transaction holding them passes through."""
     named: set[str] = set()
+    opened: set[str] = set()
     by_account: list[str] = []
     for incoming in events:
         data = incoming.event.data
@@ -312,7 +323,10 @@ async def lock_debtors(session: AsyncSession, events: Sequence[Incoming]) -> Non
             by_account.append(data.account_id)
         elif isinstance(data, _NAMING_THEIR_DEBTOR):
             named.add(data.customer_id)
+        if isinstance(data, AccountOpened):
+            opened.add(data.account_id)
     cases = CaseRepository(session)
+    await cases.lock_accounts(opened)
     await cases.lock_many(named | set((await cases.customers_of(by_account)).values()))
 
 

@@ -45,6 +45,10 @@ PROMISE_CLOSES_WAITING = Gauge(
     "collections_contact_promise_closes_waiting",
     "Closes whose promises wait for the payments published before them to be applied",
 )
+STAGE_CHANGES_WAITING = Gauge(
+    "collections_contact_stage_changes_waiting",
+    "Stage changes kept until their account's opening is applied (refreshed by the worker)",
+)
 CALL_TASKS_PENDING = Gauge("collections_contact_call_tasks_pending", "Call tasks waiting for a collector")
 PERMIT_SECONDS = Histogram(
     "collections_contact_permit_seconds",

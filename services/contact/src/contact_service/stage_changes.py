@@ -9,6 +9,12 @@ loaded in one statement, the folds in memory (in event order, per debtor), then 
 rounds. A debtor or account with several changes in the run has one in each round, in order, so
 every debtor's writes happen in the order of its events, as one at a time. Input that can never
 be applied is rejected before anything is written for it.
+
+A change that names no debtor, of an account not linked to one yet, comes before the account's
+opening was applied (aging or this service's other consumer has not applied it yet): it waits
+(``adapters.waiting``) until the opening is applied, which applies it through this same use case
+(``handlers.ContactHandlers.on_account_opened``). The accounts' locks (``lock_accounts``) order
+keeping such a change with the opening's link: one commits first, the other sees it.
 """
 
 from __future__ import annotations
@@ -23,16 +29,16 @@ from collections_common.events import StageChanged
 from collections_common.runtime import Incoming
 from contact_service.adapters.cases import CaseRecord, CaseRepository
 from contact_service.adapters.kpis import KpiRepository
+from contact_service.adapters.waiting import WaitingStageChanges
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
-from contact_service.domain.case import AccountStage, Cancellation, Case
+from contact_service.domain.case import DEFAULT_STAGES, AccountStage, Cancellation, Case
 from contact_service.domain.kpis import is_cure
 from contact_service.domain.plans import TreatmentPlan
 from contact_service.treatment import STAGE_CHANGED, cancel_many, case_score, schedule_stage
 
-__all__ = ["UNKNOWN_DEBTOR", "UNKNOWN_STAGE", "apply_stage_changes"]
+__all__ = ["UNKNOWN_STAGE", "apply_stage_changes"]
 
-UNKNOWN_DEBTOR = "a stage change of an account whose debtor is unknown"
 UNKNOWN_STAGE = "a stage change to a stage the contact service does not know"
 
 
@@ -57,17 +63,26 @@ async def apply_stage_changes(
     plan: TreatmentPlan,
     horizon: timedelta,
 ) -> dict[int, str]:
-    """Apply these ``collections.stage.changed`` events in order; the reasons of those rejected,
-    by their index in ``events`` (nothing is written for them)."""
+    """Apply these ``collections.stage.changed`` events in order, keeping those whose debtor is
+    not known yet until their account's opening; the reasons of those rejected, by their index
+    in ``events`` (nothing is written for them)."""
     changes = [_data(incoming) for incoming in events]
     cases = CaseRepository(session)
     linked = await cases.customers_of([data.account_id for data in changes if not data.customer_id])
+    unplaced = {data.account_id for data in changes if not data.customer_id} - linked.keys()
+    if unplaced:  # an opening holding the lock has committed (read again) or reads them after us
+        await cases.lock_accounts(unplaced)
+        linked |= await cases.customers_of(unplaced)
     rejected: dict[int, str] = {}
     customers: dict[int, str] = {}
+    waiting: list[Incoming] = []
     for index, data in enumerate(changes):
         customer = data.customer_id or linked.get(data.account_id)
         if customer is None:
-            rejected[index] = UNKNOWN_DEBTOR
+            if data.to_stage in DEFAULT_STAGES:  # a stage a case knows (``Case.stages``)
+                waiting.append(events[index])
+            else:
+                rejected[index] = UNKNOWN_STAGE
             continue
         customers[index] = customer
         linked.setdefault(data.account_id, customer)  # a later change of the account finds it
@@ -91,6 +106,7 @@ async def apply_stage_changes(
     )
     for round_ in _rounds(effects):
         await _write(session, round_, plan, horizon)
+    await WaitingStageChanges(session).keep(waiting)
     return rejected
 
 

@@ -15,7 +15,7 @@ from collections_common.bulk import insert_rows
 from contact_service.adapters.driver import driver_connection
 from contact_service.adapters.orm import case_accounts, cases, contact_points, holds
 from contact_service.domain.case import CORE_BANKING, AccountStage, Case, Profile
-from contact_service.domain.compliance import Hold, lock_key
+from contact_service.domain.compliance import Hold, account_lock_key, lock_key
 from contact_service.domain.contact import ContactPoint, Owner
 
 __all__ = ["AccountRow", "CaseRecord", "CaseRepository", "HoldRow", "customer_of"]
@@ -247,6 +247,14 @@ class CaseRepository:
     async def lock_many(self, customer_ids: Collection[str]) -> None:
         """``lock`` for every debtor in one statement, in key order (two batches cannot deadlock)."""
         keys = sorted({lock_key(customer_id) for customer_id in customer_ids})
+        if keys:
+            await self.session.execute(_LOCK_MANY, {"keys": keys})
+
+    async def lock_accounts(self, account_ids: Collection[str]) -> None:
+        """Serialise linking these accounts to their debtor with keeping their stage changes
+        until then (``stage_changes``), in one statement, in key order. Taken before any
+        debtor's lock in a transaction, so that two transactions cannot deadlock."""
+        keys = sorted({account_lock_key(account_id) for account_id in account_ids})
         if keys:
             await self.session.execute(_LOCK_MANY, {"keys": keys})
 

@@ -11,7 +11,9 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -242,4 +244,22 @@ cures = Table(
     Column("from_stage", String(32), nullable=False),
     Column("event_id", String(255), nullable=False, comment="the collections.stage.changed event"),
     Index("cures_as_of", "as_of"),
+)
+
+waiting_stage_changes = Table(
+    "waiting_stage_changes",
+    metadata,
+    Column("source", String(255), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("account_id", String(ID), nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("key", LargeBinary, nullable=True),
+    Column("value", LargeBinary, nullable=False, comment="the record's value as consumed"),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("timestamp_type", SmallInteger, nullable=False),
+    Column("kept_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Index("waiting_stage_changes_account", "account_id"),
+    comment="stage changes of accounts not linked to a debtor yet, until the account's opening",
 )

@@ -60,6 +60,7 @@ __all__ = [
     "PermitRequest",
     "Refused",
     "Rule",
+    "account_lock_key",
     "decide",
     "history_window",
     "lock_key",
@@ -229,6 +230,12 @@ Decision = Allowed | Refused
 def lock_key(customer_id: str) -> int:
     """A stable signed 64-bit key for the debtor's lock (e.g. ``pg_advisory_xact_lock``)."""
     digest = hashlib.blake2b(f"contact-permit:{customer_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def account_lock_key(account_id: str) -> int:
+    """A stable signed 64-bit key for an account's lock, apart from the debtors' (``lock_key``)."""
+    digest = hashlib.blake2b(f"contact-account:{account_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
