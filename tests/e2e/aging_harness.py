@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from tests.service_commands import SERVICE_COMMANDS
 
 AGING = next(service for service in SERVICES if service.name == "aging")
 COMMANDS = {argv[1]: argv for argv in SERVICE_COMMANDS["aging"]}
+Headers = list[tuple[str, bytes | None]]
 INPUT_TOPICS = ("corebank.accounts.v1", "corebank.billing.v1", "corebank.payments.v1", "corebank.calendar.v1")
 
 
@@ -177,3 +178,27 @@ async def read_all(stack: Stack, topic: str) -> list[tuple[dict[str, str], bytes
         return [(headers, value) for _, _, headers, value in sorted(records, key=lambda r: (r[0], r[1]))]
     finally:
         await consumer.stop()
+
+
+async def dead_letters(stack: Stack, topic: str) -> list[tuple[Headers, bytes | None, bytes]]:
+    """Every record of ``topic`` now as (headers, key, value), in partition then offset order,
+    headers as sent (a name may repeat; a value may be null or any bytes)."""
+    ends = await end_offsets(stack, [topic])
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for (_, p) in ends]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        letters: list[tuple[int, int, Headers, bytes | None, bytes]] = []
+        while any([await consumer.position(tp) < ends[(tp.topic, tp.partition)] for tp in partitions]):
+            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
+                letters += [(tp.partition, r.offset, list(r.headers), r.key, r.value or b"") for r in batch]
+        return [(headers, key, value) for _, _, headers, key, value in sorted(letters, key=lambda r: r[:2])]
+    finally:
+        await consumer.stop()
+
+
+def header(headers: Sequence[tuple[str, bytes | None]], name: str) -> str:
+    """The text of the first header called ``name``."""
+    return next((value or b"").decode() for key, value in headers if key == name)

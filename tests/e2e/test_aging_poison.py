@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.producer import message_accumulator
 from aiokafka.producer import producer as producer_module
 from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from collections_common.runtime import MAX_DEAD_LETTER_VALUE
 from devstack.stack import Stack
-from tests.e2e.aging_harness import AgingUnderTest, end_offsets, until
+from tests.e2e.aging_harness import AgingUnderTest, Headers, dead_letters, end_offsets, header, until
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
@@ -33,7 +33,6 @@ ACCOUNT = "ACC-POISON"
 BILLING = "corebank.billing.v1"
 PAYMENTS = "corebank.payments.v1"
 CALENDAR = "corebank.calendar.v1"
-Headers = list[tuple[str, bytes | None]]
 
 
 def _event(type_: str, data: dict[str, Any], event_id: str) -> dict[str, Any]:
@@ -105,27 +104,6 @@ async def _send(
     producer: AIOKafkaProducer, topic: str, value: bytes, *, key: bytes | None, headers: Headers = ()
 ) -> None:
     await producer.send_and_wait(topic, value, key=key, headers=list(headers) or None)
-
-
-async def _dead_letters(stack: Stack, topic: str) -> list[tuple[Headers, bytes | None, bytes]]:
-    ends = await end_offsets(stack, [topic])
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for (_, p) in ends]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        letters: list[tuple[int, int, Headers, bytes | None, bytes]] = []
-        while any([await consumer.position(tp) < ends[(tp.topic, tp.partition)] for tp in partitions]):
-            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
-                letters += [(tp.partition, r.offset, list(r.headers), r.key, r.value or b"") for r in batch]
-        return [(headers, key, value) for _, _, headers, key, value in sorted(letters, key=lambda r: r[:2])]
-    finally:
-        await consumer.stop()
-
-
-def _named(headers: Sequence[tuple[str, bytes | None]], name: str) -> str:
-    return next((value or b"").decode() for key, value in headers if key == name)
 
 
 @pytest.fixture
@@ -211,23 +189,23 @@ async def test_no_record_stops_the_worker_and_each_bad_one_is_a_dead_letter(agin
     await until(lambda: dead_lettered(PAYMENTS, len(corpus)), what="payments dead letters", timeout=30)
     await until(lambda: dead_lettered(CALENDAR, 1), what="calendar dead letter", timeout=30)
 
-    billing = await _dead_letters(aging.stack, prefix + BILLING + ".dlq")
+    billing = await dead_letters(aging.stack, prefix + BILLING + ".dlq")
     assert len(billing) == len(bad_billing) + 1
-    reasons = [_named(headers, "dlq-reason") for headers, _, _ in billing]
+    reasons = [header(headers, "dlq-reason") for headers, _, _ in billing]
     for reason in reasons:
         assert "SQL" not in reason and "parameters" not in reason and "200" not in reason, reason
     nul_header, big, *rest = billing
     assert nul_header[2] == b"not json" and ("trace", b"a\x00b\xff") in nul_header[0]
     assert big[2] == megabyte[:MAX_DEAD_LETTER_VALUE]
     sha = hashlib.sha256(megabyte).hexdigest()
-    assert _named(big[0], "dlq-value-truncated") == f"size={len(megabyte)} sha256={sha}"
+    assert header(big[0], "dlq-value-truncated") == f"size={len(megabyte)} sha256={sha}"
     assert [value for _, _, value in rest] == [value for value, _ in bad_billing[2:]] + [
         _statement("S-1", minimum=200)
     ]
     assert reasons[-1] == "statement: same statement_id recorded with different content"
 
-    payments = await _dead_letters(aging.stack, prefix + PAYMENTS + ".dlq")
+    payments = await dead_letters(aging.stack, prefix + PAYMENTS + ".dlq")
     assert sorted(value for _, _, value in payments) == sorted(value for _, value, _ in corpus)
-    calendar = await _dead_letters(aging.stack, prefix + CALENDAR + ".dlq")
+    calendar = await dead_letters(aging.stack, prefix + CALENDAR + ".dlq")
     assert [value for _, _, value in calendar] == [_close("9999-12-31")]
-    assert _named(calendar[0][0], "dlq-reason").endswith("a close must have a next day (not 9999-12-31)")
+    assert header(calendar[0][0], "dlq-reason").endswith("a close must have a next day (not 9999-12-31)")

@@ -163,6 +163,30 @@ async def serve_until_signalled(app: FastAPI, host: str, port: int) -> None:
     await server.serve()
 
 
+SHUTDOWN_GRACE_SECONDS = 10.0
+"""Seconds the worker's components have, once stopped, to finish the work in hand and close;
+those still running then are cancelled. A component whose broker or database is gone can wait
+for it without end (a consumer mirroring its positions into Kafka as it stops waits for a
+group coordinator), and Kubernetes kills a pod 30 s after SIGTERM by default."""
+
+CANCEL_ROUNDS = 10
+"""Times the still-running components are cancelled, a second apart, before the worker gives up
+waiting for them: each cancellation ends the wait in hand, and a clean-up may wait again."""
+
+
+async def _cancel(tasks: set[asyncio.Task[None]]) -> set[asyncio.Task[None]]:
+    """Cancel ``tasks`` until they are done (``CANCEL_ROUNDS`` at most); the ones still running."""
+    for _ in range(CANCEL_ROUNDS):
+        for task in tasks:
+            task.cancel()
+        _, tasks = await asyncio.wait(tasks, timeout=1.0)
+        if not tasks:
+            break
+    if tasks:
+        log.error("components not cancelled", extra={"components": sorted(t.get_name() for t in tasks)})
+    return tasks
+
+
 async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
     """Run the consumers, the outbox relay and a health/metrics endpoint until SIGTERM."""
     engine = create_engine(settings, pre_ping=False)
@@ -199,7 +223,16 @@ async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
             failed = True
             log.error("component %s failed", task.get_name(), exc_info=task.exception())
     stop.set()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
+    _, late = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+    if late:
+        failed = True
+        log.error(
+            "components still running %.0f s after the stop, cancelling them",
+            SHUTDOWN_GRACE_SECONDS,
+            extra={"components": sorted(task.get_name() for task in late)},
+        )
+        late = await _cancel(late)
+    results = await asyncio.gather(*(task for task in tasks if task not in late), return_exceptions=True)
     failed = failed or any(isinstance(result, BaseException) for result in results)
     server.should_exit = True
     await serving
