@@ -120,19 +120,30 @@ def stage_changed(
     )
 
 
-async def apply(engine: AsyncEngine, settings: ContactSettings, *events: dict[str, Any]) -> Batch:
-    """Apply ``events`` through the worker's batch handler in one transaction, committed."""
-    incoming = []
+def incomings(*events: dict[str, Any]) -> list[Incoming]:
+    """``events`` as the worker's consumers hand them over, at offsets 0, 1, ... of partition 0."""
+    found = []
     for offset, body in enumerate(events):
         raw = json.dumps(body).encode()
         topic = TOPIC_OF[body["type"]]
         delivery = Delivery(topic=topic, partition=0, offset=offset, key=None, value=raw)
-        incoming.append(Incoming(delivery, validate(decode(raw), topic=topic)))
+        found.append(Incoming(delivery, validate(decode(raw), topic=topic)))
+    return found
+
+
+async def handle(session: AsyncSession, settings: ContactSettings, *events: dict[str, Any]) -> Batch:
+    """Apply ``events`` through the worker's batch handler in ``session``'s transaction, not committed."""
+    batch = Batch(session=session, outbox=Outbox(session), events=incomings(*events))
+    await handler_for(settings)(batch)
+    await batch.outbox.flush()
+    return batch
+
+
+async def apply(engine: AsyncEngine, settings: ContactSettings, *events: dict[str, Any]) -> Batch:
+    """Apply ``events`` through the worker's batch handler in one transaction, committed."""
     async with AsyncSession(engine) as session:
         await session.begin()
-        batch = Batch(session=session, outbox=Outbox(session), events=incoming)
-        await handler_for(settings)(batch)
-        await batch.outbox.flush()
+        batch = await handle(session, settings, *events)
         await session.commit()
     return batch
 

@@ -21,6 +21,7 @@ from collections_common.settings import ServiceSettings
 from devstack._process import free_port
 from devstack.stack import SERVICES, Stack
 from tests.processes import ServiceProcess, wait_for_status
+from tests.runtime.harness import read_all as read_records
 from tests.service_commands import SERVICE_COMMANDS
 
 AGING = next(service for service in SERVICES if service.name == "aging")
@@ -162,41 +163,19 @@ async def end_offsets(stack: Stack, topics: list[str]) -> dict[tuple[str, int], 
 
 
 async def read_all(stack: Stack, topic: str) -> list[tuple[dict[str, str], bytes]]:
-    ends = await end_offsets(stack, [topic])
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for (_, p) in ends]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records: list[tuple[int, int, dict[str, str], bytes]] = []
-        while any([await consumer.position(tp) < ends[(tp.topic, tp.partition)] for tp in partitions]):
-            for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
-                for r in batch:
-                    headers = {k: v.decode() for k, v in r.headers}
-                    records.append((tp.partition, r.offset, headers, r.value or b""))
-        return [(headers, value) for _, _, headers, value in sorted(records, key=lambda r: (r[0], r[1]))]
-    finally:
-        await consumer.stop()
+    """Every record of ``topic`` now as (headers, value), in partition then offset order."""
+    return [
+        ({name: value.decode() for name, value in r.headers}, r.value or b"")
+        for r in await read_records(stack.bootstrap_servers, topic)
+    ]
 
 
 async def dead_letters(stack: Stack, topic: str) -> list[tuple[Headers, bytes | None, bytes]]:
     """Every record of ``topic`` now as (headers, key, value), in partition then offset order,
     headers as sent (a name may repeat; a value may be null or any bytes)."""
-    ends = await end_offsets(stack, [topic])
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for (_, p) in ends]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        letters: list[tuple[int, int, Headers, bytes | None, bytes]] = []
-        while any([await consumer.position(tp) < ends[(tp.topic, tp.partition)] for tp in partitions]):
-            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
-                letters += [(tp.partition, r.offset, list(r.headers), r.key, r.value or b"") for r in batch]
-        return [(headers, key, value) for _, _, headers, key, value in sorted(letters, key=lambda r: r[:2])]
-    finally:
-        await consumer.stop()
+    return [
+        (list(r.headers), r.key, r.value or b"") for r in await read_records(stack.bootstrap_servers, topic)
+    ]
 
 
 def header(headers: Sequence[tuple[str, bytes | None]], name: str) -> str:

@@ -17,16 +17,14 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from collections_common.events import validate
-from collections_common.events.envelope import decode
-from collections_common.runtime import Batch, ConsumerRunner, Delivery, Incoming, Outbox
+from collections_common.runtime import ConsumerRunner
 from contact_service.bootstrap import OTHER_INPUTS, SERVICE, STAGE_CHANGES
 from contact_service.domain.compliance import account_lock_key, lock_key
 from contact_service.handlers import handler_for
 from contact_service.settings import ContactSettings
 from contact_service.waiting_gauge import WaitingGauge
 from devstack.stack import Stack
-from tests.contact_harness import TOPIC_OF, apply, event, opened, rows, stage_changed
+from tests.contact_harness import TOPIC_OF, apply, event, handle, opened, rows, stage_changed
 from tests.e2e.aging_harness import end_offsets, until
 
 pytestmark = pytest.mark.infra
@@ -203,6 +201,15 @@ class TestStageChangeBeforeItsOpening:
         to_m1 = stage_changed("A1", "C1", "M1")
         to_m1["data"]["customer_id"] = None  # aging had not applied the opening yet
         opening = opened("A1", "C1")
+
+        async def state() -> dict[str, list[tuple[object, ...]]]:
+            return {
+                "cases": await rows(engine, "SELECT customer_id, stage FROM cases"),
+                "planned": await rows(
+                    engine, "SELECT stage, step, due_at, status FROM planned_contacts ORDER BY 1, 2, 3"
+                ),
+            }
+
         dead = counted("collections_dead_letters_total")
         gauge = WaitingGauge(engine)
         async with running(the_workers_consumers(settings, engine)):
@@ -214,12 +221,7 @@ class TestStageChangeBeforeItsOpening:
 
             await publish(opening)
             await consumed(stack, settings, engine)
-            after = {
-                "cases": await rows(engine, "SELECT customer_id, stage FROM cases"),
-                "planned": await rows(
-                    engine, "SELECT stage, step, due_at, status FROM planned_contacts ORDER BY 1, 2, 3"
-                ),
-            }
+            after = await state()
             assert after["cases"] == [("C1", "M1")]
             assert {(stage, status) for stage, _, _, status in after["planned"]} == {("M1", "pending")}
             assert await rows(engine, "SELECT count(*) FROM waiting_stage_changes") == [(0,)]
@@ -227,12 +229,7 @@ class TestStageChangeBeforeItsOpening:
 
             await publish(to_m1, opening)  # redelivered: both skipped as duplicates
             await consumed(stack, settings, engine)
-        assert after == {
-            "cases": await rows(engine, "SELECT customer_id, stage FROM cases"),
-            "planned": await rows(
-                engine, "SELECT stage, step, due_at, status FROM planned_contacts ORDER BY 1, 2, 3"
-            ),
-        }
+        assert after == await state()
         assert await rows(engine, "SELECT count(*) FROM waiting_stage_changes") == [(0,)]
         assert counted("collections_dead_letters_total") == dead
 
@@ -247,12 +244,6 @@ class TestConcurrentBatches:
         to_m1 = stage_changed("A1", "C1", "M1")
         to_m1["data"]["customer_id"] = None
 
-        def incoming(body: dict[str, Any]) -> Incoming:
-            raw = json.dumps(body).encode()
-            topic = TOPIC_OF[body["type"]]
-            delivery = Delivery(topic=topic, partition=0, offset=0, key=None, value=raw)
-            return Incoming(delivery, validate(decode(raw), topic=topic))
-
         async def waiting_for_a_lock() -> bool:
             return await rows(
                 engine,
@@ -265,9 +256,7 @@ class TestConcurrentBatches:
             await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": account_lock_key("A1")})
             change = asyncio.create_task(apply(engine, settings, to_m1))
             await until(waiting_for_a_lock, what="the stage change waiting for the account's lock")
-            batch = Batch(session=session, outbox=Outbox(session), events=[incoming(opened("A1", "C1"))])
-            await handler_for(settings)(batch)
-            await batch.outbox.flush()
+            await handle(session, settings, opened("A1", "C1"))
             await session.commit()
         await asyncio.wait_for(change, timeout=30)
         assert await rows(engine, "SELECT count(*) FROM waiting_stage_changes") == [(0,)]
