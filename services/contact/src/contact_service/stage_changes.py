@@ -68,8 +68,9 @@ async def apply_stage_changes(
     in ``events`` (nothing is written for them)."""
     changes = [_data(incoming) for incoming in events]
     cases = CaseRepository(session)
-    linked = await cases.customers_of([data.account_id for data in changes if not data.customer_id])
-    unplaced = {data.account_id for data in changes if not data.customer_id} - linked.keys()
+    nameless = {data.account_id for data in changes if not data.customer_id}
+    linked = await cases.customers_of(nameless)
+    unplaced = nameless - linked.keys()
     if unplaced:  # an opening holding the lock has committed (read again) or reads them after us
         await cases.lock_accounts(unplaced)
         linked |= await cases.customers_of(unplaced)
