@@ -80,7 +80,7 @@ def benchmark_stack() -> Iterator[Stack]:
     try:
         yield stack
     finally:
-        stack.stop()
+        stack.destroy()
 
 
 @contextmanager

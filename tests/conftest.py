@@ -25,7 +25,7 @@ def stack() -> Iterator[Stack]:
     try:
         yield started
     finally:
-        started.stop()
+        started.destroy()
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ another, never waiting for the service in between."""
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,8 +34,8 @@ FAST_RETRIES = {
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    started = Sandbox(Path(tempfile.mkdtemp(prefix="contact-e2e-sandbox-"))).start()
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    started = Sandbox(tmp_path_factory.mktemp("contact-e2e-sandbox")).start()
     try:
         yield started
     finally:
@@ -45,11 +43,13 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def contact(stack: Stack, sandbox: Sandbox) -> Iterator[ContactUnderTest]:
+def contact(
+    stack: Stack, sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ContactUnderTest]:
     namespace = f"t{uuid.uuid4().hex[:10]}"
     prefix = f"{namespace}."
     stack.apply_topics(prefix=prefix)
-    logs = Path(tempfile.mkdtemp(prefix="contact-e2e-"))
+    logs = tmp_path_factory.mktemp("contact-e2e")
     service = ContactUnderTest(
         stack, namespace, prefix, logs, StaffTokens(logs / "jwks.json"), {**sandbox.env, **FAST_RETRIES}
     ).start()

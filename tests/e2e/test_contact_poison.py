@@ -10,7 +10,6 @@ applied; the stored positions move past them all; the worker stays ready.
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,10 +51,10 @@ def with_data(body: dict[str, Any], **data: Any) -> bytes:
 
 
 @pytest.fixture
-def contact(stack: Stack) -> Iterator[ContactUnderTest]:
+def contact(stack: Stack, tmp_path: Path) -> Iterator[ContactUnderTest]:
     namespace = f"t{uuid.uuid4().hex[:10]}"
     stack.apply_topics(prefix=f"{namespace}.")
-    logs = Path(tempfile.mkdtemp(prefix="contact-poison-"))
+    logs = tmp_path
     service = ContactUnderTest(
         stack, namespace, f"{namespace}.", logs, StaffTokens(logs / "jwks.json"), {"SENDER_ENABLED": "false"}
     ).start(api=False)

@@ -6,7 +6,6 @@ order makes."""
 from __future__ import annotations
 
 import random
-import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -126,7 +125,7 @@ class TestTwoContactWorkers:
             namespace,
             topics,
             tmp_path,
-            StaffTokens(Path(tempfile.mkdtemp(prefix="contact-scale-")) / "jwks.json"),
+            StaffTokens(tmp_path / "jwks.json"),
             {"SENDER_ENABLED": "false"},
         ).start(api=False)
         first = contact.processes[0]

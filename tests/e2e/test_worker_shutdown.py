@@ -27,7 +27,7 @@ def private_stack() -> Iterator[Stack]:
     try:
         yield started
     finally:
-        started.stop()
+        started.destroy()
 
 
 async def test_a_worker_stops_on_sigterm_after_its_broker_and_database_are_gone(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -183,8 +182,8 @@ async def _permit(
 
 
 @pytest.fixture
-def api(stack: Stack, database: str) -> Iterator[ContactApi]:
-    base = Path(tempfile.mkdtemp(prefix="contact-api-"))
+def api(stack: Stack, database: str, tmp_path: Path) -> Iterator[ContactApi]:
+    base = tmp_path
     tokens = StaffTokens(base / "jwks.json")
     started = ContactApi(
         stack, database, tokens, base, {"PERMIT_SERVICE_SUBJECTS": '["agency-gateway"]'}

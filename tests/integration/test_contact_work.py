@@ -3,7 +3,6 @@ PostgreSQL and the real API process."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,8 +58,8 @@ def settings(stack: Stack, database: str) -> ContactSettings:
 
 
 @pytest.fixture
-def api(stack: Stack, database: str) -> Iterator[ContactApi]:
-    base = Path(tempfile.mkdtemp(prefix="contact-api-"))
+def api(stack: Stack, database: str, tmp_path: Path) -> Iterator[ContactApi]:
+    base = tmp_path
     started = ContactApi(stack, database, StaffTokens(base / "jwks.json"), base).start()
     try:
         yield started

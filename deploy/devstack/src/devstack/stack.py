@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,11 @@ class Stack:
             self.broker.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+    def destroy(self) -> None:
+        """Stop, then delete everything the run wrote (a test session's cluster grows to gigabytes)."""
+        self.stop()
+        shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def database_url(self, database: str) -> str:
         return re.sub(r"/[^/]*$", f"/{database}", self.admin_url)
