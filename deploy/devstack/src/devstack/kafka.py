@@ -58,9 +58,26 @@ def fetch() -> Path:
     return libs
 
 
+JIT_OPTIONS = ("-XX:TieredStopAtLevel=1",)
+"""Compile with C1 only. The brokers started here live for a test session, a benchmark or a
+demo on a small machine; for those, the C2 compiler's work costs more than its faster code
+saves. Measured (docs/benchmarks.md, "The broker's compiler"): a broker relaying 1,000
+messages/s through two consumers used 0.5-0.8 ms of CPU per message over its first four rounds
+of 5,000 messages with C2, settling near 0.3 ms only after that; with C1 only, 0.32-0.38 ms from
+the second round. A production broker (``docker-compose.yml``) keeps the JVM's defaults."""
+
+
 def _java(libs: Path, *args: str, heap: str | None = None) -> list[str]:
     memory = [f"-Xms{heap}", f"-Xmx{heap}"] if heap else []
-    return ["java", *memory, "-cp", f"{libs}/*", f"-Dlog4j2.configurationFile={LOG4J_CONFIG}", *args]
+    return [
+        "java",
+        *JIT_OPTIONS,
+        *memory,
+        "-cp",
+        f"{libs}/*",
+        f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+        *args,
+    ]
 
 
 @dataclass
