@@ -12,8 +12,9 @@ every pending contact to cancel a batch's). Then, at ``--rate`` events a second,
 ``payment.posted`` per account covering what is past due, as core banking publishes a payment;
 aging cures the account (``collections.stage.changed`` to CURRENT in its outbox), its outbox relay
 publishes it, the contact worker cancels the debtor's pending work. ``--warm-up`` debtors are
-paid first, unmeasured, so that the broker's JIT compiler has settled; then ``--debtors`` are
-measured. The script listens for a notification (``WATCH_CURES``) of each debtor's case
+paid first, unmeasured, so that the workers, PostgreSQL and the broker have run the path
+before (a running system has); then ``--debtors`` are measured.
+The script listens for a notification (``WATCH_CURES``) of each debtor's case
 updated to CURRENT, delivered when the transaction that also cancels the debtor's work commits,
 and measures, per debtor, from the payment's acknowledgement by the broker (the event is on the
 topic; from its send too) to the notification's arrival. The split along the path comes from
@@ -416,8 +417,9 @@ async def run_payments(
     print(f"set-up: {total} debtors in M1 with their plans in {time.monotonic() - started:.1f}s")
     await analyze(stack, CONTACT_DB, AGING_DB)
     if args.warm_up:
-        # The broker's JIT compiler is busy for the first minute of a new workload (measured:
-        # about half a core during the first round's seconds); a running system's is not.
+        # A new broker's JIT compilers are busy with a new workload (with C2, measured: about
+        # half a core in the first round's seconds; devstack's broker now compiles with C1
+        # only, see benchmarks/broker_relay.py); a running system's are not.
         warm = Clock()
         await pay(stack, args, range(args.warm_up), warm)
         print(
