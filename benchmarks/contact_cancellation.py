@@ -279,10 +279,18 @@ async def all_seen(done: asyncio.Event, deadline: float) -> None:
         await asyncio.wait_for(done.wait(), timeout=max(0.0, deadline - time.time()))
 
 
+BURST_SECONDS = 0.005
+
+
 async def publish_paced(
     stack: Stack, clock: Clock, items: list[tuple[str, str, dict[str, Any], str]], rate: float
 ) -> None:
-    """(debtor, topic, body, key) at ``rate`` a second, each send and acknowledgement noted."""
+    """(debtor, topic, body, key) at ``rate`` a second, each send and acknowledgement noted.
+
+    The script wakes when the next item is due and also sends those due within ``BURST_SECONDS``
+    after it (5 at 1,000 a second): a sleep for every item cost it 0.21-0.25 ms of CPU per item,
+    on the machine's two cores beside the system under test; waking every 5 ms, 0.12-0.14 ms.
+    Each item's latency is still measured from its own send and acknowledgement."""
     producer = AIOKafkaProducer(
         bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=5
     )
@@ -292,7 +300,7 @@ async def publish_paced(
         acks = []
         for n, (debtor, topic, body, key) in enumerate(items):
             delay = started + n / rate - time.monotonic()
-            if delay > 0:
+            if delay > BURST_SECONDS:
                 await asyncio.sleep(delay)
             clock.sent[debtor] = time.time()
             future = await send(producer, topic, body, key)
