@@ -36,10 +36,11 @@ class RepeatedRecords(logging.Filter):
     per kind (logger and message template); the rest are counted, and the next one written
     carries ``left_out``, how many of its kind were left out since the one before.
 
-    The Kafka client logs an error for every attempt to reach a broker that is gone (about 1,900
-    lines in 25 s for one worker). The first record of each kind is written at once, so every
-    distinct error still shows; records of other loggers always pass. A count left when the
-    repeats stop is not written: it would take a record of the same kind to carry it.
+    The Kafka client logs an error for every attempt to reach a broker that is gone (an aging
+    worker wrote 3,346 lines in a 25 s outage of the broker, docs/benchmarks.md). The first
+    record of each kind is written at once, so every distinct error still shows; records of other
+    loggers always pass. A count left when the repeats stop is not written: it would take a
+    record of the same kind to carry it.
     """
 
     def __init__(

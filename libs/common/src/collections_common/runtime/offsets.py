@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 KAFKA_COMMIT_TIMEOUT = 0.5
 """The longest a mirror waits for the broker; then it stops waiting. aiokafka's commit waits for
 a group coordinator without end, and a broker that is gone must hold up neither the batch loop nor
-a stop. A healthy broker answers in milliseconds; a commit request already sent still completes."""
+a stop. A healthy broker answers in milliseconds; a request already sent is not withdrawn (aiokafka
+shields it from the cancellation)."""
 
 
 class OffsetMirror:
