@@ -349,18 +349,24 @@ class Ledger:
             ["python", "-m", "tests.runtime.ledger_service", "migrate"], self.env(), self.logs / "migrate.log"
         ).run(timeout=120)
 
-    def start_worker(self, *, crash_at: str | None = None, group: str | None = None) -> Worker:
-        """Start ``python -m tests.runtime.ledger_service worker`` (with a crash point if given)."""
+    def start_worker(
+        self,
+        *,
+        crash_at: str | None = None,
+        delay_at: str | None = None,
+        group: str | None = None,
+        **env: str,
+    ) -> Worker:
+        """Start ``python -m tests.runtime.ledger_service worker`` (with a crash or delay point if
+        given); ``env`` overrides settings."""
         port = free_port()
-        extra = {"WORKER_PORT": str(port)}
-        if crash_at is not None:
-            extra["COLLECTIONS_CRASH_AT"] = crash_at
+        extra = {"WORKER_PORT": str(port), **env}
         if group is not None:
             extra["KAFKA_CONSUMER_GROUP"] = group
-        env = self.env(**extra)
-        if crash_at is None:
-            env["COLLECTIONS_CRASH_AT"] = ""  # never inherited from the test's own environment
-        worker = Worker(env, self.logs / f"worker-{len(self.workers) + 1}.log", port)
+        # Crash and delay points are never inherited from the test's own environment.
+        extra["COLLECTIONS_CRASH_AT"] = crash_at or ""
+        extra["COLLECTIONS_DELAY_AT"] = delay_at or ""
+        worker = Worker(self.env(**extra), self.logs / f"worker-{len(self.workers) + 1}.log", port)
         worker.start()
         self.workers.append(worker)
         return worker
@@ -450,6 +456,17 @@ class Ledger:
 
 def _summary(state: LedgerState) -> str:
     return f"applied={len(state.applied)} positions={state.positions} pending_outbox={state.pending_outbox}"
+
+
+async def group_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """``group``'s committed offsets in Kafka, per partition of ``topic`` (those it committed)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic}
 
 
 async def commit_group_offsets(bootstrap: str, group: str, topic: str, offsets: dict[int, int]) -> None:

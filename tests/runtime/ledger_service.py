@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collections_common.database import create_engine
 from collections_common.events import EventTypes, PaymentPosted, StageChanged, Topics, new_event
-from collections_common.runtime import Batch, ConsumerRunner
+from collections_common.runtime import Batch, ConsumerRunner, delay_point
 from collections_common.service import Component, ServiceDefinition, main
 from collections_common.settings import ServiceSettings
 from collections_common.web import create_app
@@ -62,7 +62,11 @@ def outbound_id(input_id: str) -> str:
 
 
 async def handle(batch: Batch) -> None:
-    """Apply each payment (deliberately not idempotent on its own) and emit one event per payment."""
+    """Apply each payment (deliberately not idempotent on its own) and emit one event per payment.
+
+    ``COLLECTIONS_DELAY_AT=ledger.handle:SECONDS`` makes each batch take that much longer, in its
+    transaction (a slow handler, or one waiting for something)."""
+    await delay_point("ledger.handle")
     for incoming in batch.events:
         data = incoming.event.data
         if not isinstance(data, PaymentPosted):

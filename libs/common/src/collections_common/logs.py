@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
+
+REPEAT_WINDOW_SECONDS = 30.0
+"""The Kafka client's log records of one kind are written at most once per this many seconds."""
 
 _event_context: ContextVar[dict[str, Any] | None] = ContextVar("event_context", default=None)
 
@@ -23,6 +28,47 @@ class _EventContextFilter(logging.Filter):
         record.service = self.service
         for key, value in (_event_context.get() or {}).items():
             setattr(record, key, value)
+        return True
+
+
+class RepeatedRecords(logging.Filter):
+    """Writes the records of the loggers under ``prefixes`` at most once per ``window`` seconds
+    per kind (logger and message template); the rest are counted, and the next one written
+    carries ``left_out``, how many of its kind were left out since the one before.
+
+    The Kafka client logs an error for every attempt to reach a broker that is gone (an aging
+    worker wrote 3,346 lines in a 25 s outage of the broker, docs/benchmarks.md). The first
+    record of each kind is written at once, so every distinct error still shows; records of other
+    loggers always pass. A count left when the repeats stop is not written: it would take a
+    record of the same kind to carry it.
+    """
+
+    def __init__(
+        self,
+        prefixes: tuple[str, ...] = ("aiokafka", "kafka"),
+        window: float = REPEAT_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._prefixes = prefixes
+        self._window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._kinds: dict[tuple[str, str], tuple[float, int]] = {}  # last written, left out since
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not any(record.name == p or record.name.startswith(f"{p}.") for p in self._prefixes):
+            return True
+        kind = (record.name, str(record.msg))
+        with self._lock:
+            now = self._clock()
+            seen = self._kinds.get(kind)
+            if seen is not None and now - seen[0] < self._window:
+                self._kinds[kind] = (seen[0], seen[1] + 1)
+                return False
+            self._kinds[kind] = (now, 0)
+        if seen is not None and seen[1]:
+            record.left_out = seen[1]
         return True
 
 
@@ -47,6 +93,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             datefmt="%Y-%m-%dT%H:%M:%S%z",
         )
     )
+    handler.addFilter(RepeatedRecords())
     handler.addFilter(_EventContextFilter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]

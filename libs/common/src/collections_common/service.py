@@ -231,9 +231,14 @@ async def run_worker(definition: ServiceDefinition[S], settings: S) -> int:
             SHUTDOWN_GRACE_SECONDS,
             extra={"components": sorted(task.get_name() for task in late)},
         )
-        late = await _cancel(late)
-    results = await asyncio.gather(*(task for task in tasks if task not in late), return_exceptions=True)
-    failed = failed or any(isinstance(result, BaseException) for result in results)
+        await _cancel(late)
+    for task in tasks:
+        if task in late or task in done:  # cancelled above, or its failure logged already
+            continue
+        error = None if task.cancelled() else task.exception()
+        if task.cancelled() or error is not None:
+            failed = True
+            log.error("component %s failed while stopping", task.get_name(), exc_info=error)
     server.should_exit = True
     await serving
     await engine.dispose()

@@ -62,6 +62,12 @@ class ServiceSettings(BaseSettings):
         description="records applied in one transaction at most (they share the batch's fixed costs)",
     )
     consumer_poll_timeout_ms: int = Field(default=200, ge=1)
+    kafka_commit_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="seconds between two commits of the stored positions into Kafka's offsets"
+        " (for lag monitoring; a consumer also commits them when it stops)",
+    )
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_interval_ms: int = Field(default=50, ge=1)
 

@@ -6,16 +6,51 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from collections_common.runtime.errors import is_transient
+from collections_common.runtime.errors import Abandoned, is_transient
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds``, waking early when ``stop`` is set."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def unless_stopped(stop: asyncio.Event, work: Awaitable[T], *, grace: float = 0.0) -> T:
+    """Await ``work``; once ``stop`` is set, it has ``grace`` more seconds to finish, then it is
+    cancelled and :class:`Abandoned` is raised.
+
+    The cancellation lands wherever ``work`` waits (for a broker or a database that is gone, say),
+    and its clean-up then runs (a transaction rolls back) for at most ``grace`` seconds more.
+    What ``work`` returns or raises before that is returned or raised as usual, even after the
+    stop: work that finished is never reported abandoned.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        if not stop.is_set():
+            stopping = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+        if not task.done():
+            await asyncio.wait([task], timeout=grace)
+        if not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=grace)
+            if not task.done() or task.cancelled():
+                raise Abandoned("stopped while waiting")
+            if task.exception() is not None:
+                raise Abandoned("stopped while waiting") from task.exception()
+        return task.result()
+    finally:
+        if not task.done():  # this wait was cancelled itself, or the clean-up outlived the grace
+            task.cancel()
 
 
 async def sleep_or_wake(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

@@ -7,7 +7,7 @@
     └── RunnerControl    how the consumer runner steers itself; never a message's fault
         ├── StalePosition   another consumer moved the partition past the batch: re-read it
         ├── GateFailed      the gate failed for a reason that is not transient: the runner stops
-        └── Abandoned       stopping while the batch in hand cannot be committed: read it again
+        └── Abandoned       stopping without the work in hand: what it did not commit is read again
 
 Transient failures (the database or the broker unreachable) are not errors of the message:
 the runner pauses and retries them, never skips. :func:`is_transient` classifies a library's
@@ -51,7 +51,8 @@ class GateFailed(RunnerControl):
 
 
 class Abandoned(RunnerControl):
-    """Stopping while the batch in hand cannot be committed; it is read again after a restart."""
+    """Stopping without the work in hand: its transaction rolled back, or committed whole if the
+    stop met its COMMIT (the stored positions say which); what was not committed is read again."""
 
 
 _TRANSIENT_KAFKA = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError)

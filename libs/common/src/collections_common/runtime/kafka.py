@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -10,6 +13,8 @@ from collections_common.runtime import records
 from collections_common.settings import ServiceSettings
 
 records.install()  # no record's header bytes can make a fetch fail (see records.py)
+
+log = logging.getLogger(__name__)
 
 
 async def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -48,6 +53,20 @@ def new_consumer(settings: ServiceSettings, *, group: bool = True) -> AIOKafkaCo
         session_timeout_ms=10000,
         heartbeat_interval_ms=3000,
     )
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """``consumer.stop()``, without the ``CancelledError`` aiokafka raises from it when a fetch is
+    waiting to retry (a broker gone): its fetcher cancels that fetch and awaits it
+    (aio-libs/aiokafka#647). The consumer's connections then close with the process. A
+    cancellation of the caller's own task is raised as usual."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.debug("kafka consumer stopped with a fetch cancelled")
 
 
 async def partitions_of(settings: ServiceSettings, topic: str) -> list[int]:

@@ -16,7 +16,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import ConsumerRecord
 
 from collections_common.runtime.errors import EventRuntimeError
-from collections_common.runtime.kafka import partitions_of
+from collections_common.runtime.kafka import partitions_of, stop_consumer
 from collections_common.settings import ServiceSettings
 
 __all__ = ["LOG_APPEND_TIME", "LogClock", "LogTimeMisconfigured"]
@@ -49,7 +49,7 @@ class LogClock:
                 try:
                     await consumer.start()
                 except BaseException:
-                    await consumer.stop()
+                    await stop_consumer(consumer)
                     raise
                 self._consumer = consumer
             return self._consumer
@@ -138,7 +138,7 @@ class LogClock:
     async def stop(self) -> None:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            await consumer.stop()
+            await stop_consumer(consumer)
 
     def _logical(self, physical: str) -> str:
         return physical.removeprefix(self._settings.kafka_topic_prefix)

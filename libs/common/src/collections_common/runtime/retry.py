@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from collections_common.metrics import TRANSIENT_FAILURES
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime._aio import sleep_or_stop, unless_stopped
 from collections_common.runtime.errors import Abandoned, RunnerControl, is_transient
 
 log = logging.getLogger(__name__)
@@ -33,18 +33,20 @@ async def retrying(
     consumer: str,
     component: str,
     fallback: Callable[[Exception], Awaitable[object]] | None = None,
+    grace: float = 0.0,
 ) -> None:
     """Run ``work`` until it succeeds.
 
     A transient failure backs off and runs it again (counted in ``TRANSIENT_FAILURES``); when
-    ``stop`` is set meanwhile, :class:`Abandoned` is raised (nothing was committed). Any other
-    failure goes to ``fallback`` (or is raised without one); the runner's own control errors
-    (:class:`RunnerControl`) pass through untouched.
+    ``stop`` is set meanwhile, :class:`Abandoned` is raised. A run of ``work`` still going
+    ``grace`` seconds after ``stop`` is set is cancelled, and :class:`Abandoned` raised too
+    (:func:`unless_stopped`). Any other failure goes to ``fallback`` (or is raised without one);
+    the runner's own control errors (:class:`RunnerControl`) pass through untouched.
     """
     backoff = Backoff()
     while True:
         try:
-            await work()
+            await unless_stopped(stop, work(), grace=grace)
             return
         except RunnerControl:
             raise
@@ -53,7 +55,7 @@ async def retrying(
                 TRANSIENT_FAILURES.labels(consumer, component).inc()
                 log.warning("%s paused, will retry: %s", component, exc)
                 if stop.is_set():
-                    raise Abandoned from exc  # nothing was committed: it is read again on restart
+                    raise Abandoned from exc
                 await sleep_or_stop(stop, backoff.next())
                 continue
             if fallback is None:

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from collections_common.events import InvalidEvent, decode, validate
 from collections_common.logs import event_log_context
 from collections_common.metrics import BATCH_SECONDS, HANDLER_SECONDS, TRANSIENT_FAILURES
-from collections_common.runtime._aio import sleep_or_stop
+from collections_common.runtime._aio import sleep_or_stop, unless_stopped
 from collections_common.runtime.claims import claim, release
 from collections_common.runtime.consumer_metrics import count_batch, report_lag
 from collections_common.runtime.dead_letters import Rejection, envelope_of, send_dead_letters
@@ -52,15 +52,14 @@ from collections_common.runtime.holding import (
     Step,
     SteppingGate,
 )
-from collections_common.runtime.kafka import new_consumer, partitions_of
-from collections_common.runtime.offsets import KAFKA_COMMIT_INTERVAL, OffsetMirror
+from collections_common.runtime.kafka import new_consumer, partitions_of, stop_consumer
+from collections_common.runtime.offsets import OffsetMirror
 from collections_common.runtime.outbox import Outbox, outbox_committed, wrote_outbox
 from collections_common.runtime.positions import store_positions, stored_positions
 from collections_common.runtime.retry import Backoff, retrying
 from collections_common.settings import ServiceSettings
 
 __all__ = [
-    "KAFKA_COMMIT_INTERVAL",
     "Abandoned",
     "BatchHandler",
     "ConsumerRunner",
@@ -77,6 +76,10 @@ Segment = tuple[list[Delivery], Action | None]
 """Deliveries applied together, then the gate's action (if any), in the batch's transaction."""
 Planner = Callable[[AsyncSession, Outbox], Awaitable[list[Segment]]]
 """Work done first in a batch's transaction that gives the segments to apply in it."""
+
+STOP_GRACE_SECONDS = 1.0
+"""Seconds the work in hand (a batch's transaction, a gate's tick) has to finish once the runner
+is stopped; then it is cancelled and the runner stops without it (see ``ConsumerRunner.run``)."""
 
 HELD_POLL_TIMEOUT_MS = 20
 """The poll's wait while records are held behind the gate: the gate is asked again this soon, so a
@@ -121,7 +124,8 @@ class ConsumerRunner:
         self._next: dict[TopicPartition, int] = {}
         self._sought: dict[TopicPartition, int] = {}  # serial of the last seek to the stored position
         self._seeks = 0
-        self._mirror = OffsetMirror()
+        self._mirror = OffsetMirror(settings.kafka_commit_interval_seconds)
+        self._stop = asyncio.Event()  # run's
         for component in ("consumer", "positions", *(("gate",) if gate is not None else ())):
             TRANSIENT_FAILURES.labels(self.name, component)  # exported at 0 before any failure
 
@@ -137,6 +141,24 @@ class ConsumerRunner:
 
     # -- main loop ----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; then finish or abandon the work in hand, attempt one
+        last commit of Kafka's offsets, and return.
+
+        What a stop guarantees: a batch's effects, its dead letters, its outbox rows and its
+        partitions' next offsets (``consumer_positions``) are committed in one PostgreSQL
+        transaction, so each batch is either applied whole with its positions moved, or not at
+        all. The batch in hand has ``STOP_GRACE_SECONDS`` to commit; one still running then (e.g.
+        waiting for a database or a broker that is gone) is cancelled: rolled back, or, when the
+        cancellation meets its COMMIT, committed whole; the stored positions say which. Either
+        way nothing is lost and nothing applied twice: the next consumer of a partition seeks to
+        its stored position, and records it fetches before that seek are dropped. Kafka's
+        committed offsets are then written once more, waited for ``KAFKA_COMMIT_TIMEOUT`` at
+        most; they can stay behind the stored positions (broker gone, slow, or a rebalance), which
+        only makes the consumer-group lag read high until the next commit: no record is read or
+        applied again because of them. A waiting rebalance listener (reading the stored positions,
+        seeking) gives up on ``stop`` too.
+        """
+        self._stop = stop
         consumer = await self._start_consumer(stop)
         if consumer is None:
             return
@@ -167,13 +189,15 @@ class ConsumerRunner:
                                 if self._gate is not None:
                                     self._held.release(self._gate)
                         report_lag(self.name, self._consumer, self._next, self._logical)
+                        await self._mirror.mirror(self._consumer, self._next)
                 except Abandoned:
-                    log.warning("stopping with an uncommitted batch; it will be read again")
+                    log.warning("stopping without the work in hand; it will be read again")
                     break
         finally:
-            await self._mirror.mirror(self._consumer, self._next, force=True)
+            if not await self._mirror.mirror(self._consumer, self._next, force=True):
+                log.warning("kafka offsets not committed on stop (for monitoring only; positions are stored)")
             self._consumer = None
-            await consumer.stop()
+            await stop_consumer(consumer)
             if self._gate is not None:
                 await self._gate.close()
 
@@ -196,7 +220,7 @@ class ConsumerRunner:
                 # start() waits for the first assignment, whose listener seeks with self._consumer:
                 # without it the first positions would be Kafka's committed offsets, not the stored ones.
                 self._consumer = consumer
-                await consumer.start()
+                await unless_stopped(stop, consumer.start())
                 if not self._group:
                     partitions = [
                         TopicPartition(self.settings.topic(topic), partition)
@@ -208,7 +232,9 @@ class ConsumerRunner:
                     await self._seek_to_stored(partitions)
             except Exception as exc:
                 self._consumer = None
-                await consumer.stop()
+                await stop_consumer(consumer)
+                if isinstance(exc, Abandoned):
+                    return None
                 if not is_transient(exc):
                     raise
                 log.warning("broker unavailable, retrying: %s", exc)
@@ -356,7 +382,14 @@ class ConsumerRunner:
         """``work`` retried through transient failures; a lost partition is read again from its
         stored position."""
         try:
-            await retrying(work, stop, consumer=self.name, component=component, fallback=fallback)
+            await retrying(
+                work,
+                stop,
+                consumer=self.name,
+                component=component,
+                fallback=fallback,
+                grace=STOP_GRACE_SECONDS,
+            )
         except StalePosition as exc:
             log.warning("lost ownership, re-reading from the stored position: %s", exc)
             await self._reseek_all()
@@ -383,7 +416,6 @@ class ConsumerRunner:
         for (topic, partition), offset in moved.items():
             self._next[TopicPartition(self.settings.topic(topic), partition)] = offset
         count_batch(self.name, applied, rejections, repeated, deliveries[0].topic)
-        await self._mirror.mirror(self._consumer, self._next)
         return len(deliveries)
 
     async def _write(
@@ -464,6 +496,7 @@ class ConsumerRunner:
 
     # -- assignment ---------------------------------------------------------------------------
     async def _seek_to_stored(self, partitions: Sequence[TopicPartition]) -> None:
+        """Seek ``partitions`` to their stored positions (raises :class:`Abandoned` on stop)."""
         consumer = self._consumer
         if consumer is None or not partitions:
             return
@@ -473,7 +506,11 @@ class ConsumerRunner:
             self._seeks += 1
             self._sought[tp] = self._seeks  # before seeking: records fetched after it are kept
             if offset is None:
-                await consumer.seek_to_beginning(tp)
+                try:
+                    await unless_stopped(self._stop, consumer.seek_to_beginning(tp))
+                except Abandoned:
+                    del self._sought[tp]  # not sought: its records are dropped (run)
+                    raise
             else:
                 consumer.seek(tp, offset)
                 self._next[tp] = offset
@@ -484,16 +521,23 @@ class ConsumerRunner:
             await self._seek_to_stored(sorted(self._consumer.assignment()))
 
     async def _load_positions(self) -> dict[tuple[str, int], int]:
+        """The stored positions, read again through transient failures until the stop."""
+
+        async def read() -> dict[tuple[str, int], int]:
+            async with self._engine.connect() as conn:
+                return await stored_positions(conn, self.name)
+
         backoff = Backoff()
         while True:
             try:
-                async with self._engine.connect() as conn:
-                    return await stored_positions(conn, self.name)
+                return await unless_stopped(self._stop, read())
             except Exception as exc:
                 if not is_transient(exc):
                     raise
                 TRANSIENT_FAILURES.labels(self.name, "positions").inc()
-                await asyncio.sleep(backoff.next())
+                if self._stop.is_set():
+                    raise Abandoned from exc
+                await sleep_or_stop(self._stop, backoff.next())
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -508,7 +552,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         async with self._runner._lock:
-            await self._runner._seek_to_stored(sorted(assigned))
+            try:
+                await self._runner._seek_to_stored(sorted(assigned))
+            except Abandoned:  # stopping: records of partitions not sought are dropped (run)
+                log.info("stopping before the assigned partitions were sought to their stored positions")
 
 
 def _delivery(topic: str, partition: int, record: Record) -> Delivery:
