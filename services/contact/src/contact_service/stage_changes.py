@@ -13,7 +13,7 @@ be applied is rejected before anything is written for it.
 A change that names no debtor, of an account not linked to one yet, comes before the account's
 opening was applied (aging or this service's other consumer has not applied it yet): it waits
 (``adapters.waiting``) until the opening is applied, which applies it through this same use case
-(``handlers.ContactHandlers.on_account_opened``). The accounts' locks (``lock_accounts``) order
+(``account_events.apply_account_events``). The accounts' locks (``lock_accounts``) order
 keeping such a change with the opening's link: one commits first, the other sees it.
 """
 
