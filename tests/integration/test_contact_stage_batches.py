@@ -16,6 +16,7 @@ from contact_service.adapters.cases import CaseRepository, HoldRow
 from contact_service.bootstrap import SERVICE
 from contact_service.domain.contact import ContactPoint, Owner
 from contact_service.settings import ContactSettings
+from contact_service.treatment import case_score
 from devstack.stack import Stack
 from tests.contact_harness import (
     apply,
@@ -341,7 +342,7 @@ def updated(account_id: str, minutes: int, **data: Any) -> dict[str, Any]:
 
 
 async def set_up_accounts(engine: AsyncEngine, settings: ContactSettings) -> None:
-    """C1 and C5 with pending work (C1 in M1, C5 in M2), C7 in M1, two stage changes of A3
+    """C1, C5 and C7 with pending work (C1 in M1, C5 and C7 in M2), two stage changes of A3
     waiting for its opening (kept in one batch, at two offsets), and a point of C1's that a
     collector added."""
     for body in [
@@ -350,7 +351,7 @@ async def set_up_accounts(engine: AsyncEngine, settings: ContactSettings) -> Non
         _timed(opened("A5", "C5"), 2),
         stage_changed("A5", "C5", "M2", dpd=40, time=_at(3)),
         _timed(opened("A7", "C7"), 4),
-        stage_changed("A7", "C7", "M1", time=_at(5)),
+        stage_changed("A7", "C7", "M2", dpd=40, time=_at(5)),
     ]:
         await apply(engine, settings, body)
     await apply(
@@ -465,6 +466,8 @@ class TestAccountEventsInOneBatch:
         planned_before = await rows(
             engine, "SELECT due_at FROM planned_contacts WHERE customer_id = 'C7' ORDER BY due_at"
         )
+        scores = "SELECT DISTINCT score FROM call_tasks WHERE customer_id = 'C7' AND status = 'pending'"
+        scored_before = await rows(engine, scores)
         await apply(engine, settings, *account_scenario())
         after = await state(engine)
         reasons = {(c, stage, status, reason) for c, _, stage, _, _, status, reason in after["planned"]}
@@ -475,7 +478,7 @@ class TestAccountEventsInOneBatch:
         }
         assert {r for r in reasons if r[0] == "C5"} == {("C5", "M2", "cancelled", "stop_flag:dispute")}
         assert after["waiting"] == []
-        # C7's M1 work keeps its local days and hours in its latest timezone, New York.
+        # C7's M2 work keeps its local days and hours in its latest timezone, New York.
         planned_after = await rows(
             engine, "SELECT due_at FROM planned_contacts WHERE customer_id = 'C7' ORDER BY due_at"
         )
@@ -487,6 +490,10 @@ class TestAccountEventsInOneBatch:
                 moved.astimezone(ZoneInfo("America/New_York")),
             )
             assert (shanghai.date(), shanghai.time()) == (new_york.date(), new_york.time())
+        async with AsyncSession(engine) as session:
+            c7 = await CaseRepository(session).load("C7")
+        # Rescored on its risk rating, A.
+        assert await rows(engine, scores) == [(case_score(c7.case, c7.unreachable),)] != scored_before
         found = {customer: rest for customer, *rest in (await profiles(engine))["profiles"]}
         assert found["C7"][1:3] == ["America/New_York", "en"]
         assert found["C1"][4:6] == ["B", ["asset_transfer", "multiple_lenders"]]
