@@ -27,6 +27,7 @@ benchmark-contact: bootstrap
 	.venv/bin/python -m benchmarks.contact_permits
 	.venv/bin/python -m benchmarks.contact_month
 	.venv/bin/python -m benchmarks.contact_cancellation
+	.venv/bin/python -m benchmarks.contact_openings
 
 asyncapi: bootstrap
 	.venv/bin/python scripts/generate_asyncapi.py

@@ -1,11 +1,13 @@
 """The contact worker's two consumers (``bootstrap.STAGE_CHANGES`` and ``OTHER_INPUTS``) on a real
 broker and database: stage changes are applied while the other consumer is stuck in a batch, a
 database the earlier single consumer left behind is continued without re-reading or skipping an
-event, and two concurrent batches on the same debtors do not deadlock."""
+event, two concurrent batches on the same debtors do not deadlock, and the bad account events of
+a batch are dead letters while the others beside them apply."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -315,3 +317,74 @@ class TestConcurrentBatches:
             ("C2", "CURRENT"),
         ]
         assert await rows(engine, "SELECT count(*) FROM case_accounts WHERE account_id LIKE 'N-%'") == [(2,)]
+
+
+async def dead_lettered(engine: AsyncEngine, topic: str) -> list[tuple[str, str]]:
+    """(event id, reason) of each dead letter of ``topic`` in the outbox, oldest first."""
+    found = []
+    for payload, headers in await rows(
+        engine, "SELECT payload, headers FROM outbox WHERE topic = :t ORDER BY id", t=f"{topic}.dlq"
+    ):
+        assert isinstance(payload, bytes) and isinstance(headers, list)
+        named = {base64.b64decode(name).decode(): base64.b64decode(value).decode() for name, value in headers}
+        found.append((json.loads(payload)["id"], named["dlq-reason"]))
+    return found
+
+
+class TestAccountEventsThroughTheRunner:
+    async def test_the_bad_ones_are_dead_letters_the_others_apply_and_a_redelivery_changes_nothing(
+        self,
+        stack: Stack,
+        settings: ContactSettings,
+        engine: AsyncEngine,
+        publish: Callable[..., Awaitable[None]],
+    ) -> None:
+        good = [opened(f"A{n}", f"C{n // 2}") for n in range(20)]  # ten debtors with two accounts
+        flagged = [
+            event("corebank.account.updated", {"account_id": f"A{n}", "flags": {"dispute": True}})
+            for n in range(0, 20, 5)
+        ]
+        never_opened = event("corebank.account.updated", {"account_id": "A99", "flags": {"dispute": True}})
+        nowhere = opened("A50", "C50", timezone="Mars/Olympus")
+        after_nowhere = event("corebank.account.updated", {"account_id": "A50", "risk": {"rating": "C"}})
+        # Published before the consumers start, so that they come in as few batches as they can.
+        await publish(*good[:10], never_opened, *good[10:], nowhere, after_nowhere, *flagged)
+        never = "account.updated of an account the contact service never saw opened"
+        expected = [
+            (never_opened["id"], never),
+            (nowhere["id"], "holder.timezone is not a known IANA time zone"),
+            (after_nowhere["id"], never),
+        ]
+
+        async def state() -> dict[str, list[tuple[object, ...]]]:
+            return {
+                "cases": await rows(
+                    engine,
+                    "SELECT customer_id, timezone FROM cases WHERE profile_as_of IS NOT NULL ORDER BY 1",
+                ),
+                "accounts": await rows(
+                    engine, "SELECT account_id, customer_id, flags::text FROM case_accounts ORDER BY 1"
+                ),
+                "points": await rows(engine, "SELECT customer_id, value FROM contact_points ORDER BY 1, 2"),
+            }
+
+        dead = counted("collections_dead_letters_total")
+        async with running(the_workers_consumers(settings, engine)):
+            await consumed(stack, settings, engine)
+            after = await state()
+            assert sorted(await dead_lettered(engine, "corebank.accounts.v1")) == sorted(expected)
+            assert counted("collections_dead_letters_total") == dead + 3
+            assert after["cases"] == [(f"C{n}", "Asia/Shanghai") for n in range(10)]
+            assert [(a, c) for a, c, _ in after["accounts"]] == sorted(
+                (f"A{n}", f"C{n // 2}") for n in range(20)
+            )
+            assert {a for a, _, flags in after["accounts"] if flags != "{}"} == {"A0", "A5", "A10", "A15"}
+            assert len(after["points"]) == 20  # a phone and an e-mail address each
+            assert await rows(engine, "SELECT count(*) FROM processed_events") == [(20 + 4,)]
+
+            await publish(*good, never_opened, nowhere, after_nowhere, *flagged)  # redelivered
+            await consumed(stack, settings, engine)
+        assert await state() == after
+        assert await rows(engine, "SELECT count(*) FROM processed_events") == [(20 + 4,)]
+        # The bad ones were not recorded as applied: each is a dead letter again.
+        assert sorted(await dead_lettered(engine, "corebank.accounts.v1")) == sorted(expected * 2)

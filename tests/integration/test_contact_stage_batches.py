@@ -1,11 +1,12 @@
-"""Stage changes and payments applied a consumer batch at a time (set-wise) leave exactly what
-one at a time leaves, against a real PostgreSQL."""
+"""Stage changes, payments and account events applied a consumer batch at a time (set-wise)
+leave exactly what one at a time leaves, against a real PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,9 +16,11 @@ from contact_service.adapters.cases import CaseRepository, HoldRow
 from contact_service.bootstrap import SERVICE
 from contact_service.domain.contact import ContactPoint, Owner
 from contact_service.settings import ContactSettings
+from contact_service.treatment import case_score
 from devstack.stack import Stack
 from tests.contact_harness import (
     apply,
+    emitted,
     event,
     opened,
     payment_posted,
@@ -327,3 +330,180 @@ class TestPaymentsInOneBatch:
             ("A1", "P3", 30_000, False),
             ("A2", "P2", 20_000, True),
         ]
+
+
+def _timed(body: dict[str, Any], minutes: int) -> dict[str, Any]:
+    body["time"] = _at(minutes)
+    return body
+
+
+def updated(account_id: str, minutes: int, **data: Any) -> dict[str, Any]:
+    return _timed(event("corebank.account.updated", {"account_id": account_id, **data}), minutes)
+
+
+async def set_up_accounts(engine: AsyncEngine, settings: ContactSettings) -> None:
+    """C1, C5 and C7 with pending work (C1 in M1, C5 and C7 in M2), two stage changes of A3
+    waiting for its opening (kept in one batch, at two offsets), and a point of C1's that a
+    collector added."""
+    for body in [
+        _timed(opened("A1", "C1"), 0),
+        stage_changed("A1", "C1", "M1", time=_at(1)),
+        _timed(opened("A5", "C5"), 2),
+        stage_changed("A5", "C5", "M2", dpd=40, time=_at(3)),
+        _timed(opened("A7", "C7"), 4),
+        stage_changed("A7", "C7", "M2", dpd=40, time=_at(5)),
+    ]:
+        await apply(engine, settings, body)
+    await apply(
+        engine,
+        settings,
+        _without_customer(stage_changed("A3", "C3", "M1", time=_at(6))),
+        _without_customer(stage_changed("A3", "C3", "M2", from_stage="M1", as_of="2026-03-03", time=_at(7))),
+    )
+    async with AsyncSession(engine) as session, session.begin():
+        await CaseRepository(session).add_contact_point(
+            "C1", ContactPoint("+8613800000099", Owner.DEBTOR, "collector"), added_by="u1"
+        )
+
+
+def account_scenario() -> list[dict[str, Any]]:
+    """Several events of one debtor and of one account, two accounts of a debtor, flags that
+    cancel, timezones that move pending work, an opening that applies the stage changes waiting
+    for it, an older update, an opening of an account linked to another debtor, and events that
+    can never apply."""
+    return [
+        # C1's second account: its pending M1 work moves to London; a phone the collector added
+        # (the point stays theirs) and one given twice.
+        _timed(
+            opened(
+                "A2",
+                "C1",
+                timezone="Europe/London",
+                phones=("+8613800000099", "+8613800000002", "+8613800000002"),
+            ),
+            10,
+        ),
+        updated("A2", 11, holder={"phones": ["+8613800000003"], "email": "new@example.com"}),
+        updated("A1", 12, flags={"hardship": True}),  # cancels C1's pending work
+        updated("A2", 13, holder={"timezone": "Asia/Tokyo"}, consents={"sms": False}),
+        _timed(opened("A3", "C3", language="en"), 14),  # applies A3's M1 then M2
+        updated("A3", 15, flags={"dispute": True, "do_not_contact": True}),  # cancels C3's M2 work
+        updated("A9", 16, flags={"dispute": True}),  # never opened: rejected
+        _timed(opened("A4", "C4", timezone="Mars/Olympus"), 17),  # rejected
+        updated("A4", 18, risk={"rating": "C"}),  # its opening was rejected: rejected too
+        updated("A5", 19, flags={"dispute": True}),  # cancels C5's pending work
+        updated("A5", 20, flags={"dispute": False}, risk={"rating": "D", "signals": ["lost_contact"]}),
+        _timed(opened("A6", "C5", timezone="America/New_York", email=None), 21),  # C5's second account
+        updated("A7", 22, holder={"timezone": "Europe/Paris", "language": "en"}),  # C7's work moves
+        updated("A7", 9, holder={"timezone": "Asia/Tokyo"}, flags={"fraud_suspected": True}),  # older
+        updated("A7", 23, holder={"timezone": "America/New_York"}, risk={"rating": "A"}),  # moves, rescored
+        _timed(opened("A8", "C8"), 24),
+        updated("A8", 25, holder={"phones": ["+8613800000008"]}, consents={"email": False}),
+        updated("A8", 26, flags={"bankruptcy": True}, risk={"rating": "E"}),
+        _timed(opened("A1", "C9", timezone="Asia/Tokyo"), 27),  # A1 stays C1's
+        updated("A1", 28, risk={"rating": "B", "signals": ["multiple_lenders", "asset_transfer"]}),
+        updated("A4", 29, holder={"timezone": "Atlantis/Lost"}),  # never opened: rejected
+        updated("A8", 30, holder={"timezone": "Atlantis/Lost"}),  # an unknown timezone: rejected
+    ]
+
+
+async def profiles(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
+    """What an account event writes besides ``state``, without generated ids and clocks."""
+    return {
+        "profiles": await rows(
+            engine,
+            "SELECT customer_id, stage, timezone, language, consents::text, risk_rating, signals,"
+            " profile_as_of, unreachable FROM cases ORDER BY 1",
+        ),
+        "points": await rows(
+            engine,
+            "SELECT customer_id, value, owner, source, added_by FROM contact_points ORDER BY customer_id, id",
+        ),
+    }
+
+
+def cancelled(reason: str) -> float:
+    return REGISTRY.get_sample_value("collections_contact_cancelled_total", {"reason": reason}) or 0.0
+
+
+class TestAccountEventsInOneBatch:
+    async def test_a_batch_leaves_what_the_same_events_one_per_transaction_leave(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        one, batched = engines
+        settings = ContactSettings()
+        for engine in engines:
+            await set_up_accounts(engine, settings)
+        events = account_scenario()
+        reasons = ("hardship_hold", "stop_flag")
+        counted = [cancelled(reason) for reason in reasons]
+        rejected_one = []
+        for body in events:
+            rejected_one.extend((await apply(one, settings, body)).rejected.values())
+        counted_one = [cancelled(reason) - before for reason, before in zip(reasons, counted, strict=True)]
+        batch = await apply(batched, settings, *events)
+        counted_batch = [
+            cancelled(reason) - before - more
+            for reason, before, more in zip(reasons, counted, counted_one, strict=True)
+        ]
+
+        assert sorted(batch.rejected.values()) == sorted(rejected_one)
+        assert sorted(rejected_one) == sorted(
+            ["account.updated of an account the contact service never saw opened"] * 3
+            + ["holder.timezone is not a known IANA time zone"] * 2
+        )
+        assert await state(batched) == await state(one)
+        assert await profiles(batched) == await profiles(one)
+        assert await emitted(batched) == await emitted(one)
+        assert counted_batch == counted_one and all(counted_one)
+
+    async def test_flags_cancel_with_the_reason_openings_apply_what_waited_and_zones_move_work(
+        self, engines: tuple[AsyncEngine, AsyncEngine]
+    ) -> None:
+        _, engine = engines
+        settings = ContactSettings()
+        await set_up_accounts(engine, settings)
+        planned_before = await rows(
+            engine, "SELECT due_at FROM planned_contacts WHERE customer_id = 'C7' ORDER BY due_at"
+        )
+        scores = "SELECT DISTINCT score FROM call_tasks WHERE customer_id = 'C7' AND status = 'pending'"
+        scored_before = await rows(engine, scores)
+        await apply(engine, settings, *account_scenario())
+        after = await state(engine)
+        reasons = {(c, stage, status, reason) for c, _, stage, _, _, status, reason in after["planned"]}
+        assert {r for r in reasons if r[0] == "C1"} == {("C1", "M1", "cancelled", "hardship_hold")}
+        assert {r for r in reasons if r[0] == "C3"} == {
+            ("C3", "M1", "cancelled", "stage_changed"),
+            ("C3", "M2", "cancelled", "stop_flag:dispute,do_not_contact"),
+        }
+        assert {r for r in reasons if r[0] == "C5"} == {("C5", "M2", "cancelled", "stop_flag:dispute")}
+        assert after["waiting"] == []
+        # C7's M2 work keeps its local days and hours in its latest timezone, New York.
+        planned_after = await rows(
+            engine, "SELECT due_at FROM planned_contacts WHERE customer_id = 'C7' ORDER BY due_at"
+        )
+        assert len(planned_after) == len(planned_before) > 0
+        for (before,), (moved,) in zip(planned_before, planned_after, strict=True):
+            assert isinstance(before, datetime) and isinstance(moved, datetime)
+            shanghai, new_york = (
+                before.astimezone(ZoneInfo("Asia/Shanghai")),
+                moved.astimezone(ZoneInfo("America/New_York")),
+            )
+            assert (shanghai.date(), shanghai.time()) == (new_york.date(), new_york.time())
+        async with AsyncSession(engine) as session:
+            c7 = await CaseRepository(session).load("C7")
+        # Rescored on its risk rating, A.
+        assert await rows(engine, scores) == [(case_score(c7.case, c7.unreachable),)] != scored_before
+        found = {customer: rest for customer, *rest in (await profiles(engine))["profiles"]}
+        assert found["C7"][1:3] == ["America/New_York", "en"]
+        assert found["C1"][4:6] == ["B", ["asset_transfer", "multiple_lenders"]]
+        assert "C4" not in found and "C9" in found
+        points = (await profiles(engine))["points"]
+        assert [(value, source) for c, value, _, source, _ in points if c == "C1"] == [
+            ("+8613800000099", "collector"),
+            ("+8613800000003", "core_banking"),
+            ("new@example.com", "core_banking"),
+        ]
+        accounts = {a: (c, flags) for a, c, _, _, _, _, _, flags in after["accounts"]}
+        assert accounts["A1"][0] == "C1"
+        assert accounts["A8"] == ("C8", '{"bankruptcy": true}')

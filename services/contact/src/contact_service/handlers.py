@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,12 +32,10 @@ from collections_common.events import (
 from collections_common.events import HoldEnded as HoldEndedEvent
 from collections_common.runtime import BadInput, Batch, EventHandler, Incoming, per_event
 from collections_common.runtime.runner import BatchHandler
+from contact_service.account_events import apply_account_events
 from contact_service.adapters.cases import CaseRepository
 from contact_service.adapters.promises import PromiseRepository
-from contact_service.adapters.waiting import WaitingStageChanges
-from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
-from contact_service.domain.case import AccountFacts, CaseUpdate
 from contact_service.domain.contact import Outcome
 from contact_service.domain.errors import InvalidOutcome
 from contact_service.permits import ReportedContact, record_reported
@@ -46,7 +43,7 @@ from contact_service.plans import LoadedPlan, load_plan
 from contact_service.promise_judge import decide_promise
 from contact_service.settings import ContactSettings
 from contact_service.stage_changes import apply_stage_changes
-from contact_service.treatment import cancel, case_score, rezone
+from contact_service.treatment import cancel
 
 __all__ = ["ContactHandlers", "handler_for"]
 
@@ -68,8 +65,8 @@ class ContactHandlers:
     def handlers(self) -> dict[type[EventData], EventHandler]:
         return {
             StageChanged: self.on_stage_changed,
-            AccountOpened: self.on_account_opened,
-            AccountUpdated: self.on_account_updated,
+            AccountOpened: self.on_account_event,
+            AccountUpdated: self.on_account_event,
             PaymentPosted: self.on_payment_posted,
             PaymentReversed: self.on_payment_reversed,
             BusinessDayClosed: self.on_business_day_closed,
@@ -90,66 +87,16 @@ class ContactHandlers:
         return await apply_stage_changes(batch.session, events, self.plan.plan, self.horizon)
 
     # -- corebank.accounts.v1 --------------------------------------------------------------------
-    async def on_account_opened(self, incoming: Incoming, batch: Batch) -> None:
-        data = incoming.event.data
-        assert isinstance(data, AccountOpened)
-        cases = CaseRepository(batch.session)
-        await cases.lock_accounts([data.account_id])
-        await cases.link_account(data.account_id, data.customer_id, data.currency)
-        holder = data.holder
-        consents = data.consents.model_dump(exclude_none=True)
-        fact = AccountFacts(
-            account_id=data.account_id,
-            customer_id=data.customer_id,
-            at=_event_time(incoming),
-            timezone=_timezone(holder.timezone),
-            language=holder.language,
-            phones=list(holder.phones) if holder.phones is not None else None,
-            email=holder.email,
-            consents=consents,
-        )
-        await self._account_facts(batch, data.customer_id, fact)
-        # The stage changes that came before the opening, applied now as if they came after it.
-        waiting = await WaitingStageChanges(batch.session).take(data.account_id)
-        if waiting:
-            rejected = await self.stage_changes(batch, waiting)
-            # Kept only with a known stage, and the account is now linked: none can be rejected.
-            assert not rejected, rejected
+    async def on_account_event(self, incoming: Incoming, batch: Batch) -> None:
+        rejected = await self.account_events(batch, [incoming])
+        if rejected:
+            raise BadInput(rejected[0])
 
-    async def on_account_updated(self, incoming: Incoming, batch: Batch) -> None:
-        data = incoming.event.data
-        assert isinstance(data, AccountUpdated)
-        cases = CaseRepository(batch.session)
-        customer = await cases.customer_of(data.account_id)
-        if customer is None:
-            raise BadInput("account.updated of an account the contact service never saw opened")
-        holder = data.holder
-        fact = AccountFacts(
-            account_id=data.account_id,
-            customer_id=customer,
-            at=_event_time(incoming),
-            timezone=_timezone(holder.timezone) if holder is not None else None,
-            language=holder.language if holder is not None else None,
-            phones=list(holder.phones) if holder is not None and holder.phones is not None else None,
-            email=holder.email if holder is not None else None,
-            consents=data.consents.model_dump(exclude_none=True) if data.consents is not None else {},
-            flags=data.flags.model_dump(exclude_none=True) if data.flags is not None else {},
-            risk_rating=data.risk.rating if data.risk is not None else None,
-            signals=data.risk.signals if data.risk is not None else None,
-        )
-        await self._account_facts(batch, customer, fact)
-
-    async def _account_facts(self, batch: Batch, customer: str, fact: AccountFacts) -> None:
-        cases = CaseRepository(batch.session)
-        await cases.lock(customer)
-        record = await cases.load(customer)
-        update: CaseUpdate = cases_domain.apply(record.case, fact)
-        if update.cancellation is not None:
-            await cancel(batch.session, customer, update.cancellation)
-        else:
-            await rezone(batch.session, customer, record.case.profile.timezone, update.case.profile.timezone)
-        await cases.save(update.case)
-        await WorkRepository(batch.session).rescore(customer, case_score(update.case, record.unreachable))
+    async def account_events(self, batch: Batch, events: Sequence[Incoming]) -> dict[int, str]:
+        """A run of ``account.opened`` and ``account.updated`` applied together
+        (``account_events``), each opening with the stage changes that waited for it: the reasons
+        of those rejected, by index; nothing is written for them."""
+        return await apply_account_events(batch.session, events, self.plan.plan, self.horizon)
 
     # -- corebank.payments.v1 --------------------------------------------------------------------
     async def on_payment_posted(self, incoming: Incoming, batch: Batch) -> None:
@@ -300,6 +247,9 @@ def waves(events: Sequence[Incoming]) -> Iterator[tuple[type[EventData], list[In
         yield kind, wave
 
 
+_ACCOUNT_EVENTS = (AccountOpened, AccountUpdated)
+"""Applied together (``ContactHandlers.account_events``), a run of both types at once."""
+
 _NAMING_THEIR_DEBTOR = (AccountOpened, RestructuringAgreed, ActivityReported)
 """With ``AccountUpdated`` (found by its account), the events whose handlers take their debtor's
 advisory lock (stage changes take theirs in ``apply_stage_changes``; payments take none)."""
@@ -330,36 +280,35 @@ async def lock_debtors(session: AsyncSession, events: Sequence[Incoming]) -> Non
     await cases.lock_many(named | set((await cases.customers_of(by_account)).values()))
 
 
-def _timezone(name: str | None) -> str | None:
-    if name is None:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput("holder.timezone is not a known IANA time zone") from None
-    return name
-
-
 def handler_for(settings: ContactSettings, plan: LoadedPlan | None = None) -> BatchHandler:
     """The batch handler of the contact worker: the debtors of the events handled one by one
-    locked up front (``lock_debtors``), then each run of consecutive stage changes, and of
-    consecutive payments, applied together (``ContactHandlers.stage_changes``,
-    ``payments_posted``), every other event by ``per_event`` over ``ContactHandlers``, all in
+    locked up front (``lock_debtors``), then each run of consecutive stage changes, of
+    consecutive payments and of consecutive account events (opened and updated together)
+    applied together (``ContactHandlers.stage_changes``, ``payments_posted``,
+    ``account_events``), every other event by ``per_event`` over ``ContactHandlers``, all in
     the batch's order."""
     handlers = ContactHandlers(settings, plan)
     one_by_one = per_event(handlers.handlers)
 
     async def handle(batch: Batch) -> None:
         await lock_debtors(batch.session, batch.events)
-        for kind, events in waves(batch.events):
-            if kind is StageChanged:
-                for index, reason in (await handlers.stage_changes(batch, events)).items():
+        for accounts, runs in groupby(waves(batch.events), key=lambda run: run[0] in _ACCOUNT_EVENTS):
+            if accounts:  # consecutive runs of account events, each partition's still in order
+                events = [incoming for _, run in runs for incoming in run]
+                for index, reason in (await handlers.account_events(batch, events)).items():
                     batch.reject(events[index], reason)
-            elif kind is PaymentPosted:
-                await handlers.payments_posted(batch, events)
-            else:
-                await one_by_one(
-                    Batch(session=batch.session, outbox=batch.outbox, events=events, rejected=batch.rejected)
-                )
+                continue
+            for kind, events in runs:
+                if kind is StageChanged:
+                    for index, reason in (await handlers.stage_changes(batch, events)).items():
+                        batch.reject(events[index], reason)
+                elif kind is PaymentPosted:
+                    await handlers.payments_posted(batch, events)
+                else:
+                    await one_by_one(
+                        Batch(
+                            session=batch.session, outbox=batch.outbox, events=events, rejected=batch.rejected
+                        )
+                    )
 
     return handle

@@ -13,7 +13,7 @@ be applied is rejected before anything is written for it.
 A change that names no debtor, of an account not linked to one yet, comes before the account's
 opening was applied (aging or this service's other consumer has not applied it yet): it waits
 (``adapters.waiting``) until the opening is applied, which applies it through this same use case
-(``handlers.ContactHandlers.on_account_opened``). The accounts' locks (``lock_accounts``) order
+(``account_events.apply_account_events``). The accounts' locks (``lock_accounts``) order
 keeping such a change with the opening's link: one commits first, the other sees it.
 """
 
@@ -35,6 +35,7 @@ from contact_service.domain import case as cases_domain
 from contact_service.domain.case import DEFAULT_STAGES, AccountStage, Cancellation, Case
 from contact_service.domain.kpis import is_cure
 from contact_service.domain.plans import TreatmentPlan
+from contact_service.rounds import in_rounds
 from contact_service.treatment import STAGE_CHANGED, cancel_many, case_score, schedule_stage
 
 __all__ = ["UNKNOWN_STAGE", "apply_stage_changes"]
@@ -105,10 +106,15 @@ async def apply_stage_changes(
             if e.account_id not in linked_before[e.customer_id]
         ]
     )
-    for round_ in _rounds(effects):
+    for round_ in in_rounds(effects, _keys):
         await _write(session, round_, plan, horizon)
     await WaitingStageChanges(session).keep(waiting)
     return rejected
+
+
+def _keys(effect: _Effect) -> tuple[tuple[str, str], ...]:
+    """Each debtor and each account at most once per round (``rounds.in_rounds``)."""
+    return (("customer", effect.customer_id), ("account", effect.account_id))
 
 
 def _data(incoming: Incoming) -> StageChanged:
@@ -170,22 +176,6 @@ def _fold(
         unreachable=record.unreachable,
         cure=cure,
     )
-
-
-def _rounds(effects: Sequence[_Effect]) -> list[list[_Effect]]:
-    """The effects in rounds: each debtor and each account at most once per round, and every
-    effect in a later round than the earlier effects of its debtor and of its account."""
-    rounds: list[list[_Effect]] = []
-    last: dict[tuple[str, str], int] = {}
-    for effect in effects:
-        keys = (("customer", effect.customer_id), ("account", effect.account_id))
-        number = max((last.get(key, -1) for key in keys), default=-1) + 1
-        for key in keys:
-            last[key] = number
-        if number == len(rounds):
-            rounds.append([])
-        rounds[number].append(effect)
-    return rounds
 
 
 async def _write(

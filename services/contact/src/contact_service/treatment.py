@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +16,7 @@ from contact_service.domain.plans import TreatmentPlan, planned_contacts, rezone
 from contact_service.domain.priority import PriorityInputs, score
 from contact_service.metrics import CANCELLATIONS, count_on_commit
 
-__all__ = ["STAGE_CHANGED", "cancel", "cancel_many", "case_score", "rezone", "schedule_stage"]
+__all__ = ["STAGE_CHANGED", "cancel", "cancel_many", "case_score", "rezone_many", "schedule_stage"]
 
 STAGE_CHANGED = "stage_changed"
 """Why the pending work of a stage is cancelled when the case moves to another delinquent stage."""
@@ -86,9 +87,10 @@ async def schedule_stage(
     )
 
 
-async def rezone(session: AsyncSession, customer_id: str, old: str, new: str) -> int:
-    """The debtor's timezone became ``new``: pending work laid out in ``old`` keeps its local days
-    and hours in ``new`` (``domain.plans.rezoned``). Returns how many contacts and tasks moved."""
-    if old == new:
-        return 0
-    return await WorkRepository(session).rezone_pending(customer_id, lambda due: rezoned(due, old, new))
+async def rezone_many(session: AsyncSession, zones: Mapping[str, tuple[str, str]]) -> int:
+    """Each debtor's timezone became another (debtor: (old, new)): pending work laid out in the
+    old one keeps its local days and hours in the new one (``domain.plans.rezoned``). Returns how
+    many contacts and tasks moved."""
+    return await WorkRepository(session).rezone_pending_many(
+        {customer: partial(rezoned, old=old, new=new) for customer, (old, new) in zones.items() if old != new}
+    )

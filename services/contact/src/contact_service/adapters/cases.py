@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import json
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, and_, any_, bindparam, delete, func, select, text, update
+from sqlalchemy import BigInteger, DateTime, String, Text, and_, any_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,54 +110,6 @@ class CaseRepository:
         return _record(
             customer_id, row, accounts, points, [Hold(h.reason, h.ends_on, h.starts_on) for h in active]
         )
-
-    async def save(self, case: Case, *, stage_entered_at: datetime | None = None) -> None:
-        """Store the case's profile, rolled-up stage and accounts; core banking's points replaced."""
-        profile = case.profile
-        values: dict[str, Any] = {
-            "stage": case.stage,
-            "timezone": profile.timezone,
-            "language": profile.language,
-            "consents": dict(profile.consents),
-            "risk_rating": profile.risk_rating,
-            "signals": sorted(profile.signals),
-            "profile_as_of": profile.as_of,
-            "updated_at": func.now(),
-        }
-        if stage_entered_at is not None:
-            values["stage_entered_at"] = stage_entered_at
-        stmt = insert(cases).values(customer_id=case.customer_id, **values)
-        await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=[cases.c.customer_id], set_=values)
-        )
-        for account_id, flags in case.account_flags.items():
-            await self.session.execute(
-                update(case_accounts)
-                .where(case_accounts.c.account_id == account_id)
-                .values(flags=dict(flags))
-            )
-        for account_id, account in case.accounts.items():
-            await self.session.execute(
-                update(case_accounts)
-                .where(case_accounts.c.account_id == account_id)
-                .values(
-                    stage=account.stage,
-                    dpd=account.dpd,
-                    past_due_minor=account.past_due_minor,
-                    stage_as_of=account.as_of,
-                )
-            )
-        core = [p for p in profile.contact_points if p.owner is Owner.DEBTOR and p.source == CORE_BANKING]
-        await self.session.execute(
-            delete(contact_points).where(
-                contact_points.c.customer_id == case.customer_id,
-                contact_points.c.owner == Owner.DEBTOR.value,
-                contact_points.c.source == CORE_BANKING,
-                contact_points.c.value.not_in([p.value for p in core]),
-            )
-        )
-        for point in core:
-            await self.add_contact_point(case.customer_id, point, added_by=None)
 
     async def set_unreachable(self, customer_id: str, unreachable: bool) -> None:
         await self.session.execute(
@@ -313,6 +266,46 @@ class CaseRepository:
             for r in await self.session.execute(_LOAD_MANY, {"customers": wanted})
         }
 
+    async def save_profiles(self, saved: Sequence[Case], flags: Mapping[str, Mapping[str, bool]]) -> None:
+        """What account events change, for many debtors (each at most once), in three statements:
+        each case's profile and rolled-up stage, the flags of each account of ``flags`` (account:
+        its flags), and core banking's contact points of each debtor replaced by the case's (a
+        point the debtor already has for that owner stays as it is)."""
+        if not saved:
+            return
+        await self.session.execute(
+            _SAVE_PROFILES,
+            {
+                "customers": [case.customer_id for case in saved],
+                "stages": [case.stage for case in saved],
+                "timezones": [case.profile.timezone for case in saved],
+                "languages": [case.profile.language for case in saved],
+                "consents": [json.dumps(dict(case.profile.consents)) for case in saved],
+                "ratings": [case.profile.risk_rating for case in saved],
+                "signals": [json.dumps(sorted(case.profile.signals)) for case in saved],
+                "as_ofs": [case.profile.as_of for case in saved],
+                "accounts": list(flags),
+                "flags": [json.dumps(dict(account_flags)) for account_flags in flags.values()],
+            },
+        )
+        points = [
+            (case.customer_id, point.value)
+            for case in saved
+            for point in case.profile.contact_points
+            if point.owner is Owner.DEBTOR and point.source == CORE_BANKING
+        ]
+        core = {
+            "owner": Owner.DEBTOR.value,
+            "source": CORE_BANKING,
+            "point_customers": [customer for customer, _ in points],
+            "point_values": [value for _, value in points],
+        }
+        await self.session.execute(
+            _DROP_CORE_POINTS, {"customers": [case.customer_id for case in saved], **core}
+        )
+        if points:
+            await self.session.execute(_ADD_CORE_POINTS, core)
+
     async def save_stages(
         self,
         stages: Sequence[tuple[str, str, datetime | None]],
@@ -351,6 +344,63 @@ _LOAD_MANY = text(
 """Each debtor's case row (``found`` false when it has none) with its accounts, contact points
 and active holds as arrays of rows, in the orders ``load`` reads them. One array parameter: the
 statement is the same for any number of debtors, so it is prepared once per connection."""
+
+_SAVE_PROFILES = text(
+    f"WITH flags AS (UPDATE {case_accounts.name} AS a SET flags = CAST(v.flags AS jsonb)"
+    " FROM unnest(CAST(:accounts AS varchar[]), CAST(:flags AS text[])) AS v(account_id, flags)"
+    " WHERE a.account_id = v.account_id)"
+    f" INSERT INTO {cases.name}"
+    " (customer_id, stage, timezone, language, consents, risk_rating, signals, profile_as_of)"
+    " SELECT v.customer_id, v.stage, v.timezone, v.language, CAST(v.consents AS jsonb), v.risk_rating,"
+    " ARRAY(SELECT s.signal FROM jsonb_array_elements_text(CAST(v.signals AS jsonb)) WITH ORDINALITY"
+    " AS s(signal, n) ORDER BY s.n), v.profile_as_of"
+    " FROM unnest(CAST(:customers AS varchar[]), CAST(:stages AS varchar[]), CAST(:timezones AS varchar[]),"
+    " CAST(:languages AS varchar[]), CAST(:consents AS text[]), CAST(:ratings AS varchar[]),"
+    " CAST(:signals AS text[]), CAST(:as_ofs AS timestamptz[]))"
+    " AS v(customer_id, stage, timezone, language, consents, risk_rating, signals, profile_as_of)"
+    " ON CONFLICT (customer_id) DO UPDATE SET stage = EXCLUDED.stage, timezone = EXCLUDED.timezone,"
+    " language = EXCLUDED.language, consents = EXCLUDED.consents, risk_rating = EXCLUDED.risk_rating,"
+    " signals = EXCLUDED.signals, profile_as_of = EXCLUDED.profile_as_of, updated_at = now()"
+).bindparams(
+    bindparam("customers", type_=ARRAY(String())),
+    bindparam("stages", type_=ARRAY(String())),
+    bindparam("timezones", type_=ARRAY(String())),
+    bindparam("languages", type_=ARRAY(String())),
+    bindparam("consents", type_=ARRAY(Text())),
+    bindparam("ratings", type_=ARRAY(String())),
+    bindparam("signals", type_=ARRAY(Text())),
+    bindparam("as_ofs", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("accounts", type_=ARRAY(String())),
+    bindparam("flags", type_=ARRAY(Text())),
+)
+"""The debtors' profiles (each case's row inserted or updated) and the accounts' flags, the two
+tables in one statement (one round trip); JSON travels as text (``collections_common.bulk``)."""
+
+_CORE_POINTS = (
+    "unnest(CAST(:point_customers AS varchar[]), CAST(:point_values AS varchar[]))"
+    " WITH ORDINALITY AS k(customer_id, value, n)"
+)
+_DROP_CORE_POINTS = text(
+    f"DELETE FROM {contact_points.name} AS p WHERE p.customer_id = ANY(CAST(:customers AS varchar[]))"
+    " AND p.owner = :owner AND p.source = :source"
+    f" AND NOT EXISTS (SELECT FROM {_CORE_POINTS} WHERE k.customer_id = p.customer_id AND k.value = p.value)"
+).bindparams(
+    bindparam("customers", type_=ARRAY(String())),
+    bindparam("point_customers", type_=ARRAY(String())),
+    bindparam("point_values", type_=ARRAY(String())),
+)
+"""Core banking's points of the debtors that their cases no longer have."""
+_ADD_CORE_POINTS = text(
+    f"INSERT INTO {contact_points.name} (customer_id, value, owner, source)"
+    f" SELECT k.customer_id, k.value, CAST(:owner AS varchar), CAST(:source AS varchar) FROM {_CORE_POINTS}"
+    " ORDER BY k.n"
+    " ON CONFLICT ON CONSTRAINT contact_points_unique DO NOTHING"
+).bindparams(
+    bindparam("point_customers", type_=ARRAY(String())),
+    bindparam("point_values", type_=ARRAY(String())),
+)
+"""The debtors' core banking points, added in the cases' order (the order ``load`` reads them
+in, by id); a point the debtor has for that owner already stays as it is."""
 
 _LOCK_MANY = text(
     "SELECT pg_advisory_xact_lock(k)"

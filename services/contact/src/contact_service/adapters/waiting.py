@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, any_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collections_common.events import StageChanged, parse
@@ -47,13 +47,17 @@ class WaitingStageChanges:
             )
         await self.session.execute(insert(waiting).values(rows).on_conflict_do_nothing())
 
-    async def take(self, account_id: str) -> list[Incoming]:
-        """Remove the stage changes kept for ``account_id`` and return them in the order they were
-        received (topic, partition, offset). Their deliveries have no headers: none is kept."""
+    async def take(self, account_ids: Collection[str]) -> dict[str, list[Incoming]]:
+        """Remove the stage changes kept for these accounts, in one statement, and return each
+        account's in the order they were received (topic, partition, offset), by account (those
+        with none left out). Their deliveries have no headers: none is kept."""
+        if not account_ids:
+            return {}
         result = await self.session.execute(
             delete(waiting)
-            .where(waiting.c.account_id == account_id)
+            .where(waiting.c.account_id == any_(bindparam("accounts", type_=ARRAY(String))))
             .returning(
+                waiting.c.account_id,
                 waiting.c.topic,
                 waiting.c.partition,
                 waiting.c.offset,
@@ -61,10 +65,12 @@ class WaitingStageChanges:
                 waiting.c.value,
                 waiting.c.timestamp_ms,
                 waiting.c.timestamp_type,
-            )
+            ),
+            {"accounts": sorted(set(account_ids))},
         )
-        deliveries = sorted(
-            (
+        deliveries: dict[str, list[Delivery]] = {}
+        for r in result:
+            deliveries.setdefault(r.account_id, []).append(
                 Delivery(
                     topic=r.topic,
                     partition=r.partition,
@@ -74,11 +80,14 @@ class WaitingStageChanges:
                     timestamp=r.timestamp_ms,
                     timestamp_type=r.timestamp_type,
                 )
-                for r in result
-            ),
-            key=lambda d: (d.topic, d.partition, d.offset),
-        )
-        return [Incoming(d, parse(d.value, topic=d.topic)) for d in deliveries]
+            )
+        return {
+            account_id: [
+                Incoming(d, parse(d.value, topic=d.topic))
+                for d in sorted(kept, key=lambda d: (d.topic, d.partition, d.offset))
+            ]
+            for account_id, kept in deliveries.items()
+        }
 
     async def count(self) -> int:
         counted = await self.session.execute(select(func.count()).select_from(waiting))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, exists, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, Table, and_, any_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contact_service.adapters.orm import call_tasks, planned_contacts
@@ -147,13 +147,12 @@ class WorkRepository:
             )
         return len(sends), len(calls)
 
-    async def rescore(self, customer_id: str, score: int) -> None:
-        await self.rescore_many({customer_id: score})
-
-    async def rezone_pending(self, customer_id: str, move: Callable[[datetime], datetime]) -> int:
-        """Move the debtor's untouched pending work (never tried, deferred, locked or permitted) by
-        ``move``; a contact whose new time another of its step already holds stays where it was.
-        Returns how many moved."""
+    async def rezone_pending_many(self, moves: Mapping[str, Callable[[datetime], datetime]]) -> int:
+        """Move each debtor's untouched pending work (never tried, deferred, locked or permitted)
+        by its function in ``moves`` (debtor: move); a contact whose new time another of its step
+        already holds stays where it was. Returns how many moved."""
+        if not moves:
+            return 0
         moved = 0
         untouched_sends = and_(
             planned_contacts.c.status == PENDING,
@@ -171,25 +170,27 @@ class WorkRepository:
             (planned_contacts, planned_contacts.c.id, untouched_sends, "next_try_at"),
             (call_tasks, call_tasks.c.task_id, untouched_calls, "not_before"),
         ):
-            rows = (
-                await self.session.execute(
-                    select(key.label("id"), table.c.stage, table.c.step, table.c.due_at)
-                    .where(table.c.customer_id == customer_id, untouched)
-                    .with_for_update()
-                )
-            ).all()
-            moves = [(r.id, r.stage, r.step, r.due_at, move(r.due_at)) for r in rows]
-            # One row at a time, in the order that never lands on a row not yet moved.
-            moves.sort(key=lambda m: m[3], reverse=any(new > old for *_, old, new in moves))
-            for row_id, stage, step, old, new in moves:
-                if new == old:
-                    continue
-                result = await self.session.execute(
-                    update(table)
-                    .where(key == row_id, ~_holds(table, customer_id, stage, step, new))
-                    .values({"due_at": new, also: new})
-                )
-                moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            found: dict[str, list[tuple[int, str, int, datetime, datetime]]] = {}
+            for r in await self.session.execute(
+                select(key.label("id"), table.c.customer_id, table.c.stage, table.c.step, table.c.due_at)
+                .where(table.c.customer_id == any_(_CUSTOMERS), untouched)
+                .with_for_update(),
+                {"customers": sorted(moves)},
+            ):
+                move = moves[r.customer_id]
+                found.setdefault(r.customer_id, []).append((r.id, r.stage, r.step, r.due_at, move(r.due_at)))
+            for customer_id, rows in found.items():
+                # One row at a time, in the order that never lands on a row not yet moved.
+                rows.sort(key=lambda m: m[3], reverse=any(new > old for *_, old, new in rows))
+                for row_id, stage, step, old, new in rows:
+                    if new == old:
+                        continue
+                    result = await self.session.execute(
+                        update(table)
+                        .where(key == row_id, ~_holds(table, customer_id, stage, step, new))
+                        .values({"due_at": new, also: new})
+                    )
+                    moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
         return moved
 
     async def cancel_pending_many(self, reasons: Mapping[str, str]) -> dict[str, int]:
@@ -318,6 +319,7 @@ class WorkRepository:
         return [_task(r) for r in rows]
 
 
+_CUSTOMERS = bindparam("customers", type_=ARRAY(String))
 _DEBTOR_REASONS = (
     " FROM unnest(CAST(:customers AS varchar[]), CAST(:reasons AS varchar[])) AS v(customer_id, reason)"
 )
