@@ -468,15 +468,18 @@ class ConsumerRunner:
         if consumer is None or not partitions:
             return
         stored = await self._load_positions()
+        beginning: list[TopicPartition] = []
         for tp in partitions:
             offset = stored.get((self._logical(tp.topic), tp.partition))
             self._seeks += 1
             self._sought[tp] = self._seeks  # before seeking: records fetched after it are kept
             if offset is None:
-                await consumer.seek_to_beginning(tp)
+                beginning.append(tp)
             else:
                 consumer.seek(tp, offset)
                 self._next[tp] = offset
+        if beginning:  # one look-up of the log starts for them all, not one after the other
+            await consumer.seek_to_beginning(*beginning)
         self._held.forget(partitions)
 
     async def _reseek_all(self) -> None:
@@ -507,6 +510,11 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             self._runner._held.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        # Nothing is fetched from Kafka's committed offsets while the stored positions are read:
+        # such records would be dropped and fetched again (the seek resumes the partitions).
+        consumer = self._runner._consumer
+        if consumer is not None and assigned:
+            consumer.pause(*assigned)
         async with self._runner._lock:
             await self._runner._seek_to_stored(sorted(assigned))
 
