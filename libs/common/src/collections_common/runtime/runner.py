@@ -268,11 +268,26 @@ class ConsumerRunner:
 
         await self._guarded(apply, stop, "consumer", fallback=one_by_one)
         if applied:  # committed (else lost ownership, re-read, or done event by event)
+            await self._take_fetched(held)
             self._held.keep(held)
         if applied > 0:
             elapsed = time.perf_counter() - started
             BATCH_SECONDS.labels(self.name).observe(elapsed)
             HANDLER_SECONDS.labels(self.name).observe(elapsed / applied)
+
+    async def _take_fetched(self, held: Fetched) -> None:
+        """Add to ``held`` the records the consumer has already fetched after them, for the
+        partitions about to be paused: pausing drops those (a poll stops at ``consumer_batch_max``
+        inside a partition), and they would be fetched again only once it is resumed, too late
+        for the batch that could pass their closes."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        paused = consumer.paused()
+        fetching = [tp for tp, records in held.items() if records and tp not in paused]
+        if fetching:
+            for tp, records in (await consumer.getmany(*fetching, timeout_ms=0)).items():
+                held[tp] = [*held[tp], *records]
 
     def _split(self, records: Fetched, steps: Sequence[Step]) -> tuple[list[Segment], Fetched]:
         """``records`` split by a stepping gate's plan: each record in the first step whose limit
