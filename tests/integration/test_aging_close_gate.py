@@ -7,8 +7,10 @@ splits a batch in hand at every close the batch lets a partition pass."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from aging_service.adapters.orm import business_day_closes, partition_clocks
 from aging_service.adapters.repository import note_closes
-from aging_service.barrier import CloseBarrier, calendar_reader_name
+from aging_service.barrier import BarrierLocator, CloseBarrier, CloseStamp, calendar_reader_name
 from aging_service.bootstrap import SERVICE
 from aging_service.handlers import AgingHandlers
 from aging_service.settings import AgingSettings
@@ -218,3 +220,85 @@ async def test_the_log_clock_starts_one_client_for_callers_coming_together(setti
         assert first is second
     finally:
         await clock.stop()
+
+
+class TestLocatingBarriers:
+    """Where a close stands in billing and payments, read from the log (a real broker)."""
+
+    @staticmethod
+    async def publish(settings: AgingSettings, topic: str, day: str, sent: str) -> int:
+        """Publish a statement of ``day`` stamped ``sent`` to ``topic``[0]; its broker timestamp."""
+        event = {
+            "specversion": "1.0",
+            "id": f"s-{sent}",
+            "source": "corebank",
+            "type": "corebank.statement.issued",
+            "time": sent,
+            "data": {
+                "account_id": "A",
+                "statement_id": f"S-{sent}",
+                "statement_date": day,
+                "due_date": day,
+                "statement_balance_minor": 100,
+                "minimum_due_minor": 100,
+                "currency": "CNY",
+            },
+        }
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            written = await producer.send_and_wait(
+                settings.topic(topic), json.dumps(event).encode(), partition=0
+            )
+        finally:
+            await producer.stop()
+        await asyncio.sleep(0.02)  # the next record in a later millisecond
+        return int(written.timestamp)
+
+    @staticmethod
+    def counting(clock: LogClock) -> list[int]:
+        """The times ``clock`` is asked to look up (one Kafka request each)."""
+        asked: list[int] = []
+        look_up = clock.first_stamped_at_or_after
+
+        async def counted(partitions: Any, timestamp_ms: int) -> Any:
+            asked.append(timestamp_ms)
+            return await look_up(partitions, timestamp_ms)
+
+        clock.first_stamped_at_or_after = counted  # type: ignore[method-assign]
+        return asked
+
+    async def test_a_close_between_records_of_other_milliseconds_needs_one_look_up_by_time(
+        self, settings: AgingSettings
+    ) -> None:
+        stamps = [
+            await self.publish(settings, BILLING, "2026-03-02", f"2026-03-02T10:00:0{n}Z") for n in range(3)
+        ]
+        clock = LogClock(settings)
+        try:
+            asked = self.counting(clock)
+            first, second = await BarrierLocator(settings, clock).barriers(
+                [CloseStamp(D1, stamps[0] + 1, None), CloseStamp(D2, stamps[1] + 1, None)]
+            )
+        finally:
+            await clock.stop()
+        assert (first[BILLING]["0"], second[BILLING]["0"], first[PAYMENTS]["0"]) == (1, 2, 0)
+        assert sorted(asked) == [stamps[0] + 1, stamps[1] + 1], "the record found tells the close's high time"
+
+    async def test_records_the_broker_clock_cannot_place_are_placed_by_their_own_time(
+        self, settings: AgingSettings
+    ) -> None:
+        sent = [
+            "2026-03-02T10:00:01Z",
+            "2026-03-02T10:00:02Z",
+            "2026-03-02T10:00:04Z",
+            "2026-03-02T10:00:05Z",
+        ]
+        stamps = [await self.publish(settings, BILLING, "2026-03-02", at) for at in sent]
+        close = CloseStamp(D1, stamps[1], datetime(2026, 3, 2, 10, 0, 3, tzinfo=UTC))
+        clock = LogClock(settings)
+        try:  # within a skew of two seconds the broker's clock cannot tell: the events' own times do
+            barrier = await BarrierLocator(settings, clock, skew_ms=2000).barrier(close)
+        finally:
+            await clock.stop()
+        assert barrier[BILLING]["0"] == 2

@@ -49,9 +49,11 @@ def _incoming(offset: int, event_id: str, type_: str, data: dict[str, Any]) -> I
     return Incoming(delivery, validate(decode(raw), topic=topic))
 
 
-def _statement(offset: int, event_id: str, *, statement_date: str, due_date: str) -> Incoming:
+def _statement(
+    offset: int, event_id: str, *, statement_date: str, due_date: str, account: str = "ACC-1"
+) -> Incoming:
     data = {
-        "account_id": "ACC-1",
+        "account_id": account,
         "statement_id": "S1",
         "statement_date": statement_date,
         "due_date": due_date,
@@ -133,9 +135,9 @@ class TestStageTransitionMetric:
         assert _transitions("day_close") == before + 1
 
 
-def _payment(offset: int, event_id: str, *, value_date: str) -> Incoming:
+def _payment(offset: int, event_id: str, *, value_date: str, account: str = "ACC-1") -> Incoming:
     data = {
-        "account_id": "ACC-1",
+        "account_id": account,
         "payment_id": "P1",
         "value_date": value_date,
         "amount_minor": 100,
@@ -194,6 +196,61 @@ class TestOneTransactionSeveralSteps:
         )
         async with engine.connect() as conn:
             assert await conn.scalar(select(func.count()).select_from(statements)) == 1
+
+    async def test_closes_in_one_transaction_find_each_due_book_by_its_row_or_in_memory(
+        self, engine: AsyncEngine
+    ) -> None:
+        handlers = AgingHandlers(AgingPolicy(), "aging")
+        owed = [("A", "2026-01-25"), ("B", "2026-02-10"), ("C", "2026-02-10")]
+        await _apply(
+            engine,
+            handlers,
+            *(
+                _statement(n, f"s-{a}", statement_date="2026-01-05", due_date=due, account=a)
+                for n, (a, due) in enumerate(owed)
+            ),
+        )
+        due_reads: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "accounts.next_change_on <=" in statement:
+                due_reads.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", note)
+        async with AsyncSession(engine) as session:
+            await session.begin()
+            outbox = Outbox(session)
+            # C is paid in this transaction: its stored row is due on 02-11, its book in memory is not
+            paid = _payment(3, "p-C", value_date="2026-02-01", account="C")
+            await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[paid]))
+            assert await handlers.apply_close(session, outbox, [0], date(2026, 1, 25), "c1") == 1  # A, read
+            assert await handlers.apply_close(session, outbox, [0], date(2026, 2, 10), "c2") == 1  # B, read
+            assert (
+                await handlers.apply_close(session, outbox, [0], date(2026, 2, 24), "c3") == 1
+            )  # A, in memory
+            await outbox.flush()
+            await session.commit()
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+        # after the first, each due read asks only for the dates after the last one's
+        assert ["accounts.next_change_on >" in sql.replace("<=", "") for sql in due_reads] == [
+            False,
+            True,
+            True,
+        ]
+        async with engine.connect() as conn:
+            history = (
+                await conn.execute(
+                    select(
+                        stage_changes.c.account_id, stage_changes.c.to_stage, stage_changes.c.as_of
+                    ).order_by(stage_changes.c.id)
+                )
+            ).all()
+        assert [tuple(row) for row in history] == [
+            ("A", "M1", date(2026, 1, 26)),
+            ("B", "M1", date(2026, 2, 11)),
+            ("A", "M2", date(2026, 2, 25)),
+        ]
 
     async def test_a_rolled_back_transaction_writes_nothing(self, engine: AsyncEngine) -> None:
         handlers = AgingHandlers(AgingPolicy(), "aging")

@@ -105,8 +105,9 @@ class BarrierLocator:
         return (await self.barriers([close]))[0]
 
     async def barriers(self, closes: Sequence[CloseStamp]) -> list[dict[str, dict[str, int]]]:
-        """The barriers of ``closes``, located together: one look-up of the ends, then every
-        look-up by time at once (a calendar read after an outage holds many closes)."""
+        """The barriers of ``closes``, located together: one look-up of the ends, then the
+        look-ups by time at once (a calendar read after an outage holds many closes): one per
+        close's low time, and one per high time only where the first of those cannot tell it."""
         if not closes:
             return []
         # Everything stamped up to T + skew is in the log once the broker's clock has passed it.
@@ -118,26 +119,55 @@ class BarrierLocator:
         # the end is before. Looked up the other way round, a record appended between the two
         # look-ups would sit below the end and pass for one published before the close.
         ends = await self._clock.end_offsets(BARRIER_TOPICS)
-        times = sorted(
-            {t for close in closes for t in (self._low(close), self._high(close))}
-        )  # a Kafka look-up carries one time per partition: one request per time, all in flight at once
-        found = dict(
+        # A Kafka look-up carries one time per partition: one request per time, all in flight at
+        # once. The low times first; the record found at a close's low time tells its high time
+        # too when it is stamped at or after it (a partition's records are in time order), so a
+        # high time is looked up only for the partitions where that record is not.
+        lows = sorted({self._low(close) for close in closes})
+        at_low = dict(
             zip(
-                times,
-                await asyncio.gather(*(self._clock.first_at_or_after(partitions, t) for t in times)),
+                lows,
+                await asyncio.gather(*(self._clock.first_stamped_at_or_after(partitions, t) for t in lows)),
                 strict=True,
             )
         )
-        return [await self._placed(close, partitions, ends, found) for close in closes]
+        unsure: dict[int, list[TopicPartition]] = {}
+        for close in closes:
+            high_ms, found = self._high(close), at_low[self._low(close)]
+            for tp in partitions:
+                hit = found[tp]
+                if (
+                    hit is not None
+                    and (hit[1] is None or hit[1] < high_ms)
+                    and tp not in unsure.get(high_ms, ())
+                ):
+                    unsure.setdefault(high_ms, []).append(tp)
+        highs = sorted(unsure)
+        at_high = dict(
+            zip(
+                highs,
+                await asyncio.gather(*(self._clock.first_at_or_after(unsure[t], t) for t in highs)),
+                strict=True,
+            )
+        )
+        located = []
+        for close in closes:
+            found, looked_up = at_low[self._low(close)], at_high.get(self._high(close), {})
+            low = {tp: None if hit is None else hit[0] for tp, hit in found.items()}
+            high = {tp: looked_up[tp] if tp in looked_up else low[tp] for tp in partitions}
+            located.append(await self._placed(close, partitions, ends, low, high))
+        return located
 
     async def _placed(
         self,
         close: CloseStamp,
         partitions: Sequence[TopicPartition],
         ends: dict[tuple[str, int], int],
-        found: dict[int, dict[TopicPartition, int | None]],
+        low: dict[TopicPartition, int | None],
+        high: dict[TopicPartition, int | None],
     ) -> dict[str, dict[str, int]]:
-        low, high = found[self._low(close)], found[self._high(close)]
+        """The barrier of ``close`` from the first offsets stamped at or after its low and high
+        times, per partition."""
         barrier: dict[str, dict[str, int]] = {topic: {} for topic in BARRIER_TOPICS}
         for tp in partitions:
             topic = tp.topic.removeprefix(self._settings.kafka_topic_prefix)

@@ -13,9 +13,10 @@ class AgingSettings(ServiceSettings):
     http_port: int = 8001
     worker_port: int = 9101
     consumer_batch_max: int = Field(
-        default=2000,
+        default=8000,
         ge=1,
-        description="aging applies a batch with one load and one save: larger batches share them",
+        description="aging applies a batch with one load and one save, however many closes it passes:"
+        " larger batches share them (a catch-up after an outage: docs/benchmarks.md)",
     )
 
     grace_days: int = Field(default=0, ge=0, description="DPD up to this many days counts as current")

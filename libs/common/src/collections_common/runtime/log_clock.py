@@ -79,8 +79,17 @@ class LogClock:
         self, partitions: Sequence[TopicPartition], timestamp_ms: int
     ) -> dict[TopicPartition, int | None]:
         """Per partition, the first offset stamped at or after ``timestamp_ms`` (None: no such record yet)."""
+        found = await self.first_stamped_at_or_after(partitions, timestamp_ms)
+        return {tp: (None if hit is None else hit[0]) for tp, hit in found.items()}
+
+    async def first_stamped_at_or_after(
+        self, partitions: Sequence[TopicPartition], timestamp_ms: int
+    ) -> dict[TopicPartition, tuple[int, int | None] | None]:
+        """Per partition, the offset and timestamp of the first record stamped at or after
+        ``timestamp_ms`` (None: no such record yet; the timestamp is None from a broker too old
+        to give it)."""
         found = await (await self.client()).offsets_for_times({tp: max(0, timestamp_ms) for tp in partitions})
-        return {tp: (None if hit is None else hit.offset) for tp, hit in found.items()}
+        return {tp: (None if hit is None else (hit.offset, hit.timestamp)) for tp, hit in found.items()}
 
     async def read(self, tp: TopicPartition, start: int, stop: int) -> list[ConsumerRecord[bytes, bytes]]:
         """The records of ``tp`` from offset ``start`` up to (not including) ``stop``."""

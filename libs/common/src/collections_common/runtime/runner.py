@@ -294,11 +294,26 @@ class ConsumerRunner:
 
         await self._guarded(apply, stop, "consumer", fallback=one_by_one)
         if applied:  # committed (else lost ownership, re-read, or done event by event)
+            await self._take_fetched(held)
             self._held.keep(held)
         if applied > 0:
             elapsed = time.perf_counter() - started
             BATCH_SECONDS.labels(self.name).observe(elapsed)
             HANDLER_SECONDS.labels(self.name).observe(elapsed / applied)
+
+    async def _take_fetched(self, held: Fetched) -> None:
+        """Add to ``held`` the records the consumer has already fetched after them, for the
+        partitions about to be paused: pausing drops those (a poll stops at ``consumer_batch_max``
+        inside a partition), and they would be fetched again only once it is resumed, too late
+        for the batch that could pass their closes."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        paused = consumer.paused()
+        fetching = [tp for tp, records in held.items() if records and tp not in paused]
+        if fetching:
+            for tp, records in (await consumer.getmany(*fetching, timeout_ms=0)).items():
+                held[tp] = [*held[tp], *records]
 
     def _split(self, records: Fetched, steps: Sequence[Step]) -> tuple[list[Segment], Fetched]:
         """``records`` split by a stepping gate's plan: each record in the first step whose limit
@@ -501,19 +516,23 @@ class ConsumerRunner:
         if consumer is None or not partitions:
             return
         stored = await self._load_positions()
+        beginning: list[TopicPartition] = []
         for tp in partitions:
             offset = stored.get((self._logical(tp.topic), tp.partition))
             self._seeks += 1
             self._sought[tp] = self._seeks  # before seeking: records fetched after it are kept
             if offset is None:
-                try:
-                    await unless_stopped(self._stop, consumer.seek_to_beginning(tp))
-                except Abandoned:
-                    del self._sought[tp]  # not sought: its records are dropped (run)
-                    raise
+                beginning.append(tp)
             else:
                 consumer.seek(tp, offset)
                 self._next[tp] = offset
+        if beginning:  # one look-up of the log starts for them all, not one after the other
+            try:
+                await unless_stopped(self._stop, consumer.seek_to_beginning(*beginning))
+            except Abandoned:
+                for tp in beginning:
+                    del self._sought[tp]  # not sought: their records are dropped (run)
+                raise
         self._held.forget(partitions)
 
     async def _reseek_all(self) -> None:
@@ -551,6 +570,11 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             self._runner._held.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        # Nothing is fetched from Kafka's committed offsets while the stored positions are read:
+        # such records would be dropped and fetched again (the seek resumes the partitions).
+        consumer = self._runner._consumer
+        if consumer is not None and assigned:
+            consumer.pause(*assigned)
         async with self._runner._lock:
             try:
                 await self._runner._seek_to_stored(sorted(assigned))

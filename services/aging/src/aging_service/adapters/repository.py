@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from heapq import heappop, heappush
 from typing import Any
 
 from sqlalchemy import (
@@ -99,7 +100,13 @@ class BookRepository:
         self._books: dict[str, AccountBook] = {}
         self._loaded: dict[str, _Loaded] = {}
         self._next_change: dict[str, date | None] = {}  # as stored, or as it will be; absent: stale
-        self._stored_next: dict[str, date] = {}  # ``next_change_on`` as the database has it, if set
+        # Per partition, for the closes (:meth:`due_on`) without a pass over every book in memory:
+        self._upcoming_heaps: dict[int, list[tuple[date, str]]] = {}  # (next change, account); an
+        # entry is current while ``_next_change`` still has that date for the account
+        self._stale: dict[int, set[str]] = {}  # books changed since their next change was indexed
+        self._stored_heaps: dict[int, list[tuple[date, str]]] = {}  # (stored next change, account)
+        # of books in memory, not yet left out of a due read
+        self._due_read_through: dict[int, date] = {}  # every book due by then is in memory
         self._clocks: dict[int, date | None] = {}
         self._changed: dict[str, AccountBook] = {}
         self._changes: list[tuple[StageChanged, str]] = []
@@ -125,6 +132,7 @@ class BookRepository:
         """``book`` took an event or a close: save it."""
         self._changed[book.account_id] = book
         self._next_change.pop(book.account_id, None)
+        self._stale.setdefault(self._loaded[book.account_id].partition, set()).add(book.account_id)
 
     def emitted(self, changes: Iterable[tuple[StageChanged, str]]) -> None:
         """Stage changes to store in the history on save, with the ids of the events emitted."""
@@ -152,7 +160,7 @@ class BookRepository:
         row) and return them, but for those already in memory: they are kept as they are."""
         found: list[AccountBook] = []
         policy, books, loaded, next_changes = self.policy, self._books, self._loaded, self._next_change
-        stored_next = self._stored_next
+        read_through = self._due_read_through
         for (
             account_id,
             partition,
@@ -182,7 +190,10 @@ class BookRepository:
             facts = loaded[account_id] = _Loaded(partition)
             next_changes[account_id] = next_change
             if next_change is not None:
-                stored_next[account_id] = next_change
+                heappush(self._upcoming_heaps.setdefault(partition, []), (next_change, account_id))
+                through = read_through.get(partition)
+                if through is None or next_change > through:  # a later due read leaves it out
+                    heappush(self._stored_heaps.setdefault(partition, []), (next_change, account_id))
             for statement_id, statement_date, due_date, minimum, balance in statement_rows or ():
                 book.statements[statement_id] = Statement(
                     statement_id=statement_id,
@@ -347,28 +358,47 @@ class BookRepository:
 
     async def due_on(self, partitions: Sequence[int], as_of: date) -> list[AccountBook]:
         """The books of ``partitions`` whose figures change by ``as_of`` (``next_change_on``): those
-        in memory by their figures now, the others by their stored row (read in one statement)."""
-        wanted, loaded, next_change, stored_next = (
-            set(partitions),
-            self._loaded,
-            self._next_change,
-            self._stored_next,
-        )
-        in_memory: list[AccountBook] = []
-        read: list[str] = []  # in memory, and due by its stored row: the statement leaves it out
-        for account_id, book in self._books.items():
-            if loaded[account_id].partition not in wanted:
-                continue
-            stored = stored_next.get(account_id)
-            if stored is not None and stored <= as_of:
-                read.append(account_id)
-            upcoming = next_change[account_id] if account_id in next_change else self._upcoming(book)
-            if upcoming is not None and upcoming <= as_of:
-                in_memory.append(book)
-        stored_books = await self._books_of(
-            _LOAD_DUE, {"partitions": list(partitions), "as_of": as_of, "in_memory": read}
-        )
-        return sorted([*in_memory, *stored_books], key=lambda book: book.account_id)
+        in memory by their figures now, the others by their stored row (read in one statement).
+
+        Closes come in date order within a transaction. Once a due read has run for a partition,
+        every book of it due by then is in memory, so the next read asks only for later stored
+        dates; the books in memory are found through their indexed next change, not by a pass
+        over all of them."""
+        next_change = self._next_change
+        due: dict[str, AccountBook] = {}
+        left_out: list[str] = []  # in memory, and due by its stored row: the statement leaves it out
+        read_through: list[date | None] = []
+        for partition in sorted(set(partitions)):
+            self._index_stale(partition)
+            heap, current = self._upcoming_heaps.get(partition, []), []
+            while heap and heap[0][0] <= as_of:
+                upcoming, account_id = heappop(heap)
+                current_entry = account_id in next_change and next_change[account_id] == upcoming
+                if current_entry and account_id not in due:
+                    due[account_id] = self._books[account_id]
+                    current.append((upcoming, account_id))
+            for entry in current:  # still due at a later close unless it changes meanwhile
+                heappush(heap, entry)
+            stored = self._stored_heaps.get(partition, [])
+            while stored and stored[0][0] <= as_of:
+                left_out.append(heappop(stored)[1])
+            through = self._due_read_through.get(partition)
+            read_through.append(through)
+            if through is None or through < as_of:
+                self._due_read_through[partition] = as_of
+        query, parameters = _LOAD_DUE, {"partitions": list(partitions), "as_of": as_of, "in_memory": left_out}
+        if read_through and None not in read_through:
+            query, parameters["after"] = _LOAD_DUE_AFTER, min(d for d in read_through if d is not None)
+        stored_books = await self._books_of(query, parameters)
+        return sorted([*due.values(), *stored_books], key=lambda book: book.account_id)
+
+    def _index_stale(self, partition: int) -> None:
+        """Index the next change of the books of ``partition`` changed since it was last indexed."""
+        heap = self._upcoming_heaps.setdefault(partition, [])
+        for account_id in self._stale.pop(partition, ()):
+            upcoming = self._upcoming(self._books[account_id])
+            if upcoming is not None:
+                heappush(heap, (upcoming, account_id))
 
     def _upcoming(self, book: AccountBook) -> date | None:
         """``next_change_on`` of a book in memory, as it is stored or will be on save."""
@@ -489,6 +519,8 @@ _LOAD_DUE = _LOAD_BOOKS.where(
     _a.next_change_on <= bindparam("as_of"),
     _a.account_id != all_(bindparam("in_memory", type_=ARRAY(String))),
 )
+_LOAD_DUE_AFTER = _LOAD_DUE.where(_a.next_change_on > bindparam("after"))
+"""Due books whose stored date is after ``after``: those due by then are in memory already."""
 
 
 async def partition_clocks_of(session: AsyncSession, partitions: Collection[int]) -> dict[int, date]:
