@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devstack._process import free_port  # noqa: E402
-from devstack.stack import SERVICES, Stack  # noqa: E402
+from devstack.stack import SERVICES, Stack, temporary_stack  # noqa: E402
 from tests.e2e.aging_harness import until  # noqa: E402, F401 - shared with the benchmarks
 from tests.processes import ServiceProcess, wait_for_status  # noqa: E402
 
@@ -74,13 +73,9 @@ def postgres_cpu_seconds(stack: Stack) -> float:
     return total
 
 
-@contextmanager
-def benchmark_stack() -> Iterator[Stack]:
-    stack = Stack(Path(tempfile.mkdtemp(prefix="collections-bench-"))).start()
-    try:
-        yield stack
-    finally:
-        stack.destroy()
+def benchmark_stack() -> AbstractContextManager[Stack]:
+    """A broker and a database of the benchmark's own, deleted when it ends."""
+    return temporary_stack("collections-bench-")
 
 
 @contextmanager

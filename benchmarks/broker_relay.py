@@ -15,16 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import tempfile
 import time
-from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from benchmarks._infra import cpu_seconds
+from benchmarks._infra import benchmark_stack, cpu_seconds
 from devstack import kafka
-from devstack.stack import Stack
 
 PARTITIONS = 6
 PAYLOAD = b"x" * 400  # about the size of a payment event
@@ -119,14 +116,11 @@ def main() -> None:
     if args.c2:
         kafka.JIT_OPTIONS = ()
     print(f"broker JIT options: {' '.join(kafka.JIT_OPTIONS) or '(the JVM defaults)'}")
-    stack = Stack(Path(tempfile.mkdtemp(prefix="collections-bench-"))).start()
-    try:
+    with benchmark_stack() as stack:
         broker = stack.broker.pid if stack.broker else None
         assert broker is not None, "the benchmark starts its own broker"
         for n in range(args.rounds):
             asyncio.run(one_round(stack.bootstrap_servers, broker, f"round{n + 1}", args))
-    finally:
-        stack.destroy()
 
 
 if __name__ == "__main__":

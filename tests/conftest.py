@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from devstack.postgres import PostgresCluster
-from devstack.stack import Stack
+from devstack.stack import Stack, temporary_stack
 
 SESSION_DISK_BYTES = 4 * 1024**3
 """What the session's broker and PostgreSQL may need in the temporary directory: the whole
@@ -32,12 +32,8 @@ def stack() -> Iterator[Stack]:
             f"and database need up to {SESSION_DISK_BYTES / 1024**3:.0f} GB",
             returncode=1,
         )
-    base = Path(tempfile.mkdtemp(prefix="collections-test-"))
-    started = Stack(base).start()
-    try:
+    with temporary_stack("collections-test-") as started:
         yield started
-    finally:
-        started.destroy()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ whole with its positions, or not at all). The seconds it took are printed and re
 from __future__ import annotations
 
 import signal
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +16,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contact_service.bootstrap import OTHER_INPUTS, STAGE_CHANGES
-from devstack.stack import Stack
+from devstack.stack import Stack, temporary_stack
 from tests.auth_tokens import StaffTokens
 from tests.e2e.aging_harness import INPUT_TOPICS, AgingUnderTest, end_offsets, until
 from tests.e2e.contact_stack import ContactUnderTest
@@ -49,11 +48,8 @@ SERVICES: dict[str, tuple[Callable[[Stack, str, Path], Service], Sequence[str]]]
 @pytest.fixture
 def private_stack() -> Iterator[Stack]:
     """A broker and a database of this test's own, so stopping them disturbs no other test."""
-    started = Stack(Path(tempfile.mkdtemp(prefix="collections-shutdown-"))).start()
-    try:
+    with temporary_stack("collections-shutdown-") as started:
         yield started
-    finally:
-        started.destroy()
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))

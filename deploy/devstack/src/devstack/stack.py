@@ -11,6 +11,9 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +121,17 @@ class Stack:
     def create_service_databases(self) -> None:
         for name in SERVICE_DATABASES:
             self.create_database(name)
+
+
+@contextmanager
+def temporary_stack(prefix: str) -> Iterator[Stack]:
+    """A stack started in a new temporary directory (named from ``prefix``), stopped and deleted
+    with everything it wrote when the block ends (``Stack.destroy``)."""
+    stack = Stack(Path(tempfile.mkdtemp(prefix=prefix))).start()
+    try:
+        yield stack
+    finally:
+        stack.destroy()
 
 
 def run_admin(bootstrap_servers: str, prefix: str, *args: str) -> None:
