@@ -362,7 +362,7 @@ def test_bad_data(base: dict[str, Any], path: str, value: Any, expected: str) ->
         (
             "corebank.account.updated",
             {"account_id": "A", "holder": {"email": "li.example.com"}},
-            "data.holder.email: String should match pattern",
+            "data.holder.email: Input should be an e-mail address: local@domain",
         ),
         (
             "corebank.account.updated",
@@ -462,3 +462,50 @@ class TestStricterThanPythonJsonschema:
         assert schema_errors(event) == []
         expected = "data.amount_minor: Input should be a valid integer (got number)"
         assert expected in _reason(_raw(event))
+
+
+class TestWhatNoDatabaseCanHold:
+    """Two rules beyond the letter of the schemas, each dead-lettered with the field named: no
+    text holds NUL (PostgreSQL's text cannot), and an e-mail address keeps RFC 5321's form."""
+
+    @pytest.mark.parametrize(
+        ("path", "value", "where"),
+        [
+            ("data.holder.email", "li\x00@example.com", "data.holder.email"),
+            ("data.holder.name", "Li\x00Lei", "data.holder.name"),
+            ("data.holder.address.line1", "1 Road\x00", "data.holder.address.line1"),
+            ("data.holder.phones", ["+8613800000000", "\x00"], "data.holder.phones[1]"),
+            ("data.holder.language", "zh\x00", "data.holder.language"),
+            ("data.holder.extra", {"\x00secret": 1}, "data.holder.extra.(a name)"),
+            ("id", "evt\x00", "id"),
+        ],
+    )
+    def test_text_holding_nul_is_refused_with_its_place(self, path: str, value: Any, where: str) -> None:
+        reason = _reason(_raw(_change(OPENED, _set(path, value))))
+        assert reason == f"{where}: text should not contain a NUL character (PostgreSQL text cannot hold one)"
+        assert "secret" not in reason
+
+    def test_the_six_characters_of_the_escape_as_text_are_not_a_nul(self) -> None:
+        event = _change(OPENED, _set("data.holder.name", "back\\u0000slash"))
+        assert parse(_raw(event)).data.holder.name == "back\\u0000slash"  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize(
+        "email",
+        [
+            "a b@example.com",
+            "li\t@example.com",
+            "li\x7f@example.com",
+            "x" * 65 + "@example.com",
+            "li@" + "b" * 251 + ".c",
+        ],
+        ids=["space", "tab", "delete", "local-part-65", "address-255"],
+    )
+    def test_an_email_address_outside_rfc_5321_is_refused(self, email: str) -> None:
+        reason = _reason(_raw(_change(OPENED, _set("data.holder.email", email))))
+        assert reason.startswith("data.holder.email: Input should be an e-mail address: local@domain")
+
+    @pytest.mark.parametrize(
+        "email", ["x" * 64 + "@example.com", "li@" + "b" * 248 + ".c"], ids=["local-part-64", "address-254"]
+    )
+    def test_an_email_address_at_rfc_5321_bounds_is_accepted(self, email: str) -> None:
+        assert parse(_raw(_change(OPENED, _set("data.holder.email", email)))).data.holder.email == email  # type: ignore[union-attr]

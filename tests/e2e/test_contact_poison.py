@@ -79,6 +79,10 @@ async def test_hostile_records_on_both_consumers_are_dead_letters_and_the_valid_
     odd_payment = payment_posted("A2", "P3", 30_000, "2026-03-05")
     stage = stage_changed("A2", "C2", "M1")
     payment = payment_posted("A1", "P-BAD", 100, "2026-03-03")
+    long_texts = event(
+        "corebank.account.updated",
+        {"account_id": "A2", "holder": {"language": "x" * 5_000}, "risk": {"signals": ["s" * 300]}},
+    )
     # (topic, key, value, headers, the dead letter's reason, or None for a valid event)
     records: list[tuple[str, bytes | None, bytes, Headers, str | None]] = [
         (DELINQUENCY, b"A1", b"not json", [], "not JSON: Expecting value: line 1 column 1 (char 0)"),
@@ -164,6 +168,23 @@ async def test_hostile_records_on_both_consumers_are_dead_letters_and_the_valid_
         (DELINQUENCY, b"A2", b"\x00", ODD_HEADERS, "not JSON: Expecting value: line 1 column 1 (char 0)"),
         (PAYMENTS, b"A2", raw(odd_payment), ODD_HEADERS, None),  # valid, odd headers
         (DELINQUENCY, None, raw(a2_to_m1), ODD_HEADERS, None),  # valid, no key, odd headers
+        (
+            ACCOUNTS,
+            b"A3",
+            raw(opened("A3", "C3", email="li\x00@example.com")),
+            [],
+            "data.holder.email: text should not contain a NUL character (PostgreSQL text cannot hold one)",
+        ),
+        (
+            ACCOUNTS,
+            b"A3",
+            raw(opened("A3", "C3", email="li@" + "b" * 300 + ".cn")),
+            [],
+            "data.holder.email: Input should be an e-mail address: local@domain, without spaces or control"
+            " characters, the local part at most 64 characters and the whole at most 254 (RFC 5321)",
+        ),
+        # Valid: the contract bounds neither a language nor a risk signal.
+        (ACCOUNTS, b"A2", raw(long_texts), [], None),
         (DELINQUENCY, b"A1", raw(to_m2), [], None),  # the last of them all
     ]
     expected: dict[tuple[str, int, int], tuple[bytes | None, bytes, Headers, str]] = {}
@@ -188,6 +209,10 @@ async def test_hostile_records_on_both_consumers_are_dead_letters_and_the_valid_
 
     await until(all_applied, what="the stage changes behind the bad records applied", timeout=60)
     await contact.applied(to_m1, to_m2, a2_to_m1, paid, unkeyed_payment, odd_payment)
+    await contact.applied(long_texts)
+    profile = await contact.fetch("SELECT language, signals FROM cases WHERE customer_id = 'C2'")
+    assert [(len(r["language"]), [len(s) for s in r["signals"]]) for r in profile] == [(5_000, [300])]
+    assert await contact.fetch("SELECT customer_id FROM cases WHERE customer_id = 'C3'") == []
     waiting = await contact.fetch("SELECT account_id FROM waiting_stage_changes")
     assert [r["account_id"] for r in waiting] == ["A9"]
     assert sorted(r["payment_id"] for r in await contact.fetch("SELECT payment_id FROM payments")) == [

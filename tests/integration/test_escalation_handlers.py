@@ -270,3 +270,21 @@ class TestRestructuring:
         assert offer == {"status": "offered", "outstanding_minor": 1_200_000, "instalments": 12}
         [offered] = await emitted(engine, "collections.restructuring.offered")
         assert offered["data"]["rule"] == "restructuring-offer"
+
+
+class TestHolderFacts:
+    async def test_a_language_region_and_signal_of_any_length_are_kept_as_sent(
+        self, engine: AsyncEngine, settings: EscalationSettings
+    ) -> None:
+        """The contract bounds none of them; a long one is stored, not refused by the database."""
+        long_signal = "s" * 300
+        await apply(engine, settings, [ev.account_opened("A1", "C1", region="r" * 200, language="x" * 5_000)])
+        await apply(
+            engine,
+            settings,
+            [ev.event("corebank.account.updated", {"account_id": "A1", "risk": {"signals": [long_signal]}})],
+        )
+        [account] = await rows(
+            engine, "SELECT language, region, signals FROM accounts WHERE account_id = 'A1'"
+        )
+        assert account == {"language": "x" * 5_000, "region": "r" * 200, "signals": [long_signal]}

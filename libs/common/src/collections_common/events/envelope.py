@@ -157,11 +157,39 @@ def _load_json(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidEvent(f"not JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        return _STRICT_JSON.decode(text)
+        body = _STRICT_JSON.decode(text)
     except RecursionError:
         raise InvalidEvent("not JSON: nested too deeply") from None
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         raise InvalidEvent(f"not JSON: {exc}") from None
+    if "\\u0000" in text and (where := _nul_at(body, "")) is not None:
+        raise InvalidEvent(
+            f"{where}: text should not contain a NUL character (PostgreSQL text cannot hold one)"
+        )
+    return body
+
+
+def _nul_at(node: Any, path: str) -> str | None:
+    """The path of the first string or object name holding NUL in a decoded document, if any.
+
+    JSON can carry NUL only as the escape ``\\u0000``, so the caller looks for that first and
+    walks the document only when the escape (or the same six characters after an escaped
+    backslash) is in the text."""
+    if isinstance(node, str):
+        return (path or "the document") if "\x00" in node else None
+    if isinstance(node, dict):
+        for name, value in node.items():
+            step = name if _FIELD_NAME.fullmatch(name) else "(a name)"  # never echo a sender's text
+            inner = f"{path}.{step}" if path else step
+            if "\x00" in name:
+                return inner
+            if (found := _nul_at(value, inner)) is not None:
+                return found
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if (found := _nul_at(value, f"{path}[{index}]")) is not None:
+                return found
+    return None
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

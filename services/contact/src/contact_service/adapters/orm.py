@@ -34,7 +34,7 @@ cases = Table(
     Column("stage", String(32), nullable=False, server_default="CURRENT"),
     Column("stage_entered_at", DateTime(timezone=True), nullable=True),
     Column("timezone", String(64), nullable=False, server_default="UTC"),
-    Column("language", String(16), nullable=False, server_default="zh-CN"),
+    Column("language", Text, nullable=False, server_default="zh-CN"),
     Column("consents", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("risk_rating", String(1), nullable=True),
     Column("signals", ARRAY(Text), nullable=False, server_default=text("'{}'")),
