@@ -482,7 +482,7 @@ class TestWhatNoDatabaseCanHold:
     )
     def test_text_holding_nul_is_refused_with_its_place(self, path: str, value: Any, where: str) -> None:
         reason = _reason(_raw(_change(OPENED, _set(path, value))))
-        assert reason == f"{where}: text should not contain a NUL character (PostgreSQL text cannot hold one)"
+        assert reason == f"{where}: text should not contain a NUL character (stored text cannot hold one)"
         assert "secret" not in reason
 
     def test_the_six_characters_of_the_escape_as_text_are_not_a_nul(self) -> None:

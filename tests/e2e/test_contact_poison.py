@@ -173,7 +173,7 @@ async def test_hostile_records_on_both_consumers_are_dead_letters_and_the_valid_
             b"A3",
             raw(opened("A3", "C3", email="li\x00@example.com")),
             [],
-            "data.holder.email: text should not contain a NUL character (PostgreSQL text cannot hold one)",
+            "data.holder.email: text should not contain a NUL character (stored text cannot hold one)",
         ),
         (
             ACCOUNTS,

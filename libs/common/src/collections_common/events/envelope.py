@@ -163,9 +163,7 @@ def _load_json(raw: bytes) -> Any:
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         raise InvalidEvent(f"not JSON: {exc}") from None
     if "\\u0000" in text and (where := _nul_at(body, "")) is not None:
-        raise InvalidEvent(
-            f"{where}: text should not contain a NUL character (PostgreSQL text cannot hold one)"
-        )
+        raise InvalidEvent(f"{where}: text should not contain a NUL character (stored text cannot hold one)")
     return body
 
 
