@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -153,6 +154,12 @@ class KafkaBroker:
     def stop(self) -> None:
         if self._proc is not None:
             stop_process(self._proc, timeout=30)
+            self._proc = None
+
+    def kill(self) -> None:
+        """Stop at once (SIGKILL), for a broker whose data is thrown away."""
+        if self._proc is not None:
+            stop_process(self._proc, sig=signal.SIGKILL, timeout=10)
             self._proc = None
 
     @property

@@ -131,8 +131,15 @@ class PostgresCluster:
             stop_process(self._proc, sig=signal.SIGINT, timeout=30)
             self._proc = None
 
+    def kill(self) -> None:
+        """Immediate shutdown (SIGQUIT: no checkpoint, the server still releases its shared
+        memory), for a cluster thrown away."""
+        if self._proc is not None:
+            stop_process(self._proc, sig=signal.SIGQUIT, timeout=10)
+            self._proc = None
+
     def destroy(self) -> None:
-        self.stop()
+        self.kill()
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def create_database(self, name: str) -> str:
