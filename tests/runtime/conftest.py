@@ -14,7 +14,9 @@ from tests.runtime.harness import Ledger
 
 @pytest.fixture
 def ledger(stack: Stack, topics: str, namespace: str, tmp_path: Path) -> Iterator[Ledger]:
-    """A migrated ledger with its own database (on the shared server) and its own topics."""
+    """A migrated ledger with its own database (on the shared server) and its own topics. The
+    database goes with the session's server, as every test's does: dropping it forces a
+    checkpoint of the whole server (up to 40 s once the session has written gigabytes)."""
     database = f"{namespace}_ledger"
     deployed = Ledger(
         bootstrap=stack.bootstrap_servers,
@@ -28,7 +30,6 @@ def ledger(stack: Stack, topics: str, namespace: str, tmp_path: Path) -> Iterato
         yield deployed
     finally:
         deployed.kill_all()
-        stack.drop_database(database)
 
 
 @pytest.fixture
