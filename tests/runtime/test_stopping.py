@@ -1,5 +1,5 @@
 """Stopping a healthy worker with SIGTERM: the batch in hand is finished (or, when it runs past
-``runner.STOP_GRACE_SECONDS``, rolled back), the worker exits 0, and after a restart every payment
+``STOP_GRACE_SECONDS``, rolled back), the worker exits 0, and after a restart every payment
 is applied exactly once; Kafka's committed offsets are brought up to the stored positions on the
 way out."""
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from collections_common.runtime.runner import STOP_GRACE_SECONDS
+from collections_common.runtime._aio import STOP_GRACE_SECONDS
 from tests.runtime.harness import (
     CONSUMER_BATCH_MAX,
     INPUT,

@@ -14,6 +14,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+STOP_GRACE_SECONDS = 1.0
+"""Seconds the work in hand (a batch's transaction, a gate's tick) has to finish once the runner
+is stopped; then it is cancelled and the runner stops without it (see ``ConsumerRunner.run``)."""
+
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds``, waking early when ``stop`` is set."""

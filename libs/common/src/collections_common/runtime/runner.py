@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from collections_common.events import InvalidEvent, decode, validate
 from collections_common.logs import event_log_context
 from collections_common.metrics import BATCH_SECONDS, HANDLER_SECONDS, TRANSIENT_FAILURES
-from collections_common.runtime._aio import sleep_or_stop, unless_stopped
+from collections_common.runtime._aio import STOP_GRACE_SECONDS, sleep_or_stop, unless_stopped
 from collections_common.runtime.claims import claim, release
 from collections_common.runtime.consumer_metrics import count_batch, report_lag
 from collections_common.runtime.dead_letters import Rejection, envelope_of, send_dead_letters
@@ -76,10 +76,6 @@ Segment = tuple[list[Delivery], Action | None]
 """Deliveries applied together, then the gate's action (if any), in the batch's transaction."""
 Planner = Callable[[AsyncSession, Outbox], Awaitable[list[Segment]]]
 """Work done first in a batch's transaction that gives the segments to apply in it."""
-
-STOP_GRACE_SECONDS = 1.0
-"""Seconds the work in hand (a batch's transaction, a gate's tick) has to finish once the runner
-is stopped; then it is cancelled and the runner stops without it (see ``ConsumerRunner.run``)."""
 
 HELD_POLL_TIMEOUT_MS = 20
 """The poll's wait while records are held behind the gate: the gate is asked again this soon, so a
