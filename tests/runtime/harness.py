@@ -378,6 +378,15 @@ class Ledger:
     async def state(self) -> LedgerState:
         return await read_state(self.database_url)
 
+    async def unpublished(self) -> set[str]:
+        """The event ids of the outbox rows not marked published."""
+        conn = await asyncpg.connect(_dsn(self.database_url), timeout=5)
+        try:
+            rows = await conn.fetch("SELECT event_id FROM outbox WHERE published_at IS NULL")
+        finally:
+            await conn.close()
+        return {row["event_id"] for row in rows}
+
     async def wait_until(
         self, done: str, check: Callable[[LedgerState], bool], *, worker: Worker | None, timeout: float = 90
     ) -> LedgerState:

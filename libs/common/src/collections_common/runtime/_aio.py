@@ -15,8 +15,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STOP_GRACE_SECONDS = 1.0
-"""Seconds the work in hand (a batch's transaction, a gate's tick) has to finish once the runner
-is stopped; then it is cancelled and the runner stops without it (see ``ConsumerRunner.run``)."""
+"""Seconds the work in hand (a consumer's batch transaction, a gate's tick, the outbox relay's
+batch waiting for Kafka's acknowledgement) has to finish once its component is stopped; then it
+is given up (see ``ConsumerRunner.run`` and ``OutboxRelay.run``)."""
 
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -2,10 +2,12 @@
 
 Rows are spread over ``LANES`` lanes by a hash of the key. A relay publishes a lane only while it
 holds that lane's PostgreSQL advisory lock, in id order, so one key's events leave in the order
-they were committed and several relays never publish the same row in normal operation. The one
-window for a duplicate is a relay that dies after Kafka acknowledged a batch and before it marked
-the rows sent: the next relay publishes them again with the same event ids, which consumers
-absorb by identity.
+they were committed and several relays never publish the same row in normal operation. A row
+is marked sent only once Kafka acknowledged it, so the one window for a duplicate is a batch a
+relay sent but did not mark: one it died with after Kafka acknowledged it and before it marked
+it, or one it gave up waiting for when stopped (the broker gone or too slow), which Kafka may
+have written all the same. The next relay publishes those rows again with the same event ids,
+which consumers absorb by identity.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, Integer, all_, any_, bindparam, func, select, text, update
+from sqlalchemy import BigInteger, Integer, Row, all_, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -34,8 +36,8 @@ from collections_common.metrics import (
     OUTBOX_PUBLISHED,
     TRANSIENT_FAILURES,
 )
-from collections_common.runtime._aio import sleep_or_stop, sleep_or_wake
-from collections_common.runtime.errors import is_transient
+from collections_common.runtime._aio import STOP_GRACE_SECONDS, sleep_or_stop, sleep_or_wake, unless_stopped
+from collections_common.runtime.errors import Abandoned, is_transient
 from collections_common.runtime.faults import crash_point
 from collections_common.runtime.kafka import new_producer
 from collections_common.runtime.tables import outbox
@@ -168,15 +170,25 @@ class OutboxRelay:
         self._lock_conn: AsyncConnection | None = None
         self._producer: AIOKafkaProducer | None = None
         self._unmarked: tuple[tuple[int, ...], datetime | None] = ((), None)
+        self._stop = asyncio.Event()  # ``run``'s
         TRANSIENT_FAILURES.labels(settings.consumer_group, "outbox")  # exported at 0 before any failure
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop``; when nothing is left, wait the poll interval, or less when this
-        process commits outbox rows (``outbox_committed``)."""
+        process commits outbox rows (``outbox_committed``).
+
+        Once ``stop`` is set, the batch in hand has ``STOP_GRACE_SECONDS`` to be acknowledged by
+        Kafka (a broker that is gone never acknowledges it: the idempotent producer retries it
+        until the broker is back). Then the relay gives it up: its rows stay unmarked, so the
+        next relay publishes them (again, if Kafka wrote them after all), and the producer is
+        closed without sending them. The batch acknowledged before is marked sent either way.
+        """
+        self._stop = stop
         backoff = 0.2
         last_claim = last_cleanup = 0.0
         wake = asyncio.Event()
         _RELAYS_WAITING.add(wake)
+        producer_grace = STOP_GRACE_SECONDS
         try:
             while not stop.is_set():
                 try:
@@ -195,13 +207,20 @@ class OutboxRelay:
                     backoff = 0.2
                     if published == 0:
                         await sleep_or_wake(stop, wake, self._settings.outbox_poll_interval_ms / 1000)
+                except Abandoned:
+                    log.warning(
+                        "stopping with the batch in hand not acknowledged by Kafka; its rows stay"
+                        " unmarked and the next relay publishes them"
+                    )
+                    producer_grace = 0.0  # the batch had its grace: the producer drops it at once
+                    break
                 except Exception as exc:
                     if not is_transient(exc):
                         raise
                     TRANSIENT_FAILURES.labels(self._settings.consumer_group, "outbox").inc()
                     log.warning("outbox relay paused: %s", exc)
                     await self._release_lanes()
-                    await self._stop_producer()
+                    await self._stop_producer(STOP_GRACE_SECONDS)
                     await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
@@ -211,7 +230,7 @@ class OutboxRelay:
             except Exception:  # unmarked rows are published again after a restart
                 log.warning("could not mark the last batch sent; it will be published again", exc_info=True)
             await self._release_lanes()
-            await self._stop_producer()
+            await self._stop_producer(producer_grace)
 
     async def publish_once(self) -> int:
         """Publish one batch from the lanes held; return how many rows were sent.
@@ -219,7 +238,8 @@ class OutboxRelay:
         The rows of the batch before are marked sent by the same statement that reads this one
         (on the relay's own connection, committed at once), so marking costs no round trip of
         its own and a batch is marked before the next one is sent: at most one acknowledged
-        batch is ever unmarked.
+        batch is ever unmarked. Raises :class:`Abandoned` when ``run``'s stop is set and Kafka
+        has not acknowledged the batch ``STOP_GRACE_SECONDS`` later.
         """
         if not self._lanes or self._producer is None or self._lock_conn is None:
             return 0
@@ -239,16 +259,7 @@ class OutboxRelay:
         if not rows:
             OUTBOX_BACKLOG.set(0)
             return 0
-        futures = [
-            await self._producer.send(
-                self._settings.topic(row.topic),
-                value=row.payload,
-                key=row.key,
-                headers=[_header(stored) for stored in row.headers],
-            )
-            for row in rows
-        ]
-        await asyncio.gather(*futures)
+        await unless_stopped(self._stop, self._send(self._producer, rows), grace=STOP_GRACE_SECONDS)
         crash_point("relay.after_publish")
         acknowledged = datetime.now(UTC)
         self._unmarked = (tuple(row.id for row in rows), acknowledged)
@@ -258,6 +269,19 @@ class OutboxRelay:
         if len(rows) < self._settings.outbox_batch_size:
             OUTBOX_BACKLOG.set(0)
         return len(rows)
+
+    async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
+        """Send ``rows`` and wait until Kafka acknowledged every one."""
+        futures = [
+            await producer.send(
+                self._settings.topic(row.topic),
+                value=row.payload,
+                key=row.key,
+                headers=[_header(stored) for stored in row.headers],
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
 
     async def _mark_sent(self) -> None:
         """Mark the last batch sent now (on stopping), so a restart does not publish it again."""
@@ -310,13 +334,27 @@ class OutboxRelay:
             except Exception:  # noqa: BLE001 - the connection may already be gone
                 await conn.invalidate()
 
-    async def _stop_producer(self) -> None:
+    async def _stop_producer(self, grace: float) -> None:
+        """Stop the producer. aiokafka's ``stop`` first waits until Kafka acknowledged every
+        message the producer holds, for as long as the broker is gone; once ``run``'s stop is
+        set, that wait has ``grace`` seconds more. Then what the producer holds is dropped,
+        never sent: aiokafka has no stop that drops it (aio-libs/aiokafka#1101), but its
+        ``stop`` closes the connections once the producer's sender task ends, and a cancelled
+        sender ends when its requests in flight are answered or fail. A request to a broker that
+        does not answer holds that up until its timeout: the connections are then left to the
+        process, ``STOP_GRACE_SECONDS`` later."""
         producer, self._producer = self._producer, None
-        if producer is not None:
+        if producer is None:
+            return
+        stopping = asyncio.ensure_future(producer.stop())
+        try:
             try:
-                await producer.stop()
-            except Exception:
-                log.debug("producer stop failed", exc_info=True)
+                await unless_stopped(self._stop, asyncio.shield(stopping), grace=grace)
+            except Abandoned:
+                producer._sender.sender_task.cancel()
+                await asyncio.wait_for(stopping, STOP_GRACE_SECONDS)
+        except Exception:
+            log.debug("producer stop failed", exc_info=True)
 
     async def _cleanup(self) -> None:
         """Forget rows published longer ago than the retention."""
