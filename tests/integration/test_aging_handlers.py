@@ -184,11 +184,15 @@ class TestOneTransactionSeveralSteps:
             await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[payment]))
             assert executed[before:] == [], "the book and its partition's clock are in memory"
             await outbox.flush()
-            assert not [sql for sql in executed if sql.startswith("INSERT INTO accounts")]
+            assert not [sql for sql in executed if "INSERT INTO accounts " in sql]
             await session.commit()
         event.remove(engine.sync_engine, "before_cursor_execute", note)
 
-        assert len([sql for sql in executed if sql.startswith("INSERT INTO accounts")]) == 1, "saved once"
+        saves = [sql for sql in executed if "INSERT INTO accounts " in sql]
+        assert len(saves) == 1, "saved once"
+        assert "INSERT INTO statements " in saves[0] and "INSERT INTO stage_changes " in saves[0], (
+            "the facts and the stage history written in the same statement as the books"
+        )
 
         assert await _stored(engine) == (
             "CURRENT",

@@ -48,7 +48,7 @@ from aging_service.adapters.orm import (
 from aging_service.domain.account import AccountBook, PostedPayment, StageChanged, Statement
 from aging_service.domain.aging import Assessment, Reage, days_after
 from aging_service.domain.policy import AgingPolicy
-from collections_common.bulk import insert_rows
+from collections_common.bulk import Rows, insert_all, insert_rows
 
 
 @dataclass
@@ -308,15 +308,17 @@ class BookRepository:
                     }
                 )
                 loaded.reage_ids.add(reage_id)
-        await insert_rows(
-            self.session, accounts, account_rows, conflict=("account_id",), update=_ACCOUNT_FIGURES
-        )
-        await insert_rows(self.session, statements, new_statements, conflict=("account_id", "statement_id"))
-        await insert_rows(self.session, payments, new_payments, conflict=("account_id", "payment_id"))
-        await insert_rows(self.session, reversals, new_reversals, conflict=("account_id", "payment_id"))
-        await insert_rows(self.session, reages, new_reages, conflict=("account_id", "reage_id"))
-        await insert_rows(
-            self.session, stage_changes, [stage_change_row(change, event_id) for change, event_id in changes]
+        # One statement for all six tables (none has a foreign key to another: see adapters/orm.py).
+        await insert_all(
+            self.session,
+            [
+                Rows(accounts, account_rows, conflict=("account_id",), update=_ACCOUNT_FIGURES),
+                Rows(statements, new_statements, conflict=("account_id", "statement_id")),
+                Rows(payments, new_payments, conflict=("account_id", "payment_id")),
+                Rows(reversals, new_reversals, conflict=("account_id", "payment_id")),
+                Rows(reages, new_reages, conflict=("account_id", "reage_id")),
+                Rows(stage_changes, [stage_change_row(change, event_id) for change, event_id in changes]),
+            ],
         )
         if closed:
             clock = pg_insert(partition_clocks).values(
