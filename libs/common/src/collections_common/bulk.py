@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,11 @@ from sqlalchemy import JSON, BindParameter, Row, Table, Text, TextClause, bindpa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collections_common.database import session_driver
+
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_PARAMETER = re.compile(r":(w[0-9]+_[a-z_0-9]+)")
+"""A named parameter of a combined statement (``_prefix``), to number for the driver."""
 
 
 async def insert_rows(
@@ -56,27 +61,30 @@ class Rows:
 
 async def insert_all(session: AsyncSession, writes: Sequence[Rows]) -> None:
     """Each of ``writes`` that has rows, as ``insert_rows`` would insert them, all in one statement
-    (one round trip instead of one per table): every insert but the last in a ``WITH``.
+    (one round trip instead of one per table): every insert but the last in a ``WITH``. Sent to
+    the session's driver directly once the session's transaction has begun (``session_driver``).
 
     PostgreSQL runs the inserts of one statement on one snapshot: none sees the rows another
     writes, so each table is written at most once and the tables must not depend on one another
     (no foreign key, no trigger reading another of them).
     """
     present = [write for write in writes if write.rows]
-    if len(present) <= 1:
-        for write in present:
-            await insert_rows(session, write.table, write.rows, conflict=write.conflict, update=write.update)
+    if not present:
         return
     shapes = tuple(
         (write.table, tuple(write.rows[0].keys()), tuple(write.conflict), tuple(write.update))
         for write in present
     )
-    statement, json_columns = _combined(shapes)
+    combined = _combined(shapes)
     values: dict[str, list[Any]] = {}
     for index, (write, (_, columns, _, _)) in enumerate(zip(present, shapes, strict=True)):
-        for name, column in _values(write.rows, columns, json_columns[index]).items():
+        for name, column in _values(write.rows, columns, combined.json_columns[index]).items():
             values[_prefix(index) + name] = column
-    await session.execute(statement, values)
+    driver = await session_driver(session)
+    if driver.is_in_transaction():
+        await driver.execute(combined.positional, *(values[name] for name in combined.order))
+    else:  # SQLAlchemy begins the session's transaction with a statement of its own
+        await session.execute(combined.statement, values)
 
 
 def _values(
@@ -104,10 +112,21 @@ def _statement(
     return text(sql).bindparams(*parameters), json_columns
 
 
+@dataclass(frozen=True)
+class _Combined:
+    statement: TextClause
+    """For SQLAlchemy, with named parameters."""
+    positional: str
+    """The same SQL for the driver, with ``$1``, ``$2``... in the order of ``order``."""
+    order: tuple[str, ...]
+    json_columns: tuple[frozenset[str], ...]
+    """Each write's JSON columns."""
+
+
 @functools.lru_cache(maxsize=256)
 def _combined(
     shapes: tuple[tuple[Table, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...],
-) -> tuple[TextClause, tuple[frozenset[str], ...]]:
+) -> _Combined:
     """One statement for several writes (``insert_all``), built once per combination of shapes;
     each write's parameters are named after its place (``_prefix``)."""
     parts = [
@@ -115,11 +134,20 @@ def _combined(
         for index, (table, columns, conflict, update) in enumerate(shapes)
     ]
     *first, (last, _, _) = parts
-    sql = (
-        "WITH " + ", ".join(f"w{index} AS ({part})" for index, (part, _, _) in enumerate(first)) + " " + last
+    sql = "".join(
+        f"{'WITH' if index == 0 else ','} w{index} AS ({part}) " for index, (part, _, _) in enumerate(first)
     )
+    sql += last
     parameters = [parameter for _, each, _ in parts for parameter in each]
-    return text(sql).bindparams(*parameters), tuple(json_columns for _, _, json_columns in parts)
+    order = tuple(parameter.key for parameter in parameters)
+    number = {name: index for index, name in enumerate(order, start=1)}
+    positional = _PARAMETER.sub(lambda match: f"${number[match[1]]}", sql)
+    return _Combined(
+        text(sql).bindparams(*parameters),
+        positional,
+        order,
+        tuple(json_columns for _, _, json_columns in parts),
+    )
 
 
 def _prefix(index: int) -> str:
