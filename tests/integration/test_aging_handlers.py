@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from aging_service.domain.policy import AgingPolicy
 from aging_service.handlers import AgingHandlers
 from aging_service.metrics import STAGE_TRANSITIONS
 from aging_service.settings import AgingSettings
+from collections_common.database import session_driver
 from collections_common.events import decode, validate
 from collections_common.runtime import Batch, Outbox
 from collections_common.runtime.deliveries import Delivery, Incoming
@@ -159,6 +161,28 @@ async def _stored(engine: AsyncEngine) -> tuple[str | None, list[tuple[str, str,
     return stage, [tuple(row) for row in history]
 
 
+@asynccontextmanager
+async def _sent(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[list[str]]:
+    """The SQL ``session`` sends meanwhile: through SQLAlchemy, and to its driver directly (the
+    repository's reads and saves, ``session_driver``)."""
+    sent: list[str] = []
+
+    def through(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    def direct(query: Any) -> None:
+        sent.append(query.query)
+
+    driver = await session_driver(session)
+    event.listen(engine.sync_engine, "before_cursor_execute", through)
+    driver.add_query_logger(direct)
+    try:
+        yield sent
+    finally:
+        driver.remove_query_logger(direct)
+        event.remove(engine.sync_engine, "before_cursor_execute", through)
+
+
 class TestOneTransactionSeveralSteps:
     """A batch passing closes: events, a close, more events, all in one transaction."""
 
@@ -166,29 +190,28 @@ class TestOneTransactionSeveralSteps:
         self, engine: AsyncEngine
     ) -> None:
         handlers = AgingHandlers(AgingPolicy(), "aging")
-        executed: list[str] = []
-
-        def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            executed.append(statement)
-
-        event.listen(engine.sync_engine, "before_cursor_execute", note)
         statement = _statement(0, "ev-1", statement_date="2026-01-05", due_date="2026-01-25")
         async with AsyncSession(engine) as session:
             await session.begin()
-            outbox = Outbox(session)
-            await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[statement]))
-            # the close sees the statement of the book in memory, not saved yet
-            await handlers.apply_close(session, outbox, [0], CLOSED, "c1")
-            before = len(executed)
-            payment = _payment(1, "ev-2", value_date="2026-02-02")
-            await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[payment]))
-            assert executed[before:] == [], "the book and its partition's clock are in memory"
-            await outbox.flush()
-            assert not [sql for sql in executed if sql.startswith("INSERT INTO accounts")]
-            await session.commit()
-        event.remove(engine.sync_engine, "before_cursor_execute", note)
+            async with _sent(engine, session) as executed:
+                outbox = Outbox(session)
+                await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[statement]))
+                assert [sql for sql in executed if "FROM accounts" in sql], "the book was read"
+                # the close sees the statement of the book in memory, not saved yet
+                await handlers.apply_close(session, outbox, [0], CLOSED, "c1")
+                before = len(executed)
+                payment = _payment(1, "ev-2", value_date="2026-02-02")
+                await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[payment]))
+                assert executed[before:] == [], "the book and its partition's clock are in memory"
+                await outbox.flush()
+                assert not [sql for sql in executed if "INSERT INTO accounts " in sql]
+                await session.commit()
 
-        assert len([sql for sql in executed if sql.startswith("INSERT INTO accounts")]) == 1, "saved once"
+        saves = [sql for sql in executed if "INSERT INTO accounts " in sql]
+        assert len(saves) == 1, "saved once"
+        assert "INSERT INTO statements " in saves[0] and "INSERT INTO stage_changes " in saves[0], (
+            "the facts and the stage history written in the same statement as the books"
+        )
 
         assert await _stored(engine) == (
             "CURRENT",
@@ -210,27 +233,25 @@ class TestOneTransactionSeveralSteps:
                 for n, (a, due) in enumerate(owed)
             ),
         )
-        due_reads: list[str] = []
-
-        def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            if "accounts.next_change_on <=" in statement:
-                due_reads.append(statement)
-
-        event.listen(engine.sync_engine, "before_cursor_execute", note)
         async with AsyncSession(engine) as session:
             await session.begin()
-            outbox = Outbox(session)
-            # C is paid in this transaction: its stored row is due on 02-11, its book in memory is not
-            paid = _payment(3, "p-C", value_date="2026-02-01", account="C")
-            await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[paid]))
-            assert await handlers.apply_close(session, outbox, [0], date(2026, 1, 25), "c1") == 1  # A, read
-            assert await handlers.apply_close(session, outbox, [0], date(2026, 2, 10), "c2") == 1  # B, read
-            assert (
-                await handlers.apply_close(session, outbox, [0], date(2026, 2, 24), "c3") == 1
-            )  # A, in memory
-            await outbox.flush()
-            await session.commit()
-        event.remove(engine.sync_engine, "before_cursor_execute", note)
+            async with _sent(engine, session) as executed:
+                outbox = Outbox(session)
+                # C is paid in this transaction: its stored row is due on 02-11, its book in memory is not
+                paid = _payment(3, "p-C", value_date="2026-02-01", account="C")
+                await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[paid]))
+                assert (
+                    await handlers.apply_close(session, outbox, [0], date(2026, 1, 25), "c1") == 1
+                )  # A, read
+                assert (
+                    await handlers.apply_close(session, outbox, [0], date(2026, 2, 10), "c2") == 1
+                )  # B, read
+                assert (
+                    await handlers.apply_close(session, outbox, [0], date(2026, 2, 24), "c3") == 1
+                )  # A, in memory
+                await outbox.flush()
+                await session.commit()
+        due_reads = [sql for sql in executed if "accounts.next_change_on <=" in sql]
 
         # after the first, each due read asks only for the dates after the last one's
         assert ["accounts.next_change_on >" in sql.replace("<=", "") for sql in due_reads] == [

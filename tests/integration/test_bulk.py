@@ -5,13 +5,15 @@ rows belong to the caller's transaction."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, event, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from collections_common.bulk import insert_rows
+from collections_common.bulk import Rows, insert_all, insert_rows
+from collections_common.database import session_driver
 from devstack.stack import Stack
 
 pytestmark = pytest.mark.infra
@@ -24,6 +26,13 @@ notes = Table(
     Column("key", String(20), nullable=False, unique=True),
     Column("body", String(100), nullable=False),
     Column("extra", JSONB, nullable=False),
+)
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("key", String(20), nullable=False, unique=True),
+    Column("tag", String(20), nullable=False),
 )
 
 
@@ -107,3 +116,66 @@ async def test_update_without_conflict_columns_is_refused(engine: AsyncEngine) -
     async with AsyncSession(engine) as session, session.begin():
         with pytest.raises(ValueError, match="conflict"):
             await insert_rows(session, notes, _rows("a"), update=("body",))
+
+
+async def test_writes_to_several_tables_go_in_one_statement_as_each_alone_would(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+        await insert_rows(session, notes, _rows("a"))
+    statements: list[str] = []
+    sync_engine = engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    async with AsyncSession(engine) as session, session.begin():
+        await insert_all(
+            session,
+            [
+                Rows(notes, _rows("a", "b", body="second"), conflict=("key",), update=("body",)),
+                Rows(tags, [{"key": "x", "tag": "t1"}, {"key": "y", "tag": "t2"}], conflict=("key",)),
+            ],
+        )
+    assert len(statements) == 1, "one round trip for both tables"
+    contents = await _contents(engine)
+    assert [(key, body, extra) for _, key, body, extra in contents] == [
+        ("a", "second", {"key": "a", "n": [1, 2]}),
+        ("b", "second", {"key": "b", "n": [1, 2]}),
+    ], "the conflict updates, the new row is inserted, JSON kept"
+    async with AsyncSession(engine) as session:
+        rows = (await session.execute(select(tags.c.key, tags.c.tag).order_by(tags.c.id))).all()
+    assert [tuple(row) for row in rows] == [("x", "t1"), ("y", "t2")]
+
+
+async def test_one_write_with_rows_among_several_is_a_plain_insert(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine) as session, session.begin():
+        await insert_all(session, [Rows(tags, []), Rows(notes, _rows("a"))])
+        await insert_all(session, [])
+    assert [key for _, key, _, _ in await _contents(engine)] == ["a"]
+
+
+async def test_in_a_begun_transaction_the_writes_go_to_the_driver_in_one_statement_and_roll_back_with_it(
+    engine: AsyncEngine,
+) -> None:
+    sent: list[str] = []
+
+    def note(query: Any) -> None:
+        sent.append(query.query)
+
+    with pytest.raises(RuntimeError):
+        async with AsyncSession(engine) as session, session.begin():
+            await session.execute(select(func.count()).select_from(notes))  # SQLAlchemy begins it
+            driver = await session_driver(session)
+            driver.add_query_logger(note)
+            try:
+                await insert_all(
+                    session,
+                    [Rows(notes, _rows("a")), Rows(tags, [{"key": "x", "tag": "t1"}], conflict=("key",))],
+                )
+            finally:
+                driver.remove_query_logger(note)
+            raise RuntimeError("the batch failed")
+    inserts = [query for query in sent if "INSERT" in query]  # the driver may look types up first
+    assert len(inserts) == 1, sent
+    assert "INSERT INTO notes " in inserts[0] and "INSERT INTO tags " in inserts[0]
+    assert await _contents(engine) == [], "rolled back with the session's transaction"
+    async with AsyncSession(engine) as session, session.begin():
+        await session.execute(select(func.count()).select_from(notes))
+        await insert_all(session, [Rows(notes, _rows("b")), Rows(tags, [{"key": "y", "tag": "t2"}])])
+    assert [key for _, key, _, _ in await _contents(engine)] == ["b"]

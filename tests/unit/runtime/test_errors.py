@@ -15,6 +15,7 @@ from collections_common.runtime.errors import (
     GateFailed,
     RunnerControl,
     StalePosition,
+    failure_reason,
     is_transient,
 )
 
@@ -115,3 +116,15 @@ class TestRunnerControl:
         for error in (StalePosition("p"), GateFailed("g"), Abandoned()):
             assert isinstance(error, RunnerControl) and isinstance(error, EventRuntimeError)
             assert not is_transient(error)
+
+
+class TestFailureReasons:
+    def test_a_refused_statement_gives_its_sqlstate_whether_sent_through_sqlalchemy_or_not(self) -> None:
+        direct = asyncpg.exceptions.UniqueViolationError("duplicate key value violates unique constraint")
+        through = IntegrityError("INSERT", {}, direct)
+        expected = "handler error: database refused the event (SQLSTATE 23505)"
+        assert failure_reason(through) == expected
+        assert failure_reason(direct) == expected, "the values in the message stay out of the reason"
+
+    def test_another_failure_gives_only_its_kind(self) -> None:
+        assert failure_reason(ValueError("a value")) == "handler error: ValueError"

@@ -99,6 +99,18 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
             raise DisconnectionError("the connection did not answer its ping")
 
 
+async def session_driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under ``session``'s connection (checked out from the pool if need
+    be), for a statement sent to it directly, without SQLAlchemy's statement execution (compiling,
+    parameter processing, result wrapping: most of a small statement's CPU in a worker). It runs
+    in the session's transaction once SQLAlchemy has begun it, which it does lazily, at the first
+    statement it sends itself (``driver.is_in_transaction()`` tells). Its errors are asyncpg's
+    own, not wrapped in SQLAlchemy's (``runtime.errors`` classifies both)."""
+    connection = await session.connection()
+    pooled = await connection.get_raw_connection()
+    return pooled.driver_connection
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

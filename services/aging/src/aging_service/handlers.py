@@ -129,26 +129,33 @@ class AgingHandlers:
         self.source = source
 
     async def handle_batch(self, batch: Batch) -> None:
-        relevant = [i for i in batch.events if type(i.event.data) in EVENT_HANDLERS]
+        relevant = [
+            (incoming, apply, account_id_of(incoming.event.data))
+            for incoming in batch.events
+            if (apply := EVENT_HANDLERS.get(type(incoming.event.data))) is not None
+        ]
         if not relevant:
             return
-        partitions = {account_id_of(i.event.data): i.delivery.partition for i in relevant}
+        partitions = {account_id: incoming.delivery.partition for incoming, _, account_id in relevant}
         repo = BookRepository.of(batch.session, self.policy)
         books = await repo.load(partitions.keys(), partitions)
         clocks = await repo.clocks(set(partitions.values()))
+        as_of = {partition: as_of_after(clocks.get(partition)) for partition in set(partitions.values())}
         changes: list[StageChanged] = []
-        for incoming in relevant:
-            data = incoming.event.data
-            book = books[account_id_of(data)]
-            as_of = as_of_after(clocks.get(incoming.delivery.partition))
+        changed: dict[str, AccountBook] = {}  # the books that took an event, saved once each
+        for incoming, apply, account_id in relevant:
+            book = books[account_id]
+            typed = incoming.event
             try:
-                change = EVENT_HANDLERS[type(data)](book, data, incoming.event.envelope.id, as_of, repo)
+                change = apply(book, typed.data, typed.envelope.id, as_of[incoming.delivery.partition], repo)
             except RejectedEvent as exc:
                 batch.reject(incoming, str(exc))
                 continue
-            repo.changed(book)
+            changed[account_id] = book
             if change is not None:
                 changes.append(change)
+        for book in changed.values():
+            repo.changed(book)
         repo.emitted(self._emit(batch.outbox, changes))
 
     async def apply_close(

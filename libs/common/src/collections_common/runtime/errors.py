@@ -112,7 +112,8 @@ def failure_reason(exc: BaseException) -> str:
     message (a database error's message holds the SQL and its parameters, i.e. the values)."""
     if isinstance(exc, BadInput):
         return exc.reason
-    if isinstance(exc, DBAPIError):
-        state = getattr(exc.orig, "sqlstate", None)
+    if isinstance(exc, DBAPIError | asyncpg_errors.PostgresError):
+        # the same reason whether the statement went through SQLAlchemy or to the driver directly
+        state = getattr(exc.orig if isinstance(exc, DBAPIError) else exc, "sqlstate", None)
         return f"handler error: database refused the event (SQLSTATE {state or 'unknown'})"
     return f"handler error: {type(exc).__name__}"

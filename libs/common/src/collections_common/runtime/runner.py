@@ -457,16 +457,22 @@ class ConsumerRunner:
                 except InvalidEvent as exc:
                     rejections.append(Rejection(delivery, exc.reason, envelope))
         every = [incoming for events in decoded for incoming in events]
-        fresh = await claim(session, self.name, every) if self._deduplicate else every
-        new = {incoming.delivery.position for incoming in fresh}
+        fresh = every
+        if self._deduplicate:
+            fresh = await claim(session, self.name, every)
+            if len(fresh) < len(every):  # the events already applied are left out
+                new = {incoming.delivery.position for incoming in fresh}
+                decoded = [[i for i in events if i.delivery.position in new] for events in decoded]
         rejected: list[Incoming] = []
         for events, (_, action) in zip(decoded, segments, strict=True):
-            batch = Batch(
-                session=session, outbox=outbox, events=[i for i in events if i.delivery.position in new]
-            )
+            batch = Batch(session=session, outbox=outbox, events=events)
             if batch.events:
                 await self._handler(batch)
-            refused = [incoming for incoming in batch.events if batch.is_rejected(incoming)]
+            refused = (
+                [incoming for incoming in batch.events if batch.is_rejected(incoming)]
+                if batch.rejected
+                else []
+            )
             rejected.extend(refused)
             rejections.extend(
                 Rejection(i.delivery, batch.rejected[i.delivery.position], i.event.envelope) for i in refused
@@ -476,8 +482,10 @@ class ConsumerRunner:
         if self._deduplicate:
             await release(session, self.name, rejected)
         send_dead_letters(outbox, rejections, consumer=self.name)
-        refused_at = {incoming.delivery.position for incoming in rejected}
-        applied = [incoming for incoming in fresh if incoming.delivery.position not in refused_at]
+        applied = fresh
+        if rejected:
+            refused_at = {incoming.delivery.position for incoming in rejected}
+            applied = [incoming for incoming in fresh if incoming.delivery.position not in refused_at]
         await outbox.flush()
         moved = await store_positions(session, self.name, deliveries)
         if self._gate is not None and self._stepping is None and failure is None:

@@ -8,6 +8,7 @@ close, the close, the events after it), and saved once, when the transaction com
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
@@ -48,7 +50,8 @@ from aging_service.adapters.orm import (
 from aging_service.domain.account import AccountBook, PostedPayment, StageChanged, Statement
 from aging_service.domain.aging import Assessment, Reage, days_after
 from aging_service.domain.policy import AgingPolicy
-from collections_common.bulk import insert_rows
+from collections_common.bulk import Rows, insert_all, insert_rows
+from collections_common.database import session_driver
 
 
 @dataclass
@@ -174,7 +177,7 @@ class BookRepository:
             payment_rows,
             reversal_rows,
             reage_rows,
-        ) in await self.session.execute(query, parameters):
+        ) in await _fetch(self.session, query, parameters):
             if account_id in books:
                 continue
             book = books[account_id] = AccountBook(
@@ -308,15 +311,17 @@ class BookRepository:
                     }
                 )
                 loaded.reage_ids.add(reage_id)
-        await insert_rows(
-            self.session, accounts, account_rows, conflict=("account_id",), update=_ACCOUNT_FIGURES
-        )
-        await insert_rows(self.session, statements, new_statements, conflict=("account_id", "statement_id"))
-        await insert_rows(self.session, payments, new_payments, conflict=("account_id", "payment_id"))
-        await insert_rows(self.session, reversals, new_reversals, conflict=("account_id", "payment_id"))
-        await insert_rows(self.session, reages, new_reages, conflict=("account_id", "reage_id"))
-        await insert_rows(
-            self.session, stage_changes, [stage_change_row(change, event_id) for change, event_id in changes]
+        # One statement for all six tables (none has a foreign key to another: see adapters/orm.py).
+        await insert_all(
+            self.session,
+            [
+                Rows(accounts, account_rows, conflict=("account_id",), update=_ACCOUNT_FIGURES),
+                Rows(statements, new_statements, conflict=("account_id", "statement_id")),
+                Rows(payments, new_payments, conflict=("account_id", "payment_id")),
+                Rows(reversals, new_reversals, conflict=("account_id", "payment_id")),
+                Rows(reages, new_reages, conflict=("account_id", "reage_id")),
+                Rows(stage_changes, [stage_change_row(change, event_id) for change, event_id in changes]),
+            ],
         )
         if closed:
             clock = pg_insert(partition_clocks).values(
@@ -486,6 +491,26 @@ def next_change_on(book: AccountBook, current: Assessment) -> date | None:
     if assessment.next_change_on is not None:
         candidates.append(assessment.next_change_on)
     return min(candidates, default=None)
+
+
+_DRIVER_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+@functools.cache
+def _driver_sql(query: Select[Any]) -> tuple[str, tuple[str, ...]]:
+    """``query`` as the driver takes it: its SQL with ``$1``, ``$2``... and the parameters' names
+    in that order (compiled once per query)."""
+    compiled = query.compile(dialect=_DRIVER_DIALECT)
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+async def _fetch(session: AsyncSession, query: Select[Any], parameters: dict[str, Any]) -> list[Any]:
+    """The rows of ``query`` (a book read: the hot path of every batch), sent to the session's
+    driver directly (``session_driver``). A read needs no transaction of its own: before
+    SQLAlchemy begins the session's, it reads what is committed, as a statement of it would."""
+    sql, names = _driver_sql(query)
+    driver = await session_driver(session)
+    return list(await driver.fetch(sql, *(parameters[name] for name in names)))
 
 
 def _facts(*columns: Any) -> Any:
