@@ -306,28 +306,6 @@ class CaseRepository:
         if points:
             await self.session.execute(_ADD_CORE_POINTS, core)
 
-    async def save_stages(
-        self,
-        stages: Sequence[tuple[str, str, datetime | None]],
-        accounts: Sequence[tuple[str, AccountStage]],
-    ) -> None:
-        """What a stage change changes, for many debtors, in one statement: each (customer,
-        rolled-up stage, entered at or None to keep it) and each (account, its stage and figures)."""
-        if stages or accounts:
-            await self.session.execute(
-                _SAVE_STAGES,
-                {
-                    "customers": [customer for customer, _, _ in stages],
-                    "stages": [stage for _, stage, _ in stages],
-                    "entered": [entered for _, _, entered in stages],
-                    "accounts": [account_id for account_id, _ in accounts],
-                    "account_stages": [a.stage for _, a in accounts],
-                    "dpds": [a.dpd for _, a in accounts],
-                    "past_dues": [a.past_due_minor for _, a in accounts],
-                    "as_ofs": [a.as_of for _, a in accounts],
-                },
-            )
-
 
 _LOAD_MANY = text(
     "SELECT w.customer_id AS wanted, c.customer_id IS NOT NULL AS found, c.stage, c.stage_entered_at,"
@@ -418,25 +396,6 @@ _LINK_MANY = text(
     bindparam("customers", type_=ARRAY(String())),
     bindparam("currencies", type_=ARRAY(String())),
 )
-
-_SAVE_STAGES = text(
-    f"WITH accounts AS (UPDATE {case_accounts.name} AS a SET stage = v.stage, dpd = v.dpd,"
-    " past_due_minor = v.past_due_minor, stage_as_of = v.stage_as_of"
-    " FROM unnest(CAST(:accounts AS varchar[]), CAST(:account_stages AS varchar[]),"
-    " CAST(:dpds AS integer[]), CAST(:past_dues AS bigint[]), CAST(:as_ofs AS date[]))"
-    " AS v(account_id, stage, dpd, past_due_minor, stage_as_of)"
-    " WHERE a.account_id = v.account_id)"
-    f" UPDATE {cases.name} AS c SET stage = v.stage, updated_at = now(),"
-    " stage_entered_at = coalesce(v.entered, c.stage_entered_at)"
-    " FROM unnest(CAST(:customers AS varchar[]), CAST(:stages AS varchar[]),"
-    " CAST(:entered AS timestamptz[])) AS v(customer_id, stage, entered)"
-    " WHERE c.customer_id = v.customer_id"
-).bindparams(
-    bindparam("customers", type_=ARRAY(String())),
-    bindparam("stages", type_=ARRAY(String())),
-    bindparam("entered", type_=ARRAY(DateTime(timezone=True))),
-)
-"""The cases' stages and their accounts' (the two tables in one statement: one round trip)."""
 
 
 AccountTuple = tuple[str, str | None, str | None, int, int, date | None, dict[str, bool]]
