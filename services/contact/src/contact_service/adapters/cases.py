@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collections_common.bulk import insert_rows
-from contact_service.adapters.driver import driver_connection
+from contact_service.adapters.driver import driver_connection, in_transaction
 from contact_service.adapters.orm import case_accounts, cases, contact_points, holds
 from contact_service.domain.case import CORE_BANKING, AccountStage, Case, Profile
 from contact_service.domain.compliance import Hold, account_lock_key, lock_key
@@ -71,7 +71,6 @@ class HoldRow:
     ended_by: str | None
 
 
-_CUSTOMERS = bindparam("customers", type_=ARRAY(String))
 _ACCOUNTS = bindparam("accounts", type_=ARRAY(String))
 
 
@@ -108,7 +107,11 @@ class CaseRepository:
         points = await self.contact_points(customer_id)
         active = await self.holds(customer_id, active_only=True)
         return _record(
-            customer_id, row, accounts, points, [Hold(h.reason, h.ends_on, h.starts_on) for h in active]
+            customer_id,
+            row._mapping if row is not None else None,
+            accounts,
+            points,
+            [Hold(h.reason, h.ends_on, h.starts_on) for h in active],
         )
 
     async def set_unreachable(self, customer_id: str, unreachable: bool) -> None:
@@ -251,19 +254,21 @@ class CaseRepository:
         )
 
     async def load_many(self, customer_ids: Collection[str]) -> dict[str, CaseRecord]:
-        """``load`` for every debtor in one statement (``_LOAD_MANY``), by debtor."""
+        """``load`` for every debtor in one statement (``_LOAD_MANY``), by debtor; sent to the
+        session's asyncpg connection directly (``adapters.driver``), in its transaction."""
         wanted = sorted(set(customer_ids))
         if not wanted:
             return {}
+        driver = await in_transaction(self.session)
         return {
-            r.wanted: _record(
-                r.wanted,
-                r if r.found else None,
-                r.accounts,
-                [ContactPoint(value, Owner(owner), source) for value, owner, source in r.points],
-                [Hold(reason, ends_on, starts_on) for reason, ends_on, starts_on in r.holds],
+            r["wanted"]: _record(
+                r["wanted"],
+                r if r["found"] else None,
+                r["accounts"],
+                [ContactPoint(value, Owner(owner), source) for value, owner, source in r["points"]],
+                [Hold(reason, ends_on, starts_on) for reason, ends_on, starts_on in r["holds"]],
             )
-            for r in await self.session.execute(_LOAD_MANY, {"customers": wanted})
+            for r in await driver.fetch(_LOAD_MANY, wanted)
         }
 
     async def save_profiles(self, saved: Sequence[Case], flags: Mapping[str, Mapping[str, bool]]) -> None:
@@ -307,7 +312,7 @@ class CaseRepository:
             await self.session.execute(_ADD_CORE_POINTS, core)
 
 
-_LOAD_MANY = text(
+_LOAD_MANY = (
     "SELECT w.customer_id AS wanted, c.customer_id IS NOT NULL AS found, c.stage, c.stage_entered_at,"
     " c.timezone, c.language, c.consents, c.risk_rating, c.signals, c.profile_as_of, c.unreachable,"
     " ARRAY(SELECT ROW(a.account_id, a.currency, a.stage, a.dpd, a.past_due_minor, a.stage_as_of, a.flags)"
@@ -316,12 +321,12 @@ _LOAD_MANY = text(
     " WHERE p.customer_id = w.customer_id ORDER BY p.id) AS points,"
     f" ARRAY(SELECT ROW(h.reason, h.ends_on, h.starts_on) FROM {holds.name} AS h"
     " WHERE h.customer_id = w.customer_id AND h.ended_on IS NULL ORDER BY h.set_at, h.hold_id) AS holds"
-    f" FROM unnest(CAST(:customers AS varchar[])) AS w(customer_id) LEFT JOIN {cases.name} AS c"
+    f" FROM unnest(CAST($1 AS varchar[])) AS w(customer_id) LEFT JOIN {cases.name} AS c"
     " ON c.customer_id = w.customer_id"
-).bindparams(_CUSTOMERS)
+)
 """Each debtor's case row (``found`` false when it has none) with its accounts, contact points
 and active holds as arrays of rows, in the orders ``load`` reads them. One array parameter: the
-statement is the same for any number of debtors, so it is prepared once per connection."""
+statement is the same for any number of debtors, so asyncpg prepares it once per connection."""
 
 _SAVE_PROFILES = text(
     f"WITH flags AS (UPDATE {case_accounts.name} AS a SET flags = CAST(v.flags AS jsonb)"
@@ -404,22 +409,22 @@ AccountTuple = tuple[str, str | None, str | None, int, int, date | None, dict[st
 
 def _record(
     customer_id: str,
-    row: Any,
+    row: Mapping[Any, Any] | None,
     accounts: Sequence[AccountTuple],
     points: Sequence[ContactPoint],
     active: Sequence[Hold],
 ) -> CaseRecord:
-    """A ``CaseRecord`` from its rows (``load`` and ``load_many``)."""
+    """A ``CaseRecord`` from its rows (``load`` and ``load_many``): the case's row by column name."""
     profile = Profile()
     if row is not None:
         profile = Profile(
-            timezone=row.timezone,
-            language=row.language,
+            timezone=row["timezone"],
+            language=row["language"],
             contact_points=tuple(points),
-            consents=dict(row.consents),
-            risk_rating=row.risk_rating,
-            signals=frozenset(row.signals),
-            as_of=row.profile_as_of,
+            consents=dict(row["consents"]),
+            risk_rating=row["risk_rating"],
+            signals=frozenset(row["signals"]),
+            as_of=row["profile_as_of"],
         )
     case = Case(
         customer_id=customer_id,
@@ -434,9 +439,9 @@ def _record(
     )
     return CaseRecord(
         case=case,
-        stage=row.stage if row is not None else case.stages[0],
-        stage_entered_at=row.stage_entered_at if row is not None else None,
-        unreachable=bool(row.unreachable) if row is not None else False,
+        stage=row["stage"] if row is not None else case.stages[0],
+        stage_entered_at=row["stage_entered_at"] if row is not None else None,
+        unreachable=bool(row["unreachable"]) if row is not None else False,
         exists=row is not None,
         linked=frozenset(a[0] for a in accounts if a[1] is not None) if row is not None else frozenset(),
     )
