@@ -42,11 +42,12 @@ _WRITE = (
     " past_due_minor = v.past_due_minor, stage_as_of = v.stage_as_of"
     " FROM unnest(CAST($3 AS varchar[]), CAST($4 AS varchar[]), CAST($5 AS integer[]),"
     " CAST($6 AS bigint[]), CAST($7 AS date[])) AS v(account_id, stage, dpd, past_due_minor, stage_as_of)"
-    " WHERE a.account_id = v.account_id),"
+    " WHERE a.account_id = v.account_id AND a.account_id = ANY(CAST($3 AS varchar[]))),"
     f" stages AS (UPDATE {cases.name} AS c SET stage = v.stage, updated_at = now(),"
     " stage_entered_at = coalesce(v.entered, c.stage_entered_at)"
     " FROM unnest(CAST($8 AS varchar[]), CAST($9 AS varchar[]), CAST($10 AS timestamptz[]))"
-    " AS v(customer_id, stage, entered) WHERE c.customer_id = v.customer_id),"
+    " AS v(customer_id, stage, entered)"
+    " WHERE c.customer_id = v.customer_id AND c.customer_id = ANY(CAST($8 AS varchar[]))),"
     f" cured AS (INSERT INTO {cures.name} (account_id, as_of, customer_id, from_stage, event_id)"
     " SELECT * FROM unnest(CAST($11 AS varchar[]), CAST($12 AS date[]), CAST($13 AS varchar[]),"
     " CAST($14 AS varchar[]), CAST($15 AS varchar[])) ON CONFLICT (account_id, as_of) DO NOTHING)"
@@ -54,7 +55,10 @@ _WRITE = (
 )
 """Cancel (debtors $1 with their recorded reasons $2), save the accounts' stages ($3-$7) and the
 cases' ($8-$10: an entry time, or null to keep the case's), record the cures ($11-$15); returns
-how many contacts and call tasks each debtor had cancelled."""
+how many contacts and call tasks each debtor had cancelled. The accounts and cases are also
+asked for by ``= ANY`` of their keys, which lets the planner find them through their primary
+keys: joined to the arrays alone, the plan read both tables whole to hash them (``EXPLAIN`` at
+6,000 debtors, 120 a round)."""
 
 
 async def write_stage_changes(
