@@ -22,7 +22,8 @@ committed rows: aging's outbox row of the stage change (``created_at``: the star
 transaction; ``published_at``: when its relay had Kafka's acknowledgement) and the contact case's
 ``updated_at`` (the start of the contact transaction). Afterwards every debtor's plan must be
 cancelled as ``cured``. CPU is reported for the workers, PostgreSQL, the broker and the script,
-with how busy the whole machine was.
+with how busy the whole machine was; with ``--statements``, the statements PostgreSQL ran on the
+contact database in the measured seconds (``pg_stat_statements``, loaded for the run).
 
 ``--mode stage-changes`` isolates the contact worker: the debtors are opened and moved to M1
 through its handlers in process, and the script publishes the cures itself, as aging does
@@ -32,7 +33,7 @@ notification.
 Target: p99 under 250 ms at 1,000 events/s.
 
     .venv/bin/python -m benchmarks.contact_cancellation [--mode payments|stage-changes]
-        [--debtors 5000] [--warm-up 5000] [--rate 1000] [--profile worker.svg]
+        [--debtors 5000] [--warm-up 5000] [--rate 1000] [--profile worker.svg] [--statements]
 """
 
 from __future__ import annotations
