@@ -57,8 +57,8 @@ _WRITE = (
 cases' ($8-$10: an entry time, or null to keep the case's), record the cures ($11-$15); returns
 how many contacts and call tasks each debtor had cancelled. The accounts and cases are also
 asked for by ``= ANY`` of their keys, which lets the planner find them through their primary
-keys: joined to the arrays alone, the plan read both tables whole to hash them (``EXPLAIN`` at
-6,000 debtors, 120 a round)."""
+keys: joined to the arrays alone, the generic plan read both tables whole to hash them
+(``EXPLAIN`` at 6,000 debtors, 120 a round)."""
 
 
 async def write_stage_changes(
