@@ -28,6 +28,7 @@ benchmark-contact: bootstrap
 	.venv/bin/python -m benchmarks.contact_month
 	.venv/bin/python -m benchmarks.contact_cancellation
 	.venv/bin/python -m benchmarks.contact_openings
+	.venv/bin/python -m benchmarks.contact_batches
 
 asyncapi: bootstrap
 	.venv/bin/python scripts/generate_asyncapi.py

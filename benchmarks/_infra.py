@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -120,3 +122,42 @@ async def durability_settings(stack: Stack, database: str) -> dict[str, str]:
         }
     finally:
         await conn.close()
+
+
+def load_statement_counter(stack: Stack) -> None:
+    """Restart the stack's PostgreSQL with ``pg_stat_statements`` loaded."""
+    assert stack.postgres is not None
+
+    async def configure() -> None:
+        conn = await connect(stack, "postgres")
+        try:
+            await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        finally:
+            await conn.close()
+
+    asyncio.run(configure())
+    stack.postgres.stop()
+    stack.postgres.start()
+
+
+async def statements(conn: Any, *, leaving_out: str = "") -> list[tuple[str, int, float]]:
+    """The statements ``pg_stat_statements`` counted on the connection's database (query, calls,
+    milliseconds of execution), most called first; ``leaving_out`` (a query of the caller's own)
+    and the statistics' own queries are left out."""
+    rows = await conn.fetch(
+        "SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, sum(calls)::bigint AS calls,"
+        " sum(total_exec_time) AS ms"
+        " FROM pg_stat_statements"
+        " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND query <> $1 AND query NOT LIKE '%pg_stat_%'"
+        " GROUP BY 1 ORDER BY 2 DESC",
+        leaving_out,
+    )
+    return [(r["query"], int(r["calls"]), float(r["ms"])) for r in rows]
+
+
+async def commits(conn: Any) -> int:
+    """Transactions committed on the connection's database so far."""
+    return int(
+        await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    )

@@ -22,7 +22,8 @@ committed rows: aging's outbox row of the stage change (``created_at``: the star
 transaction; ``published_at``: when its relay had Kafka's acknowledgement) and the contact case's
 ``updated_at`` (the start of the contact transaction). Afterwards every debtor's plan must be
 cancelled as ``cured``. CPU is reported for the workers, PostgreSQL, the broker and the script,
-with how busy the whole machine was.
+with how busy the whole machine was; with ``--statements``, the statements PostgreSQL ran on the
+contact database in the measured seconds (``pg_stat_statements``, loaded for the run).
 
 ``--mode stage-changes`` isolates the contact worker: the debtors are opened and moved to M1
 through its handlers in process, and the script publishes the cures itself, as aging does
@@ -32,7 +33,7 @@ notification.
 Target: p99 under 250 ms at 1,000 events/s.
 
     .venv/bin/python -m benchmarks.contact_cancellation [--mode payments|stage-changes]
-        [--debtors 5000] [--warm-up 5000] [--rate 1000] [--profile worker.svg]
+        [--debtors 5000] [--warm-up 5000] [--rate 1000] [--profile worker.svg] [--statements]
 """
 
 from __future__ import annotations
@@ -56,7 +57,16 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from benchmarks._infra import aging_worker, benchmark_stack, connect, cpu_seconds, postgres_cpu_seconds
+from benchmarks._infra import (
+    aging_worker,
+    benchmark_stack,
+    commits,
+    connect,
+    cpu_seconds,
+    load_statement_counter,
+    postgres_cpu_seconds,
+    statements,
+)
 from contact_service.bootstrap import SERVICE
 from contact_service.settings import ContactSettings
 from devstack._process import free_port
@@ -397,6 +407,52 @@ class CpuMeter:
         return ", ".join(parts) + f"; the machine {100 * self.machine_busy:.0f}% busy over {cores} cores"
 
 
+class StatementCounter:
+    """The statements PostgreSQL ran on one database between ``start`` and ``stop``
+    (``pg_stat_statements``, which ``--statements`` loads), and the transactions committed there;
+    every client of the database counts (the workers' pollers too), the script's own reads
+    (the set-up's polls, the notifications' listener) do not run meanwhile."""
+
+    def __init__(self, stack: Stack, database: str) -> None:
+        self._stack = stack
+        self._database = database
+        self._commits = 0
+        self.counted: list[tuple[str, int, float]] = []
+        self.committed = 0
+
+    async def start(self) -> None:
+        conn = await connect(self._stack, self._database)
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await conn.fetchval("SELECT pg_stat_statements_reset()")
+            self._commits = await commits(conn)
+        finally:
+            await conn.close()
+
+    async def stop(self) -> None:
+        await asyncio.sleep(1.0)  # each backend reports its transactions at most once a second
+        conn = await connect(self._stack, self._database)
+        try:
+            self.counted = await statements(conn)
+            self.committed = await commits(conn) - self._commits - 2  # the script's own two
+        finally:
+            await conn.close()
+
+    def report(self, events: int, per: str = "payment") -> str:
+        calls = sum(n for _, n, _ in self.counted)
+        ms = sum(t for *_, t in self.counted)
+        lines = [
+            f"statements on {self._database}: {calls:,} ({calls / events:.2f} per {per}),"
+            f" {ms:,.0f} ms executing ({ms / events:.3f} ms per {per});"
+            f" transactions committed: {self.committed:,} ({self.committed / events:.2f} per {per})"
+        ]
+        lines += [
+            f"  {n:>8,} calls {t:>9,.1f} ms ({t / events:.3f} ms per {per})  {query[:140]}"
+            for query, n, t in sorted(self.counted, key=lambda c: -c[2])[:15]
+        ]
+        return "\n".join(lines)
+
+
 def machine_ticks() -> tuple[int, int]:
     """(busy, total) clock ticks of every core so far, from ``/proc/stat`` (idle and iowait are
     not busy)."""
@@ -437,13 +493,18 @@ async def run_payments(
     clock = Clock()
     load_before = os.getloadavg()
     meter = CpuMeter(stack, {"aging worker": aging, "contact worker": worker})
+    counter = StatementCounter(stack, CONTACT_DB) if args.statements else None
     with profiled(worker, args.profile), profiled(aging, args.profile_aging):
+        if counter is not None:
+            await counter.start()
         meter.start()
         window = time.time()
         measured = time.monotonic()
         await pay(stack, args, range(args.warm_up, total), clock)
         measured = time.monotonic() - measured
         meter.stop()
+        if counter is not None:
+            await counter.stop()
         print(f"measured from {window:.1f} to {time.time():.1f} (seconds since the epoch)")
     load_after = os.getloadavg()
     await check_cancelled(stack, total)
@@ -458,6 +519,8 @@ async def run_payments(
         f"CPU from the first payment to the last cure seen ({measured:.1f} s):",
         meter.report(len(debtors), measured),
     )
+    if counter is not None:
+        print(counter.report(len(debtors)))
     print(
         "payment acknowledged -> cancellation seen committed:",
         percentiles([clock.seen[d] - clock.acked[d] for d in debtors]),
@@ -588,9 +651,17 @@ def main() -> None:
     parser.add_argument(
         "--profile-aging", type=Path, default=None, help="py-spy profile of the aging worker (payments mode)"
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="load pg_stat_statements and print the contact database's statements of the measured"
+        " seconds (payments mode; PostgreSQL then uses a little more CPU)",
+    )
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="contact-cancel-bench-"))
     with benchmark_stack() as stack:
+        if args.statements:
+            load_statement_counter(stack)
         stack.apply_topics(prefix=PREFIX)
         migrate_contact(stack)
         if args.mode == "stage-changes":

@@ -22,11 +22,18 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from benchmarks._infra import benchmark_stack, connect, cpu_seconds, postgres_cpu_seconds
+from benchmarks._infra import (
+    benchmark_stack,
+    commits,
+    connect,
+    cpu_seconds,
+    load_statement_counter,
+    postgres_cpu_seconds,
+    statements,
+)
 from benchmarks.contact_cancellation import (
     CONTACT_DB,
     account,
@@ -62,29 +69,13 @@ async def publish_openings(stack: Stack, accounts: int) -> None:
         await producer.stop()
 
 
-def load_statement_counter(stack: Stack) -> None:
-    """Restart the stack's PostgreSQL with ``pg_stat_statements`` loaded."""
-    assert stack.postgres is not None
-
-    async def configure() -> None:
-        conn = await connect(stack, "postgres")
-        try:
-            await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-        finally:
-            await conn.close()
-
-    asyncio.run(configure())
-    stack.postgres.stop()
-    stack.postgres.start()
-
-
 async def measure(stack: Stack, accounts: int, logs: Path) -> None:
     conn = await connect(stack, CONTACT_DB)
     try:
         await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         await conn.execute("ANALYZE")
         await conn.fetchval("SELECT pg_stat_statements_reset()")
-        commits_before = await _commits(conn)
+        commits_before = await commits(conn)
         load_before = os.getloadavg()
         with contact_worker(stack, logs) as worker:
             assert worker.proc is not None
@@ -101,8 +92,8 @@ async def measure(stack: Stack, accounts: int, logs: Path) -> None:
                     break
                 await asyncio.sleep(0.1)
             worker_cpu, postgres_cpu = cpu_seconds(pid), postgres_cpu_seconds(stack)
-            statements = await _statements(conn)
-            commits = await _commits(conn) - commits_before - polls - 1  # the script's own
+            counted = await statements(conn, leaving_out=_POLL)
+            committed = await commits(conn) - commits_before - polls - 1  # the script's own
         load_after = os.getloadavg()
     finally:
         await conn.close()
@@ -110,7 +101,7 @@ async def measure(stack: Stack, accounts: int, logs: Path) -> None:
     started, seen, worker_cpu_first, postgres_cpu_first = first
     span = now - started
     applied = accounts - seen
-    total = sum(calls for _, calls in statements)
+    total = sum(calls for _, calls, _ in counted)
     print(f"the contact worker applied {accounts} openings, {applied} in {span:.1f} s after the first seen:")
     print(f"  {applied / span:,.0f} openings/s")
     print(
@@ -119,29 +110,11 @@ async def measure(stack: Stack, accounts: int, logs: Path) -> None:
     )
     print(
         f"  statements on the contact database from the worker's start: {total:,}"
-        f" ({total / accounts:.2f} per opening); transactions committed: {commits:,}"
+        f" ({total / accounts:.2f} per opening); transactions committed: {committed:,}"
     )
-    for query, calls in statements[:15]:
+    for query, calls, _ in counted[:15]:
         print(f"    {calls:>8,}  {query[:150]}")
     print(f"  load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f}")
-
-
-async def _statements(conn: Any) -> list[tuple[str, int]]:
-    rows = await conn.fetch(
-        "SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, sum(calls)::bigint AS calls"
-        " FROM pg_stat_statements"
-        " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        " AND query <> $1 AND query NOT LIKE '%pg_stat_%'"  # the script's own
-        " GROUP BY 1 ORDER BY 2 DESC",
-        _POLL,
-    )
-    return [(r["query"], int(r["calls"])) for r in rows]
-
-
-async def _commits(conn: Any) -> int:
-    return int(
-        await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-    )
 
 
 def main() -> None:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from collections_common.database import pooled_driver
+from collections_common.database import pooled_driver, session_driver
 from contact_service.adapters.cases import CaseRepository, HoldRow
 from contact_service.adapters.decision_inputs import DecisionInputsRepository
-from contact_service.adapters.driver import driver_connection, in_transaction
+from contact_service.adapters.driver import in_transaction
 from contact_service.adapters.permits import InboundRow, PermitRepository, PermitRow, store_decision
 from contact_service.bootstrap import SERVICE
 from contact_service.domain.compliance import ContactHistory, PermitRequest
@@ -150,7 +150,7 @@ class TestDecisionInputs:
         async with AsyncSession(db) as session:
             with pytest.raises(RuntimeError, match="belongs in a transaction"):
                 await PermitRepository(session).add(permit(1, MORNING))
-            driver = await driver_connection(session)
+            driver = await session_driver(session)
             with pytest.raises(RuntimeError, match="belongs in a transaction"):
                 await DecisionInputsRepository(driver).lock_and_load(
                     "C1", MORNING, MORNING + timedelta(days=1)

@@ -14,8 +14,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from contact_service.adapters.kpis import KpiRepository
+from contact_service.adapters.cases import CaseRepository
 from contact_service.adapters.orm import cases, cures, permits, promises
+from contact_service.adapters.stage_writes import Cure, write_stage_changes
 from contact_service.bootstrap import SERVICE, create_api
 from contact_service.kpi_gauges import KpiGauges
 from contact_service.settings import ContactSettings
@@ -98,17 +99,13 @@ async def setup(
             ],
         )
     async with AsyncSession(engine) as session, session.begin():
-        await KpiRepository(session).add_cures(
-            [
-                {
-                    "account_id": account,
-                    "as_of": date.fromisoformat(day),
-                    "customer_id": "C1",
-                    "from_stage": "M1",
-                    "event_id": account,
-                }
-                for account, day in CURES
-            ]
+        await CaseRepository(session).lock("C1")
+        await write_stage_changes(
+            session,
+            cancelled={},
+            stages=[],
+            accounts=[],
+            cured=[Cure(account, date.fromisoformat(day), "C1", "M1", account) for account, day in CURES],
         )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_api(settings)), base_url="http://contact"
@@ -180,8 +177,9 @@ class TestCures:
     async def test_a_cure_is_recorded_once(self, setup: Any) -> None:
         engine, _, _ = setup
         async with AsyncSession(engine) as session, session.begin():
-            again = {"account_id": "A1", "as_of": date(2026, 1, 5), "customer_id": "C1", "from_stage": "M2"}
-            await KpiRepository(session).add_cures([{**again, "event_id": "again"}])
+            await CaseRepository(session).lock("C1")
+            again = Cure("A1", date(2026, 1, 5), "C1", "M2", "again")
+            await write_stage_changes(session, cancelled={}, stages=[], accounts=[], cured=[again])
             query = select(cures.c.event_id).where(cures.c.account_id == "A1")
             rows = (await session.execute(query)).all()
         assert [row.event_id for row in rows] == ["A1"]

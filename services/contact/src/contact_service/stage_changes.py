@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collections_common.events import StageChanged
 from collections_common.runtime import Incoming
 from contact_service.adapters.cases import CaseRecord, CaseRepository
-from contact_service.adapters.kpis import KpiRepository
+from contact_service.adapters.stage_writes import Cure, write_stage_changes
 from contact_service.adapters.waiting import WaitingStageChanges
 from contact_service.adapters.work import WorkRepository
 from contact_service.domain import case as cases_domain
@@ -36,7 +36,13 @@ from contact_service.domain.case import DEFAULT_STAGES, AccountStage, Cancellati
 from contact_service.domain.kpis import is_cure
 from contact_service.domain.plans import TreatmentPlan
 from contact_service.rounds import in_rounds
-from contact_service.treatment import STAGE_CHANGED, cancel_many, case_score, schedule_stage
+from contact_service.treatment import (
+    STAGE_CHANGED,
+    case_score,
+    count_cancelled,
+    recorded_reasons,
+    schedule_stage,
+)
 
 __all__ = ["UNKNOWN_STAGE", "apply_stage_changes"]
 
@@ -55,7 +61,7 @@ class _Effect:
     cancellation: Cancellation | str | None
     entered: datetime | None
     unreachable: bool
-    cure: dict[str, object] | None
+    cure: Cure | None
 
 
 async def apply_stage_changes(
@@ -148,15 +154,9 @@ def _fold(
     entered: datetime | None = None
     if after.stage != record.stage and after.stage != after.stages[0]:
         entered = incoming.event.envelope.time or datetime.now(UTC)
-    cure: dict[str, object] | None = None
+    cure: Cure | None = None
     if is_cure(data.to_stage, after.stages):  # for the contacts-per-cure KPI
-        cure = {
-            "account_id": data.account_id,
-            "as_of": data.as_of,
-            "customer_id": customer,
-            "from_stage": data.from_stage,
-            "event_id": incoming.event.envelope.id,
-        }
+        cure = Cure(data.account_id, data.as_of, customer, data.from_stage, incoming.event.envelope.id)
     records[customer] = CaseRecord(
         case=after,
         stage=after.stage,
@@ -181,20 +181,26 @@ def _fold(
 async def _write(
     session: AsyncSession, effects: Sequence[_Effect], plan: TreatmentPlan, horizon: timedelta
 ) -> None:
-    """One round's writes, in the order one change at a time makes them."""
-    await cancel_many(session, {e.customer_id: e.cancellation for e in effects if e.cancellation is not None})
+    """One round's writes, leaving what one change at a time leaves: the cancellations, the
+    stages and the cures in one statement (``adapters.stage_writes``), then the plans of the
+    stages entered (after the cancellations: a plan laid out again makes its cancelled contacts
+    pending), then the rescoring."""
+    cancellations = {e.customer_id: e.cancellation for e in effects if e.cancellation is not None}
+    counts = await write_stage_changes(
+        session,
+        cancelled=recorded_reasons(cancellations),
+        stages=[(e.customer_id, e.case.stage, e.entered) for e in effects],
+        accounts=[(e.account_id, e.account) for e in effects if e.account is not None],
+        cured=[e.cure for e in effects if e.cure is not None],
+    )
+    count_cancelled(session, cancellations, counts)
     for e in effects:
         if e.entered is not None:
             await schedule_stage(
                 session, plan, e.case, e.account_id, e.entered, horizon, unreachable=e.unreachable
             )
-    await CaseRepository(session).save_stages(
-        [(e.customer_id, e.case.stage, e.entered) for e in effects],
-        [(e.account_id, e.account) for e in effects if e.account is not None],
-    )
     # A debtor whose pending work was cancelled in this round has none left but what
     # schedule_stage laid out just now, with this very score: only the others are rescored.
     await WorkRepository(session).rescore_many(
         {e.customer_id: case_score(e.case, e.unreachable) for e in effects if e.cancellation is None}
     )
-    await KpiRepository(session).add_cures([e.cure for e in effects if e.cure is not None])

@@ -16,7 +16,16 @@ from contact_service.domain.plans import TreatmentPlan, planned_contacts, rezone
 from contact_service.domain.priority import PriorityInputs, score
 from contact_service.metrics import CANCELLATIONS, count_on_commit
 
-__all__ = ["STAGE_CHANGED", "cancel", "cancel_many", "case_score", "rezone_many", "schedule_stage"]
+__all__ = [
+    "STAGE_CHANGED",
+    "cancel",
+    "cancel_many",
+    "case_score",
+    "count_cancelled",
+    "recorded_reasons",
+    "rezone_many",
+    "schedule_stage",
+]
 
 STAGE_CHANGED = "stage_changed"
 """Why the pending work of a stage is cancelled when the case moves to another delinquent stage."""
@@ -54,13 +63,23 @@ async def cancel(session: AsyncSession, customer_id: str, cancellation: Cancella
 
 async def cancel_many(session: AsyncSession, cancellations: Mapping[str, Cancellation | str]) -> int:
     """``cancel`` for many debtors (debtor: why) in one statement; returns how many in all."""
-    reasons = {customer: _reason(why) for customer, why in cancellations.items()}
-    counts = await WorkRepository(session).cancel_pending_many(
-        {customer: recorded for customer, (_, recorded) in reasons.items()}
-    )
+    counts = await WorkRepository(session).cancel_pending_many(recorded_reasons(cancellations))
+    return count_cancelled(session, cancellations, counts)
+
+
+def recorded_reasons(cancellations: Mapping[str, Cancellation | str]) -> dict[str, str]:
+    """The reason recorded on each debtor's cancelled work (debtor: why, to debtor: reason)."""
+    return {customer: _reason(why)[1] for customer, why in cancellations.items()}
+
+
+def count_cancelled(
+    session: AsyncSession, cancellations: Mapping[str, Cancellation | str], counts: Mapping[str, int]
+) -> int:
+    """Count the contacts and call tasks cancelled (``counts``: debtor: how many) by reason once
+    the session's transaction commits; returns how many in all."""
     per_label: dict[str, int] = {}
     for customer, count in counts.items():
-        label = reasons[customer][0]
+        label = _reason(cancellations[customer])[0]
         per_label[label] = per_label.get(label, 0) + count
     for label, count in per_label.items():
         if count:

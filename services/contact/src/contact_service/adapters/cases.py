@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collections_common.bulk import insert_rows
-from contact_service.adapters.driver import driver_connection
+from collections_common.database import session_driver
+from contact_service.adapters.driver import in_transaction
 from contact_service.adapters.orm import case_accounts, cases, contact_points, holds
 from contact_service.domain.case import CORE_BANKING, AccountStage, Case, Profile
 from contact_service.domain.compliance import Hold, account_lock_key, lock_key
@@ -71,7 +72,6 @@ class HoldRow:
     ended_by: str | None
 
 
-_CUSTOMERS = bindparam("customers", type_=ARRAY(String))
 _ACCOUNTS = bindparam("accounts", type_=ARRAY(String))
 
 
@@ -87,7 +87,7 @@ class CaseRepository:
 
     async def customer_of(self, account_id: str) -> str | None:
         """The account's debtor (on the asyncpg connection directly: a permit's first statement)."""
-        return await customer_of(await driver_connection(self.session), account_id)
+        return await customer_of(await session_driver(self.session), account_id)
 
     async def currency_of(self, account_id: str) -> str | None:
         row = await self.session.execute(
@@ -108,7 +108,11 @@ class CaseRepository:
         points = await self.contact_points(customer_id)
         active = await self.holds(customer_id, active_only=True)
         return _record(
-            customer_id, row, accounts, points, [Hold(h.reason, h.ends_on, h.starts_on) for h in active]
+            customer_id,
+            row._mapping if row is not None else None,
+            accounts,
+            points,
+            [Hold(h.reason, h.ends_on, h.starts_on) for h in active],
         )
 
     async def set_unreachable(self, customer_id: str, unreachable: bool) -> None:
@@ -251,19 +255,21 @@ class CaseRepository:
         )
 
     async def load_many(self, customer_ids: Collection[str]) -> dict[str, CaseRecord]:
-        """``load`` for every debtor in one statement (``_LOAD_MANY``), by debtor."""
+        """``load`` for every debtor in one statement (``_LOAD_MANY``), by debtor; sent to the
+        session's asyncpg connection directly (``adapters.driver``), in its transaction."""
         wanted = sorted(set(customer_ids))
         if not wanted:
             return {}
+        driver = await in_transaction(self.session)
         return {
-            r.wanted: _record(
-                r.wanted,
-                r if r.found else None,
-                r.accounts,
-                [ContactPoint(value, Owner(owner), source) for value, owner, source in r.points],
-                [Hold(reason, ends_on, starts_on) for reason, ends_on, starts_on in r.holds],
+            r["wanted"]: _record(
+                r["wanted"],
+                r if r["found"] else None,
+                r["accounts"],
+                [ContactPoint(value, Owner(owner), source) for value, owner, source in r["points"]],
+                [Hold(reason, ends_on, starts_on) for reason, ends_on, starts_on in r["holds"]],
             )
-            for r in await self.session.execute(_LOAD_MANY, {"customers": wanted})
+            for r in await driver.fetch(_LOAD_MANY, wanted)
         }
 
     async def save_profiles(self, saved: Sequence[Case], flags: Mapping[str, Mapping[str, bool]]) -> None:
@@ -306,30 +312,8 @@ class CaseRepository:
         if points:
             await self.session.execute(_ADD_CORE_POINTS, core)
 
-    async def save_stages(
-        self,
-        stages: Sequence[tuple[str, str, datetime | None]],
-        accounts: Sequence[tuple[str, AccountStage]],
-    ) -> None:
-        """What a stage change changes, for many debtors, in one statement: each (customer,
-        rolled-up stage, entered at or None to keep it) and each (account, its stage and figures)."""
-        if stages or accounts:
-            await self.session.execute(
-                _SAVE_STAGES,
-                {
-                    "customers": [customer for customer, _, _ in stages],
-                    "stages": [stage for _, stage, _ in stages],
-                    "entered": [entered for _, _, entered in stages],
-                    "accounts": [account_id for account_id, _ in accounts],
-                    "account_stages": [a.stage for _, a in accounts],
-                    "dpds": [a.dpd for _, a in accounts],
-                    "past_dues": [a.past_due_minor for _, a in accounts],
-                    "as_ofs": [a.as_of for _, a in accounts],
-                },
-            )
 
-
-_LOAD_MANY = text(
+_LOAD_MANY = (
     "SELECT w.customer_id AS wanted, c.customer_id IS NOT NULL AS found, c.stage, c.stage_entered_at,"
     " c.timezone, c.language, c.consents, c.risk_rating, c.signals, c.profile_as_of, c.unreachable,"
     " ARRAY(SELECT ROW(a.account_id, a.currency, a.stage, a.dpd, a.past_due_minor, a.stage_as_of, a.flags)"
@@ -338,12 +322,12 @@ _LOAD_MANY = text(
     " WHERE p.customer_id = w.customer_id ORDER BY p.id) AS points,"
     f" ARRAY(SELECT ROW(h.reason, h.ends_on, h.starts_on) FROM {holds.name} AS h"
     " WHERE h.customer_id = w.customer_id AND h.ended_on IS NULL ORDER BY h.set_at, h.hold_id) AS holds"
-    f" FROM unnest(CAST(:customers AS varchar[])) AS w(customer_id) LEFT JOIN {cases.name} AS c"
+    f" FROM unnest(CAST($1 AS varchar[])) AS w(customer_id) LEFT JOIN {cases.name} AS c"
     " ON c.customer_id = w.customer_id"
-).bindparams(_CUSTOMERS)
+)
 """Each debtor's case row (``found`` false when it has none) with its accounts, contact points
 and active holds as arrays of rows, in the orders ``load`` reads them. One array parameter: the
-statement is the same for any number of debtors, so it is prepared once per connection."""
+statement is the same for any number of debtors, so asyncpg prepares it once per connection."""
 
 _SAVE_PROFILES = text(
     f"WITH flags AS (UPDATE {case_accounts.name} AS a SET flags = CAST(v.flags AS jsonb)"
@@ -419,25 +403,6 @@ _LINK_MANY = text(
     bindparam("currencies", type_=ARRAY(String())),
 )
 
-_SAVE_STAGES = text(
-    f"WITH accounts AS (UPDATE {case_accounts.name} AS a SET stage = v.stage, dpd = v.dpd,"
-    " past_due_minor = v.past_due_minor, stage_as_of = v.stage_as_of"
-    " FROM unnest(CAST(:accounts AS varchar[]), CAST(:account_stages AS varchar[]),"
-    " CAST(:dpds AS integer[]), CAST(:past_dues AS bigint[]), CAST(:as_ofs AS date[]))"
-    " AS v(account_id, stage, dpd, past_due_minor, stage_as_of)"
-    " WHERE a.account_id = v.account_id)"
-    f" UPDATE {cases.name} AS c SET stage = v.stage, updated_at = now(),"
-    " stage_entered_at = coalesce(v.entered, c.stage_entered_at)"
-    " FROM unnest(CAST(:customers AS varchar[]), CAST(:stages AS varchar[]),"
-    " CAST(:entered AS timestamptz[])) AS v(customer_id, stage, entered)"
-    " WHERE c.customer_id = v.customer_id"
-).bindparams(
-    bindparam("customers", type_=ARRAY(String())),
-    bindparam("stages", type_=ARRAY(String())),
-    bindparam("entered", type_=ARRAY(DateTime(timezone=True))),
-)
-"""The cases' stages and their accounts' (the two tables in one statement: one round trip)."""
-
 
 AccountTuple = tuple[str, str | None, str | None, int, int, date | None, dict[str, bool]]
 """An account of a case as ``_record`` takes it: id, currency, stage, dpd, past due, stage as of, flags."""
@@ -445,22 +410,22 @@ AccountTuple = tuple[str, str | None, str | None, int, int, date | None, dict[st
 
 def _record(
     customer_id: str,
-    row: Any,
+    row: Mapping[Any, Any] | None,
     accounts: Sequence[AccountTuple],
     points: Sequence[ContactPoint],
     active: Sequence[Hold],
 ) -> CaseRecord:
-    """A ``CaseRecord`` from its rows (``load`` and ``load_many``)."""
+    """A ``CaseRecord`` from its rows (``load`` and ``load_many``): the case's row by column name."""
     profile = Profile()
     if row is not None:
         profile = Profile(
-            timezone=row.timezone,
-            language=row.language,
+            timezone=row["timezone"],
+            language=row["language"],
             contact_points=tuple(points),
-            consents=dict(row.consents),
-            risk_rating=row.risk_rating,
-            signals=frozenset(row.signals),
-            as_of=row.profile_as_of,
+            consents=dict(row["consents"]),
+            risk_rating=row["risk_rating"],
+            signals=frozenset(row["signals"]),
+            as_of=row["profile_as_of"],
         )
     case = Case(
         customer_id=customer_id,
@@ -475,9 +440,9 @@ def _record(
     )
     return CaseRecord(
         case=case,
-        stage=row.stage if row is not None else case.stages[0],
-        stage_entered_at=row.stage_entered_at if row is not None else None,
-        unreachable=bool(row.unreachable) if row is not None else False,
+        stage=row["stage"] if row is not None else case.stages[0],
+        stage_entered_at=row["stage_entered_at"] if row is not None else None,
+        unreachable=bool(row["unreachable"]) if row is not None else False,
         exists=row is not None,
         linked=frozenset(a[0] for a in accounts if a[1] is not None) if row is not None else frozenset(),
     )

@@ -15,20 +15,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["driver_connection", "in_transaction", "require_transaction"]
+from collections_common.database import session_driver
 
-
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection of ``session``'s connection (checked out from the pool if need be)."""
-    connection = await session.connection()
-    pooled = await connection.get_raw_connection()
-    return pooled.driver_connection
+__all__ = ["in_transaction", "require_transaction"]
 
 
 async def in_transaction(session: AsyncSession) -> Any:
-    """:func:`driver_connection`, which must be in a transaction; RuntimeError otherwise."""
+    """``session``'s asyncpg connection (``collections_common.database.session_driver``), which
+    must be in a transaction; RuntimeError otherwise."""
     return require_transaction(
-        await driver_connection(session),
+        await session_driver(session),
         "this statement belongs in a transaction: take the debtor's lock first",
     )
 

@@ -3,14 +3,12 @@ contact attempts and cures."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from collections_common.bulk import insert_rows
 from collections_common.months import Month
 from contact_service.adapters.orm import cases, cures, permits, promises
 
@@ -26,13 +24,6 @@ class KpiRepository:
 
     def __init__(self, db: AsyncSession | AsyncConnection) -> None:
         self.db = db
-
-    async def add_cures(self, rows: Sequence[Mapping[str, object]]) -> None:
-        """Record cures (keys: account_id, as_of, customer_id, from_stage, event_id) in one
-        statement, each once per account and as-of date (a repeat is a no-op)."""
-        if rows:
-            assert isinstance(self.db, AsyncSession)
-            await insert_rows(self.db, cures, rows, conflict=("account_id", "as_of"))
 
     async def promise_decisions(self, first: date, last: date) -> dict[tuple[Month, str], int]:
         """Promises decided kept or broken per (month of the decision's as-of date, status)."""

@@ -320,20 +320,35 @@ class WorkRepository:
 
 
 _CUSTOMERS = bindparam("customers", type_=ARRAY(String))
-_DEBTOR_REASONS = (
-    " FROM unnest(CAST(:customers AS varchar[]), CAST(:reasons AS varchar[])) AS v(customer_id, reason)"
-)
-_CANCEL_PENDING = text(
-    f"WITH sends AS (UPDATE {planned_contacts.name} AS p SET status = '{CANCELLED}', cancel_reason = v.reason"
-    f"{_DEBTOR_REASONS} WHERE p.customer_id = v.customer_id AND p.status IN ('{PENDING}', '{SENDING}')"
-    " RETURNING p.customer_id),"
-    f" calls AS (UPDATE {call_tasks.name} AS t SET status = '{CANCELLED}', cancel_reason = v.reason,"
-    f" locked_by = NULL, locked_until = NULL{_DEBTOR_REASONS}"
-    f" WHERE t.customer_id = v.customer_id AND t.status = '{PENDING}' RETURNING t.customer_id)"
-    " SELECT customer_id, count(*) AS n"
+
+
+def cancel_pending_ctes(customers: str, reasons: str) -> str:
+    """Two common table expressions, ``sends`` and ``calls``, cancelling the pending contacts and
+    call tasks of each (debtor, reason) of the arrays ``customers`` and ``reasons`` (their
+    placeholders) with that reason; each returns a ``customer_id`` per row cancelled. The one
+    way this service cancels pending work (``_CANCEL_PENDING``, ``stage_writes``)."""
+    debtor_reasons = (
+        f" FROM unnest(CAST({customers} AS varchar[]), CAST({reasons} AS varchar[]))"
+        " AS v(customer_id, reason)"
+    )
+    return (
+        f"sends AS (UPDATE {planned_contacts.name} AS p SET status = '{CANCELLED}', cancel_reason = v.reason"
+        f"{debtor_reasons} WHERE p.customer_id = v.customer_id AND p.status IN ('{PENDING}', '{SENDING}')"
+        " RETURNING p.customer_id),"
+        f" calls AS (UPDATE {call_tasks.name} AS t SET status = '{CANCELLED}', cancel_reason = v.reason,"
+        f" locked_by = NULL, locked_until = NULL{debtor_reasons}"
+        f" WHERE t.customer_id = v.customer_id AND t.status = '{PENDING}' RETURNING t.customer_id)"
+    )
+
+
+CANCELLED_PER_DEBTOR = (
+    "SELECT customer_id, count(*) AS n"
     " FROM (SELECT customer_id FROM sends UNION ALL SELECT customer_id FROM calls) AS done"
     " GROUP BY customer_id"
 )
+"""After ``cancel_pending_ctes``: how many each debtor had cancelled (debtors with none left out)."""
+
+_CANCEL_PENDING = text(f"WITH {cancel_pending_ctes(':customers', ':reasons')} {CANCELLED_PER_DEBTOR}")
 """The pending contacts and call tasks of each (debtor, reason) cancelled with that reason: how
 many each debtor had. Both tables in one statement (one round trip), each joined to the
 parameters' rows as the planner sees fit."""
