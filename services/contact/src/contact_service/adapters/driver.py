@@ -1,11 +1,11 @@
-"""The asyncpg connection under a session, for the reservation's statements.
+"""The guard of statements sent to a session's asyncpg connection that belong in its transaction.
 
-A permit decision runs a few small statements per request; sent to the session's asyncpg
-connection directly they skip SQLAlchemy's statement execution (compiling, parameter
-processing, result wrapping) and run in the session's transaction all the same, since it is the
-same connection. With asyncpg, SQLAlchemy begins that transaction only when it runs the
-transaction's first statement: a statement that must be inside it (after the debtor's advisory
-lock, ``CaseRepository.lock``) gets its connection from :func:`in_transaction`, which refuses a
+Statements sent to the session's asyncpg connection directly (``collections_common.database.
+session_driver``: a permit's reservation, a round of stage changes) skip SQLAlchemy's statement
+execution and run in the session's transaction all the same, since it is the same connection.
+With asyncpg, SQLAlchemy begins that transaction only when it runs the transaction's first
+statement: a statement that must be inside it (after the debtor's advisory lock,
+``CaseRepository.lock``) gets its connection from :func:`in_transaction`, which refuses a
 connection that is not in one rather than let the statement commit on its own.
 """
 
