@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -81,12 +80,13 @@ class Stack:
     def destroy(self) -> None:
         """Kill the broker and PostgreSQL, then delete everything the run wrote (a test session's
         cluster grows to gigabytes). Nothing of it is kept, so neither is given a clean shutdown:
-        a broker's, with a test session's topics, took most of a minute."""
+        a broker's, with a test session's topics, took most of a minute. The deletion runs in a
+        detached ``rm`` (``delete_in_background``): a whole test session's took 20 s."""
         if self.broker is not None:
             self.broker.kill()
         if self.postgres is not None:
             self.postgres.kill()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+        delete_in_background(self.base_dir)
 
     def database_url(self, database: str) -> str:
         return re.sub(r"/[^/]*$", f"/{database}", self.admin_url)
@@ -137,6 +137,22 @@ def temporary_stack(prefix: str) -> Iterator[Stack]:
         yield stack
     finally:
         stack.destroy()
+
+
+def delete_in_background(directory: Path) -> None:
+    """Move ``directory`` out of the way under a new name beside it and delete it in a process of
+    its own, not awaited: the name is free at once and nothing waits for the files to go."""
+    if not directory.exists():
+        return
+    doomed = directory.with_name(f"{directory.name}.deleting-{os.getpid()}")
+    directory.rename(doomed)
+    subprocess.Popen(
+        ["rm", "-rf", "--", str(doomed)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def run_admin(bootstrap_servers: str, prefix: str, *args: str) -> None:
