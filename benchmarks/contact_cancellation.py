@@ -55,8 +55,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from confluent_kafka import KafkaError, Producer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from benchmarks._infra import (
@@ -446,6 +448,64 @@ class CpuMeter:
         return ", ".join(parts) + f"; the machine {100 * self.machine_busy:.0f}% busy over {cores} cores"
 
 
+class BatchMeter:
+    """Each consumer's batches between ``start`` and ``stop``: how many, their mean wall time
+    and events, from the workers' own ``/metrics`` (``collections_batch_seconds``,
+    ``collections_events_handled_total``); and the rows each outbox relay published, with their
+    mean time from commit to Kafka's acknowledgement (``collections_outbox_publish_latency_seconds``)."""
+
+    def __init__(self, workers: dict[str, ServiceProcess]) -> None:
+        self._urls = {name: f"http://127.0.0.1:{w.env['WORKER_PORT']}/metrics" for name, w in workers.items()}
+        self._before: dict[tuple[str, str], float] = {}
+        self.used: dict[tuple[str, str], float] = {}
+
+    def _now(self) -> dict[tuple[str, str], float]:
+        totals: dict[tuple[str, str], float] = {}
+        for name, url in self._urls.items():
+            for family in text_string_to_metric_families(httpx.get(url, timeout=5).text):
+                for sample in family.samples:
+                    consumer = sample.labels.get("consumer", "relay")
+                    if sample.name in BATCH_SAMPLES:
+                        key = (f"{name} {consumer}", BATCH_SAMPLES[sample.name])
+                        totals[key] = totals.get(key, 0.0) + sample.value
+        return totals
+
+    def start(self) -> None:
+        self._before = self._now()
+
+    def stop(self) -> None:
+        self.used = {key: value - self._before.get(key, 0.0) for key, value in self._now().items()}
+
+    def report(self) -> list[str]:
+        lines = []
+        for consumer in sorted({consumer for consumer, _ in self.used}):
+            batches = self.used.get((consumer, "batches"), 0.0)
+            seconds = self.used.get((consumer, "seconds"), 0.0)
+            if consumer.endswith(" relay"):
+                rows = self.used.get((consumer, "rows"), 0.0)
+                if rows:
+                    mean = 1000 * seconds / rows
+                    lines.append(f"  {consumer}: {rows:.0f} rows published, {mean:.1f} ms after commit")
+                continue
+            if not batches:
+                continue
+            events = self.used.get((consumer, "events"), 0.0)
+            lines.append(
+                f"  {consumer}: {batches:.0f} batches, {1000 * seconds / batches:.1f} ms"
+                + (f" and {events / batches:.1f} events each" if events else " each")
+            )
+        return lines
+
+
+BATCH_SAMPLES = {
+    "collections_batch_seconds_count": "batches",
+    "collections_batch_seconds_sum": "seconds",
+    "collections_events_handled_total": "events",
+    "collections_outbox_publish_latency_seconds_count": "rows",
+    "collections_outbox_publish_latency_seconds_sum": "seconds",
+}
+
+
 class StatementCounter:
     """The statements PostgreSQL ran on one database between ``start`` and ``stop``
     (``pg_stat_statements``, which ``--statements`` loads), and the transactions committed there;
@@ -532,16 +592,19 @@ async def run_payments(
     clock = Clock()
     load_before = os.getloadavg()
     meter = CpuMeter(stack, {"aging worker": aging, "contact worker": worker})
+    batches = BatchMeter({"aging": aging, "contact": worker})
     counter = StatementCounter(stack, CONTACT_DB) if args.statements else None
     with profiled(worker, args.profile), profiled(aging, args.profile_aging):
         if counter is not None:
             await counter.start()
+        batches.start()
         meter.start()
         window = time.time()
         measured = time.monotonic()
         await pay(stack, args, range(args.warm_up, total), clock)
         measured = time.monotonic() - measured
         meter.stop()
+        batches.stop()
         if counter is not None:
             await counter.stop()
         print(f"measured from {window:.1f} to {time.time():.1f} (seconds since the epoch)")
@@ -558,6 +621,8 @@ async def run_payments(
         f"CPU from the first payment to the last cure seen ({measured:.1f} s):",
         meter.report(len(debtors), measured),
     )
+    print("batches in the measured seconds (each consumer's, and each outbox relay's publications):")
+    print("\n".join(batches.report()))
     if counter is not None:
         print(counter.report(len(debtors)))
     print(
