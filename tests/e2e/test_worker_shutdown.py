@@ -1,4 +1,5 @@
-"""A worker whose broker and database are gone stops on SIGTERM by itself: each of its components
+"""A worker whose broker and database are gone, or whose broker is frozen (it answers nothing while
+its connections stay open), stops on SIGTERM by itself: each of its components
 honours the stop (``ConsumerRunner.run``), none has to be cancelled after
 ``service.SHUTDOWN_GRACE_SECONDS``, and it exits 0, since nothing is lost (every batch is committed
 whole with its positions, or not at all). The seconds it took are printed and recorded
@@ -6,6 +7,7 @@ whole with its positions, or not at all). The seconds it took are printed and re
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 import uuid
@@ -52,9 +54,28 @@ def private_stack() -> Iterator[Stack]:
         yield started
 
 
+def gone(stack: Stack) -> None:
+    stack.stop()  # the broker, then PostgreSQL
+
+
+def frozen(stack: Stack) -> None:
+    """The broker stops answering but its connections stay open (a hung host, a long GC pause):
+    every request waits for its timeout instead of failing at once."""
+    assert stack.broker is not None and stack.broker.pid is not None
+    os.kill(stack.broker.pid, signal.SIGSTOP)
+
+
+OUTAGES = {"broker and database gone": gone, "broker frozen": frozen}
+
+
+@pytest.mark.parametrize("outage", sorted(OUTAGES))
 @pytest.mark.parametrize("name", sorted(SERVICES))
-async def test_a_worker_stops_on_sigterm_by_itself_after_its_broker_and_database_are_gone(
-    private_stack: Stack, tmp_path: Path, name: str, record_property: Callable[[str, object], None]
+async def test_a_worker_stops_on_sigterm_by_itself_in_an_outage(
+    private_stack: Stack,
+    tmp_path: Path,
+    name: str,
+    outage: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     namespace = f"t{uuid.uuid4().hex[:10]}"
     private_stack.apply_topics(prefix=f"{namespace}.")
@@ -83,13 +104,13 @@ async def test_a_worker_stops_on_sigterm_by_itself_after_its_broker_and_database
         finally:
             await conn.close()
 
-        private_stack.stop()  # the broker, then PostgreSQL
+        OUTAGES[outage](private_stack)
         assert worker.alive, worker.output()[-3000:]
         signalled = time.monotonic()
         code = worker.stop(signal.SIGTERM, timeout=KUBERNETES_GRACE_SECONDS)  # raises if still running
         seconds = time.monotonic() - signalled
         record_property("seconds_to_exit", round(seconds, 2))
-        print(f"{name} worker exited {code} {seconds:.2f} s after SIGTERM")
+        print(f"{name} worker, {outage}: exited {code} {seconds:.2f} s after SIGTERM")
         output = worker.output()
         assert "cancelling them" not in output, "every component stopped by itself"
         assert code == 0, output[-3000:]

@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from collections_common.runtime import records
+from collections_common.runtime._aio import STOP_GRACE_SECONDS
 from collections_common.settings import ServiceSettings
 
 records.install()  # no record's header bytes can make a fetch fail (see records.py)
@@ -55,18 +56,35 @@ def new_consumer(settings: ServiceSettings, *, group: bool = True) -> AIOKafkaCo
     )
 
 
-async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
-    """``consumer.stop()``, without the ``CancelledError`` aiokafka raises from it when a fetch is
+CONSUMER_STOP_SECONDS = 3.0
+"""Seconds ``stop_consumer`` waits for ``consumer.stop()``, which leaves the group (so the other
+members take over its partitions at once) and waits for the broker's answer. A healthy broker
+answers in milliseconds; a frozen one (its host hung, its connections open) never does, and the
+request would wait for its 40 s timeout."""
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer, *, timeout: float = CONSUMER_STOP_SECONDS) -> None:
+    """``consumer.stop()`` for at most ``timeout`` seconds, then given up: the consumer's
+    connections close with the process, and the group's coordinator drops the member after its
+    session timeout. Without the ``CancelledError`` aiokafka raises from it when a fetch is
     waiting to retry (a broker gone): its fetcher cancels that fetch and awaits it
-    (aio-libs/aiokafka#647). The consumer's connections then close with the process. A
-    cancellation of the caller's own task is raised as usual."""
+    (aio-libs/aiokafka#647). A cancellation of the caller's own task is raised as usual."""
+    stopping = asyncio.ensure_future(consumer.stop())
     try:
-        await consumer.stop()
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
+        await asyncio.wait([stopping], timeout=timeout)
+    finally:
+        if not stopping.done():
+            stopping.cancel()
+            log.warning(
+                "kafka consumer not stopped within %.0f s (the broker does not answer); its"
+                " connections close with the process",
+                timeout,
+            )
+            await asyncio.wait([stopping], timeout=STOP_GRACE_SECONDS)
+    if stopping.cancelled():
         log.debug("kafka consumer stopped with a fetch cancelled")
+    elif stopping.done() and (error := stopping.exception()) is not None:
+        raise error
 
 
 async def partitions_of(settings: ServiceSettings, topic: str) -> list[int]:
