@@ -570,6 +570,19 @@ def percentiles(values: list[float]) -> str:
     return f"p50={pct(50):.0f}ms p90={pct(90):.0f}ms p99={pct(99):.0f}ms max={ordered[-1] * 1000:.0f}ms"
 
 
+def by_second(clock: Clock, debtors: list[str]) -> list[str]:
+    """The latencies of the payments sent in each second of the measured window: whether the tail
+    is one stall or spread over the run."""
+    first = min(clock.sent[d] for d in debtors)
+    seconds: dict[int, list[float]] = {}
+    for d in debtors:
+        seconds.setdefault(int(clock.sent[d] - first), []).append(clock.seen[d] - clock.acked[d])
+    return [
+        f"  second {n}: {len(values)} payments, {percentiles(values)}"
+        for n, values in sorted(seconds.items())
+    ]
+
+
 # -- the two modes --------------------------------------------------------------------------------
 async def run_payments(
     stack: Stack, args: argparse.Namespace, worker: ServiceProcess, aging: ServiceProcess
@@ -633,6 +646,8 @@ async def run_payments(
         "payment sent -> cancellation seen committed:        ",
         percentiles([clock.seen[d] - clock.sent[d] for d in debtors]),
     )
+    print("payment acknowledged -> cancellation seen committed, by the second the payment was sent in:")
+    print("\n".join(by_second(clock, debtors)))
     have = [
         d for d in debtors if {"aging_started", "published", "contact_started"} <= parts.get(d, {}).keys()
     ]

@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 
 from contact_service.domain.contact import Channel
 from contact_service.domain.money import format_money
-from contact_service.domain.plans import PlanStep, StagePlan, TreatmentPlan, planned_contacts, rezoned
+from contact_service.domain.plans import (
+    PlannedContact,
+    PlanStep,
+    StagePlan,
+    TreatmentPlan,
+    first_contacts,
+    next_contact,
+    planned_contacts,
+    rezoned,
+)
 from contact_service.plans import DEFAULT_PLAN, MessageFacts, PlanError, Renderer, load_plan
 
 NY = "America/New_York"
@@ -179,6 +188,72 @@ class TestSchedule:
             if c.channel is Channel.CALL
         ]
         assert [c.due_at.astimezone(ZoneInfo("Asia/Shanghai")).day for c in calls] == [2, 5, 8, 11]
+
+
+@st.composite
+def plan_steps(draw: st.DrawFn) -> PlanStep:
+    day = draw(st.integers(0, 20))
+    every = draw(st.none() | st.integers(1, 10))
+    until = draw(st.none() | st.integers(day, 40)) if every else None
+    at = time(draw(st.integers(0, 23)), draw(st.sampled_from([0, 30])))
+    channel = draw(st.sampled_from([Channel.SMS, Channel.EMAIL, Channel.CALL]))
+    return PlanStep(channel, day, "t", draw(st.integers(0, 100)), at, every_days=every, until_day=until)
+
+
+class TestOneContactOfEachStepAtATime:
+    """The service stores one contact per step and lays out the next when it is done with: when
+    nothing is cancelled, that makes exactly the contacts ``planned_contacts`` lists."""
+
+    @given(
+        steps=st.lists(plan_steps(), min_size=1, max_size=5),
+        entered=st.datetimes(
+            min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+        ),
+        zone=st.sampled_from(["UTC", "Asia/Shanghai", NY, "Europe/London"]),
+        horizon_days=st.integers(1, 60),
+    )
+    def test_the_first_of_each_step_then_each_ones_next_are_the_whole_plan(
+        self, steps: list[PlanStep], entered: datetime, zone: str, horizon_days: int
+    ) -> None:
+        plan = TreatmentPlan({"M1": StagePlan("M1", tuple(steps))})
+        until = entered + timedelta(days=horizon_days)
+        window = (entered, zone, until)
+        stored: list[PlannedContact] = []
+        pending = first_contacts(plan, "M1", *window)
+        assert len({c.step for c in pending}) == len(pending), "one contact of each step at a time"
+        while pending:
+            done = min(pending, key=lambda c: (c.due_at, c.step))  # the sender takes them as they fall due
+            pending.remove(done)
+            stored.append(done)
+            following = next_contact(plan, "M1", *window, step=done.step, after=done.due_at)
+            if following is not None:
+                assert following.step == done.step and following.due_at > done.due_at
+                pending.append(following)
+
+        assert sorted(stored, key=_order) == sorted(planned_contacts(plan, "M1", *window), key=_order)
+
+    def test_the_default_m1_plan_keeps_five_contacts_where_it_schedules_nine(self) -> None:
+        plan = load_plan().plan
+        entered = datetime(2026, 3, 2, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+        window = (entered, "Asia/Shanghai", entered + timedelta(days=30))
+        assert len(planned_contacts(plan, "M1", *window)) == 9
+        first = first_contacts(plan, "M1", *window)
+        assert [(c.channel, c.due_at.astimezone(ZoneInfo("Asia/Shanghai")).day) for c in first] == [
+            (Channel.SMS, 2),
+            (Channel.EMAIL, 2),
+            (Channel.PUSH, 3),
+            (Channel.SMS, 9),
+            (Channel.IVR, 12),
+        ]
+        weekly = first[3]
+        after = next_contact(plan, "M1", *window, step=weekly.step, after=weekly.due_at)
+        assert after is not None and after.due_at - weekly.due_at == timedelta(days=7)
+        last = datetime(2026, 3, 30, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # the 28th day's
+        assert next_contact(plan, "M1", *window, step=weekly.step, after=last) is None
+
+
+def _order(contact: PlannedContact) -> tuple[datetime, int]:
+    return contact.due_at, contact.step
 
 
 ZONES = ["UTC", "Asia/Shanghai", "America/New_York", "Europe/London", "Pacific/Kiritimati", "Etc/GMT+12"]

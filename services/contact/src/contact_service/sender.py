@@ -7,8 +7,10 @@ dropped, never sent early); refused for good (a stop flag, no consent, no contac
 an idempotency key of its own, so a retry never sends it twice. A provider that fails every
 retry leaves it waiting ``resend_after_seconds``; once its permit has expired the permit is
 closed as ``failed`` and the contact asks for a new one (the policy decides again). Everything
-is in the database: scheduled and deferred work survives a restart. The debtor's advisory lock
-is taken before the contact's row, in the same order as the consumers' cancellations.
+is in the database: scheduled and deferred work survives a restart. A contact sent or blocked
+for good lays out its step's next one (``treatment.schedule_next``) in the same transaction.
+The debtor's advisory lock is taken before the contact's row, in the same order as the
+consumers' cancellations.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from contact_service.metrics import (
 from contact_service.permits import OutcomeReport, count_decision, record_outcome, reserve
 from contact_service.plans import LoadedPlan, MessageFacts, Renderer, load_plan
 from contact_service.settings import ContactSettings
+from contact_service.treatment import schedule_next
 
 __all__ = ["ContactSender", "providers_from"]
 
@@ -83,6 +86,7 @@ class ContactSender:
         self.renderer = Renderer(self.plan)
         self.providers = providers or providers_from(settings)
         self.pack = settings.pack
+        self.horizon = timedelta(days=settings.plan_horizon_days)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -131,6 +135,7 @@ class ContactSender:
             point = _contact_point(record, channel)
             if point is None:
                 await work.update_planned(planned_id, status=BLOCKED, deferred_rule=NO_CONTACT_POINT)
+                await self._next(session, record, row)
                 return False
             permit = await reserve(
                 session,
@@ -155,6 +160,7 @@ class ContactSender:
                 count_on_commit(session, DEFERRED.labels(permit.rule or ""))
             else:
                 await work.update_planned(planned_id, status=BLOCKED, deferred_rule=permit.rule)
+                await self._next(session, record, row)
         count_decision(permit)
         return permit.allowed
 
@@ -187,6 +193,8 @@ class ContactSender:
                     )
                     status = BLOCKED if exc.final else PENDING
                     await work.update_planned(planned_id, status=status, permit_id=None, last_error=str(exc))
+                    if exc.final:
+                        await self._next(session, record, row)
                 if not exc.final:
                     retry = now + timedelta(seconds=self.settings.resend_after_seconds)
                     await work.update_planned(planned_id, next_try_at=retry, last_error=str(exc))
@@ -204,9 +212,14 @@ class ContactSender:
             await work.update_planned(
                 planned_id, status=SENT, sent_at=now, language=message.language, last_error=None
             )
+            await self._next(session, record, row)
             await outbox.flush()
         SENT_TOTAL.labels(row.channel).inc()
         return 1
+
+    async def _next(self, session: AsyncSession, record: CaseRecord, row: PlannedRow) -> None:
+        """The contact ``row`` is done with (sent or blocked): its step's next one is laid out."""
+        await schedule_next(session, self.plan.plan, record, row, self.horizon)
 
     def _message(self, row: PlannedRow, record: CaseRecord, to: str) -> OutboundMessage:
         account = record.case.accounts.get(row.account_id)

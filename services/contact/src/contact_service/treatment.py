@@ -9,10 +9,11 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contact_service.adapters.work import WorkRepository
+from contact_service.adapters.cases import CaseRecord
+from contact_service.adapters.work import CallTaskRow, PlannedRow, WorkRepository
 from contact_service.domain.case import Cancellation, CancelReason, Case
 from contact_service.domain.localtime import local_day, start_of_day
-from contact_service.domain.plans import TreatmentPlan, planned_contacts, rezoned
+from contact_service.domain.plans import TreatmentPlan, first_contacts, next_contact, rezoned
 from contact_service.domain.priority import PriorityInputs, score
 from contact_service.metrics import CANCELLATIONS, count_on_commit
 
@@ -24,6 +25,7 @@ __all__ = [
     "count_cancelled",
     "recorded_reasons",
     "rezone_many",
+    "schedule_next",
     "schedule_stage",
 ]
 
@@ -96,14 +98,60 @@ async def schedule_stage(
     horizon: timedelta,
     *,
     unreachable: bool = False,
-) -> tuple[int, int]:
-    """Lay out the plan of the case's stage from the local day it entered it (``at``)."""
+) -> None:
+    """Lay out the plan of the case's stage from the local day it entered it (``at``): the first
+    contact of each step (``domain.plans.first_contacts``; a step whose contact is already done
+    with, the debtor back in the stage the same day, goes on from its next one)."""
+    window = _window(case, at, horizon)
+    contacts = first_contacts(plan, case.stage, *window)
+    work = WorkRepository(session)
+    while contacts:
+        done_with = await work.schedule(
+            case.customer_id, account_id, contacts, score=case_score(case, unreachable)
+        )
+        contacts = [
+            following
+            for contact in done_with
+            if (following := next_contact(plan, case.stage, *window, step=contact.step, after=contact.due_at))
+        ]
+
+
+async def schedule_next(
+    session: AsyncSession,
+    plan: TreatmentPlan,
+    record: CaseRecord,
+    done_with: PlannedRow | CallTaskRow,
+    horizon: timedelta,
+) -> None:
+    """Lay out the next contact of the step whose stored one (``done_with``) was just sent,
+    blocked or called, when the case is still in that stage (``domain.plans.next_contact``).
+    Called with the debtor's lock held, so that a cancellation of the debtor's pending work
+    either comes first (the case has left the stage, or the contact was cancelled and is not
+    done with) or sees the next contact pending."""
+    if record.stage != done_with.stage or record.stage_entered_at is None:
+        return
+    window = _window(record.case, record.stage_entered_at, horizon)
+    contact = done_with.due_at
+    while (
+        following := next_contact(plan, done_with.stage, *window, step=done_with.step, after=contact)
+    ) is not None:
+        left = await WorkRepository(session).schedule(
+            record.case.customer_id,
+            done_with.account_id,
+            [following],
+            score=case_score(record.case, record.unreachable),
+        )
+        if not left:
+            return
+        contact = following.due_at
+
+
+def _window(case: Case, entered_at: datetime, horizon: timedelta) -> tuple[datetime, str, datetime]:
+    """The local start of the day the case entered its stage, its timezone and the end of the
+    horizon: what ``domain.plans`` lays a stage's contacts out over."""
     tz = case.compliance_facts().zone
-    entered = start_of_day(local_day(at, tz), tz)
-    contacts = planned_contacts(plan, case.stage, entered, case.profile.timezone, entered + horizon)
-    return await WorkRepository(session).schedule(
-        case.customer_id, account_id, contacts, score=case_score(case, unreachable)
-    )
+    entered = start_of_day(local_day(entered_at, tz), tz)
+    return entered, case.profile.timezone, entered + horizon
 
 
 async def rezone_many(session: AsyncSession, zones: Mapping[str, tuple[str, str]]) -> int:

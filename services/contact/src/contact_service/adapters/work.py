@@ -33,6 +33,7 @@ class PlannedRow:
     customer_id: str
     account_id: str
     stage: str
+    step: int
     channel: str
     template: str
     due_at: datetime
@@ -50,6 +51,7 @@ class CallTaskRow:
     customer_id: str
     account_id: str
     stage: str
+    step: int
     template: str
     priority: int
     score: int
@@ -70,16 +72,18 @@ class WorkRepository:
 
     async def schedule(
         self, customer_id: str, account_id: str, contacts: Sequence[PlannedContact], *, score: int
-    ) -> tuple[int, int]:
+    ) -> list[PlannedContact]:
         """Store a plan's contacts (calls become call tasks). A contact stored before is left alone,
         unless it was cancelled: a debtor back in a stage the same day (cured, then delinquent
         again; moved on, then back) gets that stage's plan again, and the cancelled contact is
-        pending once more."""
+        pending once more. Returns the contacts left alone because their stored one is done with
+        (sent, blocked, or its call made): their steps go on from the next one."""
+        stored: set[tuple[int, datetime]] = set()
         sends = [c for c in contacts if c.channel in _SENT_CHANNELS]
         calls = [c for c in contacts if c.channel is Channel.CALL]
         if sends:
             new_sends = insert(planned_contacts)
-            await self.session.execute(
+            result = await self.session.execute(
                 new_sends.values(
                     [
                         {
@@ -96,7 +100,8 @@ class WorkRepository:
                         }
                         for c in sends
                     ]
-                ).on_conflict_do_update(  # a cancelled one is pending again, as if new
+                )
+                .on_conflict_do_update(  # a cancelled one is pending again, as if new
                     constraint="planned_contacts_once",
                     set_={
                         "status": PENDING,
@@ -111,10 +116,12 @@ class WorkRepository:
                     },
                     where=planned_contacts.c.status == CANCELLED,
                 )
+                .returning(planned_contacts.c.step, planned_contacts.c.due_at)
             )
+            stored |= {(r.step, r.due_at) for r in result}
         if calls:
             new_calls = insert(call_tasks)
-            await self.session.execute(
+            result = await self.session.execute(
                 new_calls.values(
                     [
                         {
@@ -131,7 +138,8 @@ class WorkRepository:
                         }
                         for c in calls
                     ]
-                ).on_conflict_do_update(  # a cancelled one is pending again, as if new
+                )
+                .on_conflict_do_update(  # a cancelled one is pending again, as if new
                     constraint="call_tasks_once",
                     set_={
                         "status": PENDING,
@@ -144,8 +152,26 @@ class WorkRepository:
                     },
                     where=call_tasks.c.status == CANCELLED,
                 )
+                .returning(call_tasks.c.step, call_tasks.c.due_at)
             )
-        return len(sends), len(calls)
+            stored |= {(r.step, r.due_at) for r in result}
+        left = [c for c in contacts if (c.step, c.due_at) not in stored]
+        return await self._done_with(customer_id, left) if left else []
+
+    async def _done_with(self, customer_id: str, contacts: Sequence[PlannedContact]) -> list[PlannedContact]:
+        """Those of ``contacts`` (all of one debtor's stage) whose stored one is done with."""
+        done: set[tuple[int, datetime]] = set()
+        for table, finished in ((planned_contacts, (SENT, BLOCKED)), (call_tasks, (DONE,))):
+            rows = await self.session.execute(
+                select(table.c.step, table.c.due_at).where(
+                    table.c.customer_id == customer_id,
+                    table.c.stage == contacts[0].stage,
+                    table.c.due_at.in_({c.due_at for c in contacts}),
+                    table.c.status.in_(finished),
+                )
+            )
+            done |= {(r.step, r.due_at) for r in rows}
+        return [c for c in contacts if (c.step, c.due_at) in done]
 
     async def rezone_pending_many(self, moves: Mapping[str, Callable[[datetime], datetime]]) -> int:
         """Move each debtor's untouched pending work (never tried, deferred, locked or permitted)
@@ -378,6 +404,7 @@ def _planned(r: Any) -> PlannedRow:
         customer_id=r.customer_id,
         account_id=r.account_id,
         stage=r.stage,
+        step=r.step,
         channel=r.channel,
         template=r.template,
         due_at=r.due_at,
@@ -394,6 +421,7 @@ def _task(r: Any) -> CallTaskRow:
         customer_id=r.customer_id,
         account_id=r.account_id,
         stage=r.stage,
+        step=r.step,
         template=r.template,
         priority=r.priority,
         score=r.score,

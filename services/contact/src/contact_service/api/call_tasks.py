@@ -28,6 +28,7 @@ from contact_service.domain.contact import ADDRESS, Channel, Outcome, Owner
 from contact_service.domain.errors import OutcomeConflict, UnknownThing
 from contact_service.permits import OutcomeReport, count_decision, record_outcome, reserve
 from contact_service.plans import MessageFacts
+from contact_service.treatment import schedule_next
 
 router = APIRouter(prefix="/v1/call-tasks", tags=["call tasks"])
 
@@ -138,8 +139,14 @@ async def record_task_outcome(
     config: ContactConfigDep,
     caller: Collector,
 ) -> PermitPublic:
-    """Record the call's outcome (with its recording reference) on the task's permit; the task is done."""
+    """Record the call's outcome (with its recording reference) on the task's permit; the task is
+    done, and its step's next call is laid out (``treatment.schedule_next``)."""
     work = WorkRepository(uow.session)
+    cases = CaseRepository(uow.session)
+    found = await work.task(task_id)
+    if found is None:
+        raise UnknownThing("no such call task")
+    await cases.lock(found.customer_id)  # before the task's row, as the consumers' cancellations
     task = await work.task(task_id, for_update=True)
     if task is None:
         raise UnknownThing("no such call task")
@@ -158,6 +165,8 @@ async def record_task_outcome(
         await work.update_task(
             task_id, status=DONE, outcome=body.outcome, done_by=caller.subject, done_at=datetime.now(UTC)
         )
+        horizon = timedelta(days=config.settings.plan_horizon_days)
+        await schedule_next(uow.session, config.plan.plan, await cases.load(task.customer_id), task, horizon)
     await uow.commit()
     return permit_public(row)
 

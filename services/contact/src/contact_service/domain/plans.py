@@ -5,6 +5,12 @@ case entered the stage (day 0 is that day), optionally a repeat interval in days
 time of day, a template and a priority. ``planned_contacts`` turns a plan and a case's stage
 entry into dated contacts in the debtor's timezone; the compliance policy still decides each
 one when it is due. Loading plans from a file is ``contact_service.plans``.
+
+The service stores one contact of each step at a time: ``first_contacts`` when the case enters
+the stage, and ``next_contact`` of a step once its stored one is done with (sent, blocked, or
+the call made). A cancellation (a cure, a hold, a stop flag, a move to another stage) then
+touches one row per step, not every repeat of the stage, and laying the steps out one by one
+leaves, when nothing is cancelled, exactly the contacts ``planned_contacts`` lists.
 """
 
 from __future__ import annotations
@@ -17,7 +23,16 @@ from zoneinfo import ZoneInfo
 from contact_service.domain.contact import Channel
 from contact_service.domain.localtime import local_day, local_instant, require_aware
 
-__all__ = ["PlanStep", "PlannedContact", "StagePlan", "TreatmentPlan", "planned_contacts", "rezoned"]
+__all__ = [
+    "PlanStep",
+    "PlannedContact",
+    "StagePlan",
+    "TreatmentPlan",
+    "first_contacts",
+    "next_contact",
+    "planned_contacts",
+    "rezoned",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +113,42 @@ def planned_contacts(
             offset += step.every_days
     contacts.sort(key=lambda contact: (contact.due_at, -contact.priority, contact.step))
     return contacts
+
+
+def first_contacts(
+    plan: TreatmentPlan, stage: str, entered_at: datetime, timezone: str, until: datetime
+) -> list[PlannedContact]:
+    """The first contact of each step of ``planned_contacts``, in its order."""
+    seen: set[int] = set()
+    first = []
+    for contact in planned_contacts(plan, stage, entered_at, timezone, until):
+        if contact.step not in seen:
+            seen.add(contact.step)
+            first.append(contact)
+    return first
+
+
+def next_contact(
+    plan: TreatmentPlan,
+    stage: str,
+    entered_at: datetime,
+    timezone: str,
+    until: datetime,
+    *,
+    step: int,
+    after: datetime,
+) -> PlannedContact | None:
+    """The contact of ``planned_contacts`` that follows the step's contact due at ``after``;
+    None when the step has no more."""
+    require_aware(after, "after")
+    return next(
+        (
+            contact
+            for contact in planned_contacts(plan, stage, entered_at, timezone, until)
+            if contact.step == step and contact.due_at > after
+        ),
+        None,
+    )
 
 
 def rezoned(due_at: datetime, old: str, new: str) -> datetime:
