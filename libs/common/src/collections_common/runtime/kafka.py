@@ -19,13 +19,17 @@ log = logging.getLogger(__name__)
 
 
 async def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
-    """An idempotent producer (``acks=all``): retries never reorder or duplicate within a partition."""
+    """An idempotent producer (``acks=all``): retries never reorder or duplicate within a partition.
+
+    It sends what it holds as soon as it can (``linger_ms=0``): the outbox relay appends its whole
+    batch before it waits for the acknowledgements (aiokafka's ``send`` suspends only on a full
+    buffer), and the replay sends one record at a time, so lingering would only delay each send."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"{settings.service_name}-producer",
         enable_idempotence=True,
         acks="all",
-        linger_ms=5,
+        linger_ms=0,
         max_batch_size=256 * 1024,
         request_timeout_ms=30000,
     )
