@@ -455,8 +455,15 @@ async def catch_up(
 
     SERVICE.migrate(AgingSettings(database_url=stack.database_url(database)))
     await produce(stack, prefix, encoded)  # unpaced: the barrier places each close by the log
+    # The counting consumer has its partitions before the launch, as the pass-through's has before
+    # its relay starts: the first group to join a fresh broker waits for its group coordinator to be
+    # created (0.1-0.2 s), which until 2026-12-02 was the worker's and never the pass-through's.
+    counting_ready = asyncio.Event()
+    counting = asyncio.create_task(
+        count_outputs(stack, prefix + "collections.delinquency.v1", expected, ready=counting_ready)
+    )
+    await asyncio.wait_for(counting_ready.wait(), timeout=60)
     launched = time.perf_counter()
-    counting = asyncio.create_task(count_outputs(stack, prefix + "collections.delinquency.v1", expected))
     with aging_worker(stack, database, prefix, logs) as worker:
         ready = time.perf_counter()
         assert worker.proc is not None
