@@ -222,6 +222,21 @@ async def test_the_log_clock_starts_one_client_for_callers_coming_together(setti
         await clock.stop()
 
 
+async def test_the_log_clock_holds_the_metadata_of_the_topics_it_learned_the_partitions_of(
+    settings: AgingSettings,
+) -> None:
+    """Without it, the client's first offset look-up of each topic fails for want of metadata and
+    is tried again only after aiokafka's retry backoff (100 ms per topic)."""
+    clock = LogClock(settings)
+    try:
+        await clock.prepare([BILLING, PAYMENTS])
+        client = await clock.client()
+        for topic in (BILLING, PAYMENTS):
+            assert client.partitions_for_topic(settings.topic(topic)), f"no metadata for {topic}"
+    finally:
+        await clock.stop()
+
+
 class TestLocatingBarriers:
     """Where a close stands in billing and payments, read from the log (a real broker)."""
 

@@ -4,6 +4,7 @@ committed offsets do not decide where the worker resumes: the positions in its d
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.runtime.harness import (
     commit_group_offsets,
     end_offsets,
     expected_balances,
+    metric_total,
     payments,
     produce_payments,
     read_output,
@@ -23,6 +25,7 @@ from tests.runtime.ledger_service import CONSUMER_NAME
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
 DUPLICATES = "collections_events_duplicate_total"
+STARTED = "collections_consumer_started_timestamp_seconds"
 
 
 async def test_a_redelivered_event_is_applied_once_and_a_fresh_consumer_group_resumes_from_the_database(
@@ -39,10 +42,13 @@ async def test_a_redelivered_event_is_applied_once_and_a_fresh_consumer_group_re
     first_copies = [first[5], first[17]]
     await produce_payments(ledger.bootstrap, topic, [*first[:6], first[5], *first[6:], first[17]])
 
+    launched = time.time()
     worker = ledger.start_worker()
     state = await ledger.wait_until_drained(worker=worker, timeout=60)
     duplicates_seen = await worker.settled_metric(DUPLICATES, len(first_copies), consumer=CONSUMER_NAME)
+    first_start = metric_total(await worker.metrics(), STARTED, consumer=CONSUMER_NAME)
     assert await worker.stop_gracefully() == 0
+    assert launched < first_start < time.time(), "the consumer's start is not exported"
     assert state.over_applied == {}
     assert set(state.applied) == {p.id for p in first}
     assert state.balances == expected_balances(first)
@@ -55,7 +61,10 @@ async def test_a_redelivered_event_is_applied_once_and_a_fresh_consumer_group_re
     worker = ledger.start_worker(group=f"{ledger.group}-fresh")
     state = await ledger.wait_until_drained(worker=worker, timeout=60)
     duplicates_seen = await worker.settled_metric(DUPLICATES, len(second_copies), consumer=CONSUMER_NAME)
+    second_start = metric_total(await worker.metrics(), STARTED, consumer=CONSUMER_NAME)
     assert await worker.stop_gracefully() == 0
+
+    assert second_start > first_start, "the restarted consumer's start is not exported"
 
     assert duplicates_seen == len(second_copies), "the fresh group did not re-read the first phase"
     assert state.over_applied == {}

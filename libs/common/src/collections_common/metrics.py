@@ -35,6 +35,11 @@ BATCH_SECONDS = Histogram(
 CONSUMER_LAG = Gauge(
     "collections_consumer_lag", "Messages behind the partition's end", ["consumer", "topic", "partition"]
 )
+CONSUMER_STARTED = Gauge(
+    "collections_consumer_started_timestamp_seconds",
+    "Unix time at which the consumer last started, before joining its group (or taking its partitions)",
+    ["consumer"],
+)
 TRANSIENT_FAILURES = Counter(
     "collections_transient_failures_total",
     "Batches retried because the database or broker was unavailable",

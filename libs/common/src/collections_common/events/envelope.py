@@ -40,9 +40,18 @@ _RFC3339 = re.compile(
     r"(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?"
 )
 
+_UTC_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z")
+"""The form producers write (UTC, `Z`, at most microseconds), which `datetime.fromisoformat` reads
+as it is: the same instant and the same `timezone.utc` as the general path below."""
+
 
 def _rfc3339(value: object) -> object:
     """Accept an aware `datetime` or an RFC 3339 date-time string with `Z` or an offset."""
+    if isinstance(value, str) and _UTC_RFC3339.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # not a real date or time: refused below with the general path's reason
     if isinstance(value, datetime):
         if value.utcoffset() is None:
             raise _naive()
@@ -108,8 +117,7 @@ class CloudEvent(ContractModel):
 
 def encode(event: CloudEvent) -> bytes:
     """Serialise to compact UTF-8 JSON (dates ISO, `time` RFC 3339 in UTC with `Z`)."""
-    body = event.model_dump(mode="json")
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return _COMPACT_JSON.encode(event.model_dump(mode="json")).encode()
 
 
 def decode(raw: bytes) -> CloudEvent:
@@ -209,6 +217,9 @@ def _no_constants(name: str) -> Any:
 
 _STRICT_JSON: Final = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 """One decoder for every record (``json.loads`` with options builds a new one per call)."""
+
+_COMPACT_JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+"""One encoder for every event (``json.dumps`` with options builds a new one per call)."""
 
 
 _FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")

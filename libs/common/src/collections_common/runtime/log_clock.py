@@ -61,13 +61,23 @@ class LogClock:
             await self.partitions(topic)
 
     async def partitions(self, topic: str) -> list[TopicPartition]:
-        """The partitions of a logical topic (partition counts are fixed while the service runs)."""
+        """The partitions of a logical topic (partition counts are fixed while the service runs);
+        the client then holds the topic's metadata (see :meth:`_track`)."""
         if topic not in self._partitions:
             physical = self._settings.topic(topic)
-            self._partitions[topic] = [
-                TopicPartition(physical, p) for p in await partitions_of(self._settings, physical)
-            ]
+            found = [TopicPartition(physical, p) for p in await partitions_of(self._settings, physical)]
+            await self._track(physical)
+            self._partitions[topic] = found
         return self._partitions[topic]
+
+    async def _track(self, physical: str) -> None:
+        """Fetch the metadata of ``physical`` into the client now. aiokafka's client starts with
+        no topic's metadata, and its first offset look-up of a topic it does not know fails,
+        fetches the topic's metadata and is tried again only ``retry_backoff_ms`` (100 ms) later:
+        the barriers' first look-up of billing and payments waited 200 ms for it, while a
+        catch-up held every billing and payment record (docs/benchmarks.md)."""
+        client = await self.client()
+        await client._client.add_topic(physical)  # aiokafka has no public call for this
 
     async def end_offsets(self, topics: Iterable[str]) -> dict[tuple[str, int], int]:
         """The end offset of every partition of the logical ``topics``, by (topic, partition)."""

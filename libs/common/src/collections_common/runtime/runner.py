@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from collections_common.events import InvalidEvent, decode, validate
 from collections_common.logs import event_log_context
-from collections_common.metrics import BATCH_SECONDS, HANDLER_SECONDS, TRANSIENT_FAILURES
+from collections_common.metrics import BATCH_SECONDS, CONSUMER_STARTED, HANDLER_SECONDS, TRANSIENT_FAILURES
 from collections_common.runtime._aio import STOP_GRACE_SECONDS, sleep_or_stop, unless_stopped
 from collections_common.runtime.claims import claim, release
 from collections_common.runtime.consumer_metrics import count_batch, report_lag
@@ -216,6 +216,7 @@ class ConsumerRunner:
                 # start() waits for the first assignment, whose listener seeks with self._consumer:
                 # without it the first positions would be Kafka's committed offsets, not the stored ones.
                 self._consumer = consumer
+                CONSUMER_STARTED.labels(self.name).set_to_current_time()
                 await unless_stopped(stop, consumer.start())
                 if not self._group:
                     partitions = [

@@ -117,6 +117,13 @@ class AccountBook:
     assessment: Assessment | None = field(default=None, repr=False, compare=False)
     """The last reassessment: what the facts give at ``as_of`` (a cache, so savers need not
     compute it again)."""
+    _dues: tuple[int, tuple[Due, ...]] = field(default=(-1, ()), init=False, repr=False, compare=False)
+    _payment_records: tuple[tuple[int, int], tuple[Payment, ...]] = field(
+        default=((-1, -1), ()), init=False, repr=False, compare=False
+    )
+    """``dues()`` and ``payment_records()`` as last built, with the counts of facts they were built
+    from: facts are only ever added (an id keeps the content it was first recorded with), so the
+    counts tell whether a new one came since (every reassessment asks for both)."""
 
     def __post_init__(self) -> None:
         if not self.stage:
@@ -126,10 +133,22 @@ class AccountBook:
 
     def dues(self) -> tuple[Due, ...]:
         """The minimum dues, one per statement."""
-        return tuple(statement.to_due() for statement in self.statements.values())
+        built_from, dues = self._dues
+        if built_from != len(self.statements):
+            dues = tuple(statement.to_due() for statement in self.statements.values())
+            self._dues = (len(self.statements), dues)
+        return dues
 
     def payment_records(self) -> tuple[Payment, ...]:
         """The payments with their reversal flag, by value date then payment id."""
+        counts = (len(self.payments), len(self.reversed_payment_ids))
+        built_from, records = self._payment_records
+        if built_from != counts:
+            records = self._build_payment_records()
+            self._payment_records = (counts, records)
+        return records
+
+    def _build_payment_records(self) -> tuple[Payment, ...]:
         records = (
             Payment(
                 payment_id=payment.payment_id,
