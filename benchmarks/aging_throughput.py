@@ -8,8 +8,8 @@ stage change consumed from `collections.delinquency.v1`, and the outputs are cou
 expected number.
 
 Beside it: a raw aiokafka pass-through (consume the same messages, produce each to a sink topic,
-same producer settings: idempotent, acks=all) on the same broker, timed over the messages already
-published (its first poll to its last ack), and the ratio.
+the producer settings of aging's outbox relay: idempotent, acks=all, no linger) on the same
+broker, timed over the messages already published (its first poll to its last ack), and the ratio.
 
 Then the catch-up after an outage: the same events, all days with their closes inside, are
 published before an aging worker starts on an empty database. Its rate, from the start of the
@@ -276,8 +276,8 @@ async def relay(
     ready: asyncio.Event | None = None,
     starting: Any = None,
 ) -> None:
-    """The raw pass-through: consume ``topics``, produce each record to a sink topic (same
-    producer settings as core banking's side), await the acks of each poll, commit; report every
+    """The raw pass-through: consume ``topics``, produce each record to a sink topic (the
+    producer settings of aging's outbox relay), await the acks of each poll, commit; report every
     record forwarded to ``forwarded``. Calls ``starting()`` just before its consumer starts (and
     joins its group); sets ``ready`` once it has its partitions. Runs until cancelled."""
     consumer = AIOKafkaConsumer(
@@ -288,8 +288,8 @@ async def relay(
         enable_auto_commit=False,
         max_poll_records=500,
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=5
+    producer = AIOKafkaProducer(  # as aging's outbox relay's (collections_common.runtime.kafka)
+        bootstrap_servers=stack.bootstrap_servers, enable_idempotence=True, linger_ms=0
     )
     if starting is not None:
         starting()
@@ -437,7 +437,10 @@ async def run(
         )
         await catch_up(stack, encoded, expected, logs, profile)
         print("PostgreSQL durability:", await durability_settings(stack, database))
-        print("producer settings on both sides: enable_idempotence=True (acks=all), linger_ms=5")
+        print(
+            "producers: enable_idempotence=True (acks=all); core banking's linger_ms=5, aging's outbox"
+            " relay's and the pass-through's linger_ms=0"
+        )
 
 
 async def catch_up(
