@@ -45,8 +45,10 @@ from collections_common.events.delinquency import StageChangeCause
 from tests.contract.contract_files import schema_errors
 from tests.golden import load_golden_cases
 
-text = st.text(max_size=20)
-no_nul_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=20)
+text = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=20)
+"""Any text but NUL, which no event's text may hold (a rule of the envelope beside the schemas,
+``test_invalid_events.py::TestWhatNoDatabaseCanHold``): a model holding it encodes, and decoding
+refuses it."""
 identifier = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=64)
 currency = st.from_regex(r"[A-Z]{3}", fullmatch=True)
 dates = st.dates()
@@ -81,7 +83,9 @@ holders = model(
     Holder,
     {},
     {
-        "name": st.text(min_size=1, max_size=20),
+        "name": st.text(
+            st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1, max_size=20
+        ),
         "national_id": text,
         "phones": st.lists(phone, max_size=3),
         "email": email,
@@ -129,7 +133,7 @@ MODELS: dict[type[EventData], Any] = {
     AccountClosed: model(
         AccountClosed,
         {"account_id": identifier, "closed_on": dates},
-        {"reason": no_nul_text},
+        {"reason": text},
     ),
     StatementIssued: model(
         StatementIssued,
@@ -147,7 +151,7 @@ MODELS: dict[type[EventData], Any] = {
     AccountReaged: model(
         AccountReaged,
         {"account_id": identifier, "reage_id": identifier, "effective_date": dates},
-        {"reason": no_nul_text},
+        {"reason": text},
     ),
     PaymentPosted: model(
         PaymentPosted,
@@ -158,12 +162,12 @@ MODELS: dict[type[EventData], Any] = {
             "currency": currency,
             "value_date": dates,
         },
-        {"channel": no_nul_text},
+        {"channel": text},
     ),
     PaymentReversed: model(
         PaymentReversed,
         {"account_id": identifier, "payment_id": identifier},
-        {"reason": no_nul_text},
+        {"reason": text},
     ),
     BusinessDayClosed: model(BusinessDayClosed, {"business_date": dates}, {}),
     StageChanged: model(
