@@ -11,12 +11,12 @@ from aging_service.api import routers
 from aging_service.barrier import CalendarReader, CloseBarrier
 from aging_service.domain.errors import UnknownAccount
 from aging_service.gauges import StageGauges
-from aging_service.gc_tuning import tune_garbage_collection
 from aging_service.handlers import AgingHandlers
 from aging_service.kpi_gauges import KpiGauges
 from aging_service.settings import AgingSettings
 from collections_common.events import Topics
 from collections_common.problems import NotFound
+from collections_common.runtime.gc_tuning import tune_garbage_collection
 from collections_common.service import Component, consuming_service
 
 ACCOUNT_TOPICS = (Topics.ACCOUNTS, Topics.BILLING, Topics.PAYMENTS)

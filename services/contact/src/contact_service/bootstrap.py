@@ -13,6 +13,7 @@ from collections_common.database import GENERIC_PLANS, create_engine
 from collections_common.events import Topics
 from collections_common.problems import Conflict, NotFound, Unprocessable
 from collections_common.runtime import ConsumerRunner
+from collections_common.runtime.gc_tuning import tune_garbage_collection
 from collections_common.service import Component, ServiceDefinition
 from collections_common.web import create_app
 from contact_service.api import routers
@@ -121,4 +122,5 @@ SERVICE = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     create_api=create_api,
     worker_components=worker_components,
+    on_worker_start=tune_garbage_collection,
 )

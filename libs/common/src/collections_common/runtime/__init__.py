@@ -5,7 +5,8 @@ Modules, one idea each: ``runner`` (the poll loop), ``deliveries`` (what a handl
 (stored, fenced offsets), ``holding`` (the gate and the records it holds), ``dead_letters``,
 ``offsets`` (Kafka's committed offsets, for monitoring), ``consumer_metrics``, ``retry``,
 ``errors`` (the one error tree), ``outbox`` (and its relay), ``retention`` (pruning what the
-runtime keeps), ``kafka`` (clients), ``faults`` (crash and delay points for tests).
+runtime keeps), ``kafka`` (clients), ``faults`` (crash and delay points for tests),
+``gc_tuning`` (a worker's garbage collector).
 """
 
 from collections_common.runtime._aio import every, sleep_or_stop
