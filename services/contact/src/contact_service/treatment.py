@@ -127,7 +127,10 @@ async def schedule_next(
     blocked or called, when the case is still in that stage (``domain.plans.next_contact``).
     Called with the debtor's lock held, so that a cancellation of the debtor's pending work
     either comes first (the case has left the stage, or the contact was cancelled and is not
-    done with) or sees the next contact pending."""
+    done with) or sees the next contact pending. The next is the step's first contact due after
+    this one in the debtor's timezone now: if that timezone changed since this one was laid
+    out, the next can fall on this one's local day again or leave one of the step's days out
+    (the compliance policy still decides it when it is due)."""
     if record.stage != done_with.stage or record.stage_entered_at is None:
         return
     window = _window(record.case, record.stage_entered_at, horizon)
