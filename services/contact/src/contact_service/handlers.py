@@ -59,7 +59,7 @@ class ContactHandlers:
         self.settings = settings
         self.plan = plan or load_plan(settings.plan_file)
         self.source = settings.source
-        self.horizon = timedelta(days=settings.plan_horizon_days)
+        self.horizon = settings.plan_horizon
 
     @property
     def handlers(self) -> dict[type[EventData], EventHandler]:

@@ -86,7 +86,6 @@ class ContactSender:
         self.renderer = Renderer(self.plan)
         self.providers = providers or providers_from(settings)
         self.pack = settings.pack
-        self.horizon = timedelta(days=settings.plan_horizon_days)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -219,7 +218,7 @@ class ContactSender:
 
     async def _next(self, session: AsyncSession, record: CaseRecord, row: PlannedRow) -> None:
         """The contact ``row`` is done with (sent or blocked): its step's next one is laid out."""
-        await schedule_next(session, self.plan.plan, record, row, self.horizon)
+        await schedule_next(session, self.plan.plan, record, row, self.settings.plan_horizon)
 
     def _message(self, row: PlannedRow, record: CaseRecord, to: str) -> OutboundMessage:
         account = record.case.accounts.get(row.account_id)

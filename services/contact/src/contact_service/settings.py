@@ -77,6 +77,11 @@ class ContactSettings(ServiceSettings):
         return name
 
     @property
+    def plan_horizon(self) -> timedelta:
+        """How far after a stage's entry its plan's contacts go (``plan_horizon_days``)."""
+        return timedelta(days=self.plan_horizon_days)
+
+    @property
     def pack(self) -> RulePack:
         return pack_named(self.compliance_pack)
 

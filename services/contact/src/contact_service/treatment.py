@@ -13,7 +13,7 @@ from contact_service.adapters.cases import CaseRecord
 from contact_service.adapters.work import CallTaskRow, PlannedRow, WorkRepository
 from contact_service.domain.case import Cancellation, CancelReason, Case
 from contact_service.domain.localtime import local_day, start_of_day
-from contact_service.domain.plans import TreatmentPlan, first_contacts, next_contact, rezoned
+from contact_service.domain.plans import PlannedContact, TreatmentPlan, first_contacts, next_contact, rezoned
 from contact_service.domain.priority import PriorityInputs, score
 from contact_service.metrics import CANCELLATIONS, count_on_commit
 
@@ -103,17 +103,10 @@ async def schedule_stage(
     contact of each step (``domain.plans.first_contacts``; a step whose contact is already done
     with, the debtor back in the stage the same day, goes on from its next one)."""
     window = _window(case, at, horizon)
-    contacts = first_contacts(plan, case.stage, *window)
-    work = WorkRepository(session)
-    while contacts:
-        done_with = await work.schedule(
-            case.customer_id, account_id, contacts, score=case_score(case, unreachable)
-        )
-        contacts = [
-            following
-            for contact in done_with
-            if (following := next_contact(plan, case.stage, *window, step=contact.step, after=contact.due_at))
-        ]
+    call_score = case_score(case, unreachable)
+    await _lay_out(
+        session, plan, case, account_id, window, first_contacts(plan, case.stage, *window), call_score
+    )
 
 
 async def schedule_next(
@@ -134,19 +127,31 @@ async def schedule_next(
     if record.stage != done_with.stage or record.stage_entered_at is None:
         return
     window = _window(record.case, record.stage_entered_at, horizon)
-    contact = done_with.due_at
-    while (
-        following := next_contact(plan, done_with.stage, *window, step=done_with.step, after=contact)
-    ) is not None:
-        left = await WorkRepository(session).schedule(
-            record.case.customer_id,
-            done_with.account_id,
-            [following],
-            score=case_score(record.case, record.unreachable),
-        )
-        if not left:
-            return
-        contact = following.due_at
+    following = next_contact(plan, done_with.stage, *window, step=done_with.step, after=done_with.due_at)
+    if following is not None:
+        call_score = case_score(record.case, record.unreachable)
+        await _lay_out(session, plan, record.case, done_with.account_id, window, [following], call_score)
+
+
+async def _lay_out(
+    session: AsyncSession,
+    plan: TreatmentPlan,
+    case: Case,
+    account_id: str,
+    window: tuple[datetime, str, datetime],
+    contacts: list[PlannedContact],
+    call_score: int,
+) -> None:
+    """Store ``contacts`` of the case's stage; a step whose contact is already done with goes on
+    from its next one, until one is stored or the step has no more."""
+    work = WorkRepository(session)
+    while contacts:
+        done_with = await work.schedule(case.customer_id, account_id, contacts, score=call_score)
+        contacts = [
+            following
+            for contact in done_with
+            if (following := next_contact(plan, case.stage, *window, step=contact.step, after=contact.due_at))
+        ]
 
 
 def _window(case: Case, entered_at: datetime, horizon: timedelta) -> tuple[datetime, str, datetime]:

@@ -165,8 +165,8 @@ async def record_task_outcome(
         await work.update_task(
             task_id, status=DONE, outcome=body.outcome, done_by=caller.subject, done_at=datetime.now(UTC)
         )
-        horizon = timedelta(days=config.settings.plan_horizon_days)
-        await schedule_next(uow.session, config.plan.plan, await cases.load(task.customer_id), task, horizon)
+        record = await cases.load(task.customer_id)
+        await schedule_next(uow.session, config.plan.plan, record, task, config.settings.plan_horizon)
     await uow.commit()
     return permit_public(row)
 
