@@ -124,20 +124,27 @@ async def durability_settings(stack: Stack, database: str) -> dict[str, str]:
         await conn.close()
 
 
-def load_statement_counter(stack: Stack) -> None:
-    """Restart the stack's PostgreSQL with ``pg_stat_statements`` loaded."""
+def restart_postgres_with(stack: Stack, **settings: str) -> None:
+    """Restart the stack's PostgreSQL with ``settings`` (``ALTER SYSTEM``: parameters that take
+    effect only at a server start)."""
     assert stack.postgres is not None
 
     async def configure() -> None:
         conn = await connect(stack, "postgres")
         try:
-            await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+            for name, value in settings.items():
+                await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
         finally:
             await conn.close()
 
     asyncio.run(configure())
     stack.postgres.stop()
     stack.postgres.start()
+
+
+def load_statement_counter(stack: Stack) -> None:
+    """Restart the stack's PostgreSQL with ``pg_stat_statements`` loaded."""
+    restart_postgres_with(stack, shared_preload_libraries="pg_stat_statements")
 
 
 async def statements(conn: Any, *, leaving_out: str = "") -> list[tuple[str, int, float]]:
