@@ -287,13 +287,17 @@ BURST_SECONDS = 0.005
 
 
 async def publish_paced(
-    stack: Stack, clock: Clock, items: list[tuple[str, str, dict[str, Any], str]], rate: float
+    stack: Stack,
+    clock: Clock,
+    items: list[tuple[str, str, dict[str, Any], str]],
+    rate: float,
+    linger_ms: int = 5,
 ) -> None:
     """(debtor, topic, body, key) at ``rate`` a second, each send and acknowledgement noted.
 
     Core banking's publisher is not part of the system under test, yet here it shares the
     machine's two cores with it, so it is made as light as it can be: librdkafka's producer
-    (``confluent_kafka``, in C; idempotent, ``acks=all``, ``linger.ms=5`` like the services'),
+    (``confluent_kafka``, in C; idempotent, ``acks=all``, ``linger.ms`` ``linger_ms``),
     whose acknowledgements are noted by a thread of their own as they arrive (``_Acknowledgements``).
     The script wakes when the next item is due and also sends those due within ``BURST_SECONDS``
     after it (5 at 1,000 a second). Each item's latency is still measured from its own send and
@@ -301,7 +305,7 @@ async def publish_paced(
     does: a new one holds what it is given until it has connected and been given its producer
     id, then sends it all at once (measured: the first 300-400 ms of payments, which reached the
     workers as one burst)."""
-    producer = core_banking(stack.bootstrap_servers)
+    producer = core_banking(stack.bootstrap_servers, linger_ms)
     with _Acknowledgements(producer) as acked:
         started = time.monotonic()
         for n, (debtor, topic, body, key) in enumerate(items):
@@ -325,7 +329,7 @@ async def publish_paced(
 _PRODUCERS: dict[str, Producer] = {}
 
 
-def core_banking(bootstrap_servers: str) -> Producer:
+def core_banking(bootstrap_servers: str, linger_ms: int) -> Producer:
     """The run's one publisher for core banking (``publish_paced``), connected before first use."""
     if bootstrap_servers not in _PRODUCERS:
         producer = Producer(
@@ -333,7 +337,7 @@ def core_banking(bootstrap_servers: str) -> Producer:
                 "bootstrap.servers": bootstrap_servers,
                 "enable.idempotence": True,
                 "acks": "all",
-                "linger.ms": 5,
+                "linger.ms": linger_ms,
             }
         )
         producer.list_topics(timeout=30)  # connected, with the cluster's metadata
@@ -718,15 +722,19 @@ async def pay(stack: Stack, args: argparse.Namespace, numbers: range, clock: Clo
     """One curing payment for each of ``numbers``' accounts at ``args.rate`` a second; every
     debtor's cure committed."""
     items = [(customer(n), "corebank.payments.v1", payment(n), account(n)) for n in numbers]
-    await publish_and_wait(stack, clock, items, args.rate)
+    await publish_and_wait(stack, clock, items, args.rate, args.publisher_linger_ms)
 
 
 async def publish_and_wait(
-    stack: Stack, clock: Clock, items: list[tuple[str, str, dict[str, Any], str]], rate: float
+    stack: Stack,
+    clock: Clock,
+    items: list[tuple[str, str, dict[str, Any], str]],
+    rate: float,
+    linger_ms: int = 5,
 ) -> None:
     """``items`` published at ``rate`` (``publish_paced``); every debtor's cure committed."""
     expected = {debtor for debtor, *_ in items}
-    await publish_paced(stack, clock, items, rate)
+    await publish_paced(stack, clock, items, rate, linger_ms)
     await until_committed(stack, clock, expected, time.time() + 300)
     missing = len(expected) - len(clock.committed)
     assert missing == 0, f"{missing} cures never committed"
@@ -759,7 +767,7 @@ async def run_stage_changes(stack: Stack, args: argparse.Namespace, worker: Serv
     with profiled(worker, args.profile):
         meter.start()
         measured = time.monotonic()
-        await publish_and_wait(stack, clock, items, args.rate)
+        await publish_and_wait(stack, clock, items, args.rate, args.publisher_linger_ms)
         measured = time.monotonic() - measured
         meter.stop()
     load_after = os.getloadavg()
@@ -792,6 +800,13 @@ def main() -> None:
         "--warm-up", type=int, default=5_000, help="debtors cured first, at the same rate, unmeasured"
     )
     parser.add_argument("--rate", type=float, default=1_000)
+    parser.add_argument(
+        "--publisher-linger-ms",
+        type=int,
+        default=5,
+        help="linger.ms of the script's publisher (core banking's): how long it gathers events"
+        " into one produce request",
+    )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy profile of the contact worker")
     parser.add_argument(
         "--profile-aging", type=Path, default=None, help="py-spy profile of the aging worker (payments mode)"
