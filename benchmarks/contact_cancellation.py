@@ -256,10 +256,10 @@ COMMITTED = (
 )
 """Each debtor's cure as recorded by the contact transaction that also cancelled the debtor's
 work (``stage_writes``: one statement), with that transaction's commit time: PostgreSQL keeps
-it (``track_commit_timestamp``, which the script turns on) from the same clock as the script's
-``time.time()``. Nothing in the path under test is added for the measurement, and the commit's
-time does not wait for the script to be scheduled (it shares two busy cores). Before
-2026-12-02 a trigger notified the script of each cure, timed on arrival (see docs/benchmarks.md)."""
+it (``track_commit_timestamp``, which the script turns on: a few bytes per transaction) from the
+same clock as the script's ``time.time()``. No trigger or notification is added to the path, and
+the time taken does not wait for the script to be scheduled on two busy cores. Before
+2026-12-02 a trigger notified the script of each cure, timed on arrival (docs/benchmarks.md)."""
 
 POLL_SECONDS = 0.25
 """How often the script counts the cures committed once every payment is acknowledged; only the
