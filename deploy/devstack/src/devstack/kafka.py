@@ -81,6 +81,12 @@ def _java(libs: Path, *args: str, heap: str | None = None) -> list[str]:
     ]
 
 
+MIN_SESSION_TIMEOUT_MS = 1000
+"""The shortest consumer session the broker accepts (Kafka's default floor is 6 s). The services
+ask for 10 s unless ``KAFKA_SESSION_TIMEOUT_MS`` says otherwise; the test session asks for less
+(``tests/conftest.py``), so a worker killed by a test is replaced in the group sooner."""
+
+
 @dataclass
 class KafkaBroker:
     """One combined broker+controller node on loopback, with its data in ``data_dir``."""
@@ -186,6 +192,7 @@ class KafkaBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            "group.min.session.timeout.ms": str(MIN_SESSION_TIMEOUT_MS),
         }
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
