@@ -95,6 +95,8 @@ class KafkaBroker:
     port: int = 0
     controller_port: int = 0
     heap: str = "512m"
+    config: dict[str, str] = field(default_factory=dict)
+    """Broker settings over those below, written at each ``start``."""
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -193,6 +195,7 @@ class KafkaBroker:
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
             "group.min.session.timeout.ms": str(MIN_SESSION_TIMEOUT_MS),
+            **self.config,
         }
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
