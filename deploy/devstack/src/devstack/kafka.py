@@ -7,12 +7,14 @@ runtime dependencies into ``.cache/kafka-<version>/libs`` once, and later runs r
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,16 +118,6 @@ class KafkaBroker:
         config = self.data_dir / "server.properties"
         config.write_text(self._properties(logs))
         if not (logs / "meta.properties").exists():
-            cluster_id = (
-                subprocess.run(
-                    _java(libs, "kafka.tools.StorageTool", "random-uuid"),
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                )
-                .stdout.strip()
-                .splitlines()[-1]
-            )
             subprocess.run(
                 _java(
                     libs,
@@ -133,7 +125,7 @@ class KafkaBroker:
                     "format",
                     "--standalone",
                     "-t",
-                    cluster_id,
+                    new_cluster_id(),
                     "-c",
                     str(config),
                 ),
@@ -209,6 +201,16 @@ class KafkaBroker:
         thread.start()
         thread.join()
         return bool(result and result[0])
+
+
+def new_cluster_id() -> str:
+    """A cluster id as ``kafka-storage random-uuid`` makes one (without starting a JVM for it): a
+    random UUID in URL-safe base64 without padding, never starting with ``-`` (Kafka's
+    ``Uuid.randomUuid`` draws again then, such an id reading like a command-line option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 async def _cluster_answers(bootstrap_servers: str) -> bool:
