@@ -27,7 +27,7 @@ from collections_common.events import EventTypes, PaymentPosted, Topics, decode,
 from collections_common.runtime.outbox import _LOCK_NAMESPACE, LANES
 from devstack._process import REPO_ROOT, free_port
 from tests.processes import ServiceProcess, wait_for_status
-from tests.runtime.ledger_service import CONSUMER_NAME, LedgerSettings, outbound_id
+from tests.runtime.ledger_service import CONSUMER_NAME, SERVICE, LedgerSettings, outbound_id
 
 INPUT = Topics.PAYMENTS
 OUTPUT = Topics.DELINQUENCY
@@ -345,9 +345,9 @@ class Ledger:
         )
 
     def migrate(self) -> None:
-        ServiceProcess(
-            ["python", "-m", "tests.runtime.ledger_service", "migrate"], self.env(), self.logs / "migrate.log"
-        ).run(timeout=120)
+        """What ``python -m tests.runtime.ledger_service migrate`` does, in this process (as the
+        services' harnesses migrate): the command's start-up took about 1.5 s per test."""
+        SERVICE.migrate(self.settings())
 
     def start_worker(
         self,
