@@ -118,7 +118,10 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     return numbers
 
 
-async def _assigned_consumer(bootstrap: str, topic: str) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
+async def _consumer(bootstrap: str, topic: str) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
+    """A started consumer without a group, and the partitions of ``topic``, not assigned yet: a
+    consumer with partitions assigned keeps a fetch waiting on the broker (up to 500 ms when
+    they have nothing new), and its requests for the end offsets queue behind it."""
     partitions = [TopicPartition(topic, number) for number in await partitions_of(bootstrap, topic)]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -128,12 +131,11 @@ async def _assigned_consumer(bootstrap: str, topic: str) -> tuple[AIOKafkaConsum
         isolation_level="read_committed",
     )
     await consumer.start()
-    consumer.assign(partitions)
     return consumer, partitions
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer, partitions = await _assigned_consumer(bootstrap, topic)
+    consumer, partitions = await _consumer(bootstrap, topic)
     try:
         ends = await consumer.end_offsets(partitions)
     finally:
@@ -143,11 +145,12 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 async def read_all(bootstrap: str, topic: str, timeout: float = 30) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic`` up to its current end, read without a consumer group."""
-    consumer, partitions = await _assigned_consumer(bootstrap, topic)
+    consumer, partitions = await _consumer(bootstrap, topic)
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + timeout
         remaining = [tp for tp in partitions if ends[tp] > 0]
         while remaining:
