@@ -7,6 +7,7 @@ Set KAFKA_BOOTSTRAP_SERVERS and/or POSTGRES_ADMIN_URL to use existing servers in
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -17,6 +18,26 @@ import pytest
 
 from devstack.postgres import PostgresCluster
 from devstack.stack import Stack, temporary_stack
+
+TEST_CONSUMER_SESSION = {"KAFKA_SESSION_TIMEOUT_MS": "3000", "KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
+"""The consumer session of the services the tests start: a member gone silent (a worker a test
+killed) leaves its group after 3 s instead of the services' default 10 s, which a restarted
+worker's join otherwise waits for."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def consumer_session() -> Iterator[None]:
+    """``TEST_CONSUMER_SESSION`` in this process's environment, which every service the tests start
+    inherits, unless the tests use a broker of their own (``KAFKA_BOOTSTRAP_SERVERS``: its floor may
+    be Kafka's default 6 s) or the variables are set already. The brokers the tests start accept it
+    (``devstack.kafka.MIN_SESSION_TIMEOUT_MS``)."""
+    with pytest.MonkeyPatch.context() as env:
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            for name, value in TEST_CONSUMER_SESSION.items():
+                if name not in os.environ:
+                    env.setenv(name, value)
+        yield
+
 
 SESSION_DISK_BYTES = 4 * 1024**3
 """What the session's broker and PostgreSQL may need in the temporary directory: the whole

@@ -32,7 +32,8 @@ from collections_common.runtime import Batch, Outbox
 from collections_common.runtime.deliveries import Delivery, Incoming
 from collections_common.runtime.tables import outbox
 from collections_common.staff_tokens import SigningKey
-from devstack.postgres import _execute, _run
+from devstack._process import run_to_completion
+from devstack.postgres import _execute
 from tests.auth_tokens import AUDIENCE, ISSUER, StaffTokens
 
 TODAY = date.today()
@@ -301,7 +302,7 @@ def template_database(stack: Any) -> str:
 
 def database_from(stack: Any, template: str, name: str) -> str:
     """A new database ``name``, a copy of ``template`` (much faster than migrating)."""
-    _run(_execute(stack.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    run_to_completion(_execute(stack.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     return str(stack.database_url(name))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable
 from pathlib import Path
@@ -53,6 +54,24 @@ class TestBroker:
         assert len(set(keyed.values())) == 1 and next(iter(keyed.values())) > 1
         assert specs["corebank.calendar.v1"].partitions == 1
         assert all(f"{name}.dlq" in specs for name in specs if not name.endswith(".dlq"))
+
+    def test_collections_admin_topics_apply_creates_every_topic_of_the_manifest(
+        self, stack: Stack, namespace: str, tmp_path: Path
+    ) -> None:
+        """The command ``docker-compose.yml`` runs (the test session's fixtures apply the manifest
+        in-process, through the same ``apply_topics``)."""
+        from collections_common.admin import load_manifest
+        from devstack.stack import TOPIC_MANIFEST
+
+        env = {"KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "KAFKA_TOPIC_PREFIX": f"{namespace}."}
+        command = ServiceProcess(
+            ["collections-admin", "topics", "apply", "--manifest", str(TOPIC_MANIFEST), "--profile", "local"],
+            env,
+            tmp_path / "topics.log",
+        )
+        command.run()
+        created = json.loads(command.output().strip().splitlines()[-1])["created"]
+        assert sorted(created) == sorted(spec.name for spec in load_manifest(TOPIC_MANIFEST, "local"))
 
 
 class TestServicesReadiness:

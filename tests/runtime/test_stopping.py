@@ -108,6 +108,11 @@ def broker_ledger(namespace: str, tmp_path: Path) -> Iterator[tuple[Ledger, Stac
     """A migrated ledger on a broker (and a database) of this test's own, so killing the broker
     disturbs no other test."""
     with temporary_stack("collections-relaystop-") as private:
+        assert private.broker is not None
+        # Restarted after its kill, the broker's controller fences the registration the broker
+        # had before (until then the broker cannot register again) once its session times out:
+        # after 2 s instead of Kafka's default 9 s.
+        private.broker.config |= {"broker.session.timeout.ms": "2000", "broker.heartbeat.interval.ms": "500"}
         private.apply_topics(prefix=f"{namespace}.")
         deployed = Ledger(
             bootstrap=private.bootstrap_servers,

@@ -7,12 +7,14 @@ runtime dependencies into ``.cache/kafka-<version>/libs`` once, and later runs r
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +83,12 @@ def _java(libs: Path, *args: str, heap: str | None = None) -> list[str]:
     ]
 
 
+MIN_SESSION_TIMEOUT_MS = 1000
+"""The shortest consumer session the broker accepts (Kafka's default floor is 6 s). The services
+ask for 10 s unless ``KAFKA_SESSION_TIMEOUT_MS`` says otherwise; the test session asks for less
+(``tests/conftest.py``), so a worker killed by a test is replaced in the group sooner."""
+
+
 @dataclass
 class KafkaBroker:
     """One combined broker+controller node on loopback, with its data in ``data_dir``."""
@@ -89,6 +97,8 @@ class KafkaBroker:
     port: int = 0
     controller_port: int = 0
     heap: str = "512m"
+    config: dict[str, str] = field(default_factory=dict)
+    """Broker settings over those below, written at each ``start``."""
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -108,16 +118,6 @@ class KafkaBroker:
         config = self.data_dir / "server.properties"
         config.write_text(self._properties(logs))
         if not (logs / "meta.properties").exists():
-            cluster_id = (
-                subprocess.run(
-                    _java(libs, "kafka.tools.StorageTool", "random-uuid"),
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                )
-                .stdout.strip()
-                .splitlines()[-1]
-            )
             subprocess.run(
                 _java(
                     libs,
@@ -125,7 +125,7 @@ class KafkaBroker:
                     "format",
                     "--standalone",
                     "-t",
-                    cluster_id,
+                    new_cluster_id(),
                     "-c",
                     str(config),
                 ),
@@ -186,6 +186,8 @@ class KafkaBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            "group.min.session.timeout.ms": str(MIN_SESSION_TIMEOUT_MS),
+            **self.config,
         }
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
@@ -199,6 +201,16 @@ class KafkaBroker:
         thread.start()
         thread.join()
         return bool(result and result[0])
+
+
+def new_cluster_id() -> str:
+    """A cluster id as ``kafka-storage random-uuid`` makes one (without starting a JVM for it): a
+    random UUID in URL-safe base64 without padding, never starting with ``-`` (Kafka's
+    ``Uuid.randomUuid`` draws again then, such an id reading like a command-line option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 async def _cluster_answers(bootstrap_servers: str) -> bool:

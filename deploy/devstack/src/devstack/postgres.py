@@ -7,19 +7,15 @@ user (the data folder is handed to that user). Durability settings are PostgreSQ
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pwd
 import shutil
 import signal
 import subprocess
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from devstack._process import free_port, port_open, stop_process, wait_until
+from devstack._process import free_port, port_open, run_to_completion, stop_process, wait_until
 
 SERVICE_DATABASES = ("aging", "contact", "escalation", "agency_gateway")
 
@@ -159,23 +155,12 @@ class PostgresCluster:
 
 def create_database(admin_url: str, name: str) -> None:
     """Create database ``name`` on the server of ``admin_url`` unless it exists."""
-    _run(_create_database(admin_url, name))
+    run_to_completion(_create_database(admin_url, name))
 
 
 def drop_database(admin_url: str, name: str) -> None:
     """Drop database ``name`` (closing its connections) if it exists."""
-    _run(_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _run(coro: Coroutine[Any, Any, None]) -> None:
-    """Run ``coro`` to completion, also when called from inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(coro)
-        return
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, coro).result()
+    run_to_completion(_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _execute(admin_url: str, sql: str) -> None:

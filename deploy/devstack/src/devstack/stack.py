@@ -12,11 +12,12 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack._process import REPO_ROOT, venv_script
+from devstack._process import REPO_ROOT, run_to_completion
 from devstack.kafka import KafkaBroker
 from devstack.postgres import SERVICE_DATABASES, PostgresCluster, create_database, drop_database
 
@@ -55,20 +56,34 @@ class Stack:
     admin_url: str = field(default="", init=False)
 
     def start(self) -> Stack:
+        """Start the broker and PostgreSQL (those not given by URL) side by side: the broker's
+        JVM start-up and ``initdb`` overlap. If either fails, the other is killed."""
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.base_dir.chmod(0o755)
         given_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        if given_kafka:
-            self.bootstrap_servers = given_kafka
-        else:
-            self.broker = KafkaBroker(self.base_dir / "kafka", port=self.kafka_port).start()
-            self.bootstrap_servers = self.broker.bootstrap_servers
         given_pg = os.environ.get("POSTGRES_ADMIN_URL")
-        if given_pg:
-            self.admin_url = given_pg
-        else:
-            self.postgres = PostgresCluster(self.base_dir / "postgres", port=self.postgres_port).start()
-            self.admin_url = self.postgres.url("postgres")
+        broker = None if given_kafka else KafkaBroker(self.base_dir / "kafka", port=self.kafka_port)
+        postgres = None if given_pg else PostgresCluster(self.base_dir / "postgres", port=self.postgres_port)
+        with ThreadPoolExecutor(1) as pool:
+            broker_started = pool.submit(broker.start) if broker is not None else None
+            try:
+                if postgres is not None:
+                    postgres.start()
+            except BaseException:
+                if broker is not None and broker_started is not None:
+                    wait([broker_started])
+                    broker.kill()
+                raise
+            if broker_started is not None:
+                try:
+                    broker_started.result()
+                except BaseException:
+                    if postgres is not None:
+                        postgres.kill()
+                    raise
+        self.broker, self.postgres = broker, postgres
+        self.bootstrap_servers = broker.bootstrap_servers if broker is not None else str(given_kafka)
+        self.admin_url = postgres.url("postgres") if postgres is not None else str(given_pg)
         return self
 
     def stop(self) -> None:
@@ -100,16 +115,13 @@ class Stack:
         drop_database(self.admin_url, name)
 
     def apply_topics(self, *, prefix: str = "", profile: str = "local") -> None:
-        run_admin(
-            self.bootstrap_servers,
-            prefix,
-            "topics",
-            "apply",
-            "--manifest",
-            str(TOPIC_MANIFEST),
-            "--profile",
-            profile,
-        )
+        """What ``collections-admin topics apply`` does, in this process: the command's start-up
+        (its imports) took about 2 s here, paid once per test that gets topics of its own."""
+        from collections_common.admin import apply_topics, load_manifest
+        from collections_common.settings import ServiceSettings
+
+        settings = ServiceSettings(kafka_bootstrap_servers=self.bootstrap_servers, kafka_topic_prefix=prefix)
+        run_to_completion(apply_topics(settings, load_manifest(TOPIC_MANIFEST, profile)))
 
     def service_env(
         self, service: Service, *, database: str | None = None, prefix: str = ""
@@ -153,8 +165,3 @@ def delete_in_background(directory: Path) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def run_admin(bootstrap_servers: str, prefix: str, *args: str) -> None:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, "KAFKA_TOPIC_PREFIX": prefix}
-    subprocess.run([venv_script("collections-admin"), *args], check=True, env=env, stdout=subprocess.DEVNULL)

@@ -8,9 +8,9 @@ source of configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_AUTH_JWKS = ".run/auth/jwks.json"
@@ -68,6 +68,16 @@ class ServiceSettings(BaseSettings):
         description="seconds between two commits of the stored positions into Kafka's offsets"
         " (for lag monitoring; a consumer also commits them when it stops)",
     )
+    kafka_session_timeout_ms: int = Field(
+        default=10000,
+        ge=1,
+        description="how long the group's coordinator waits for a silent member (a worker killed or"
+        " hung) before its partitions go to the others; the broker bounds it"
+        " (group.min.session.timeout.ms, 6000 by default)",
+    )
+    kafka_heartbeat_interval_ms: int = Field(
+        default=3000, ge=1, description="a consumer's heartbeats to its group's coordinator"
+    )
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_interval_ms: int = Field(default=50, ge=1)
 
@@ -118,6 +128,12 @@ class ServiceSettings(BaseSettings):
         if refused:
             raise ValueError(f"auth_algorithms must be among {sorted(ASYMMETRIC_ALGORITHMS)}: not {refused}")
         return algorithms
+
+    @model_validator(mode="after")
+    def _heartbeats_within_the_session(self) -> Self:
+        if self.kafka_heartbeat_interval_ms >= self.kafka_session_timeout_ms:
+            raise ValueError("kafka_heartbeat_interval_ms must be below kafka_session_timeout_ms")
+        return self
 
     @property
     def staff_auth(self) -> StaffAuthSettings | None:

@@ -37,6 +37,11 @@ async def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     return producer
 
 
+REBALANCE_TIMEOUT_MS = 10000
+"""How long a rebalance waits for a live member to rejoin (it first finishes its batch in hand,
+``runner._Rebalance``); aiokafka's default is the session timeout, which tests shorten."""
+
+
 def new_consumer(settings: ServiceSettings, *, group: bool = True) -> AIOKafkaConsumer:
     """A consumer that never commits by itself and co-partitions equally sized topics.
 
@@ -55,8 +60,9 @@ def new_consumer(settings: ServiceSettings, *, group: bool = True) -> AIOKafkaCo
         fetch_max_wait_ms=100,
         fetch_max_bytes=16 * 1024 * 1024,
         max_partition_fetch_bytes=4 * 1024 * 1024,
-        session_timeout_ms=10000,
-        heartbeat_interval_ms=3000,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        rebalance_timeout_ms=REBALANCE_TIMEOUT_MS,
     )
 
 
