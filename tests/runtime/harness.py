@@ -391,9 +391,16 @@ class Ledger:
         return {row["event_id"] for row in rows}
 
     async def wait_until(
-        self, done: str, check: Callable[[LedgerState], bool], *, worker: Worker | None, timeout: float = 90
+        self,
+        done: str,
+        check: Callable[[LedgerState], bool],
+        *,
+        worker: Worker | None,
+        timeout: float = 90,
+        interval: float = 0.25,
     ) -> LedgerState:
-        """Poll the database until ``check(state)`` holds; fail early if ``worker`` died."""
+        """Poll the database every ``interval`` seconds until ``check(state)`` holds; fail early
+        if ``worker`` died."""
         deadline = time.monotonic() + timeout
         last: LedgerState | str = "no answer"
         while time.monotonic() < deadline:
@@ -407,7 +414,7 @@ class Ledger:
             else:
                 if check(last):
                     return last
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(interval)
         summary = last if isinstance(last, str) else _summary(last)
         raise AssertionError(f"not {done} within {timeout}s; last state: {summary}")
 

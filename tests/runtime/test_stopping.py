@@ -97,9 +97,12 @@ async def test_a_normal_stop_commits_the_stored_positions_to_kafka(ledger: Ledge
 
 
 RELAYED = 1000
-RELAY_BATCH = 5
-"""Rows of the relay's batches here: small, so publishing the backlog takes a few hundred round
-trips and the broker dies while the relay is at it."""
+RELAY_BATCH = 1
+"""Rows of the relay's batches here: one, so publishing the backlog takes a thousand round trips
+to Kafka and the database, far longer than the test takes to see it start (it looks every
+``RELAY_SEEN_EVERY``) and kill the broker. With five rows a batch, on an idle machine, the relay
+once published the whole backlog before the broker died."""
+RELAY_SEEN_EVERY = 0.02
 UNACKNOWLEDGED = "stopping with the batch in hand not acknowledged by Kafka"
 
 
@@ -145,7 +148,11 @@ async def test_a_worker_whose_broker_dies_while_its_relay_publishes_stops_and_th
             "every payment applied", lambda s: len(s.applied) == RELAYED, worker=worker, timeout=120
         )
     await ledger.wait_until(
-        "the relay publishing", lambda s: s.pending_outbox < RELAYED, worker=worker, timeout=30
+        "the relay publishing",
+        lambda s: s.pending_outbox < RELAYED,
+        worker=worker,
+        timeout=30,
+        interval=RELAY_SEEN_EVERY,
     )
     broker = private.broker
     assert broker is not None
