@@ -6,7 +6,7 @@ import logging
 from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from collections_common.problems import (
@@ -81,6 +81,32 @@ async def pay(payment: Payment, limit: Annotated[int, Query(ge=1, le=100)] = 10)
     return {"limit": limit}
 
 
+DEPENDENCY_RAN: list[str] = []
+
+
+async def reads_the_database(customer_id: str) -> str:
+    """Stands for a route's own dependency that would query with the path's value."""
+    DEPENDENCY_RAN.append(customer_id)
+    return customer_id
+
+
+@router.get("/cases/{customer_id}")
+async def read_case(
+    customer_id: Annotated[str, Depends(reads_the_database)], status: str | None = None
+) -> dict[str, str | None]:
+    return {"customer_id": customer_id, "status": status}
+
+
+class Note(BaseModel):
+    text: str
+    tags: list[str] = []
+
+
+@router.post("/notes")
+async def write_note(note: Note) -> dict[str, str]:
+    return {"text": note.text}
+
+
 @pytest.fixture
 def app() -> Any:
     return build_app([router], problems={UnknownCustomer: NotFound})
@@ -153,6 +179,36 @@ class TestRequestValidation:
             (("body", "national_id"), "string_too_short"),
             (("body", "amount_minor"), "greater_than"),
         }
+
+    async def test_a_nul_in_a_path_or_query_value_is_a_422_before_the_route_runs(self, app: Any) -> None:
+        DEPENDENCY_RAN.clear()
+        async with client(app) as http:
+            response = await http.get("/cases/C%00-1", params={"status": "open\x00", "x\x00": "1"})
+            fine = await http.get("/cases/C-1", params={"status": "open"})
+        assert response.status_code == 422
+        assert response.headers["content-type"] == PROBLEM_JSON
+        found = {(tuple(error["location"]), error["rule"]) for error in response.json()["errors"]}
+        assert found == {
+            (("path", "customer_id"), "string_without_nul"),
+            (("query", "status"), "string_without_nul"),
+            (("query", "(a name)"), "string_without_nul"),
+        }
+        assert DEPENDENCY_RAN == ["C-1"], "neither the route's dependency nor its handler ran for the NUL"
+        assert fine.status_code == 200
+
+    async def test_a_nul_in_a_json_body_is_a_422_naming_where(self, app: Any) -> None:
+        async with client(app) as http:
+            note = await http.post("/notes", json={"text": "a\x00b", "tags": ["x", "\x00"], "se\x00cret": 1})
+            escaped = await http.post("/notes", json={"text": "back\\u0000slash"})  # six characters
+        assert note.status_code == 422
+        found = {(tuple(error["location"]), error["rule"]) for error in note.json()["errors"]}
+        assert found == {
+            (("body", "text"), "string_without_nul"),
+            (("body", "tags", 1), "string_without_nul"),
+            (("body", "(a name)"), "string_without_nul"),
+        }
+        assert "cret" not in note.text
+        assert (escaped.status_code, escaped.json()) == (200, {"text": "back\\u0000slash"})
 
     async def test_the_values_sent_are_never_echoed(self, app: Any) -> None:
         async with client(app) as http:

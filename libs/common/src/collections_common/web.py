@@ -8,11 +8,14 @@ gets a request id, and every error is answered as RFC 9457 problem details (``pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +25,7 @@ from collections_common.auth import install_staff_auth
 from collections_common.database import session_factory
 from collections_common.health import KafkaProbe, ProbeResult, probe_database
 from collections_common.metrics import HTTP_REQUEST_SECONDS
+from collections_common.nul import ESCAPE, FIELD_NAME, nul_locations
 from collections_common.problems import ProblemError, document_problems, install_problem_handlers
 from collections_common.request_ids import RequestIdMiddleware
 from collections_common.settings import ServiceSettings
@@ -36,6 +40,39 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+NUL_RULE = "string_without_nul"
+"""The rule a value holding a NUL character breaks."""
+
+_NUL_MESSAGE = "Value should not contain a NUL character"
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse, with a 422 naming each place, a request whose path parameters, query or JSON body
+    holds a NUL character in a value or a name: no service can store NUL (PostgreSQL's text
+    refuses it), and a route that reached its database with one answered 500. An app-wide
+    dependency of ``create_app``: it runs before a route's own dependencies and its handler (the
+    body it reads is the one FastAPI has read already). A route that parses another kind of body
+    itself refuses NUL there (the agency gateway's token form)."""
+    where: list[tuple[str | int, ...]] = [
+        ("path", name)
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and "\x00" in value
+    ]
+    where += [
+        ("query", name if FIELD_NAME.fullmatch(name) else "(a name)")
+        for name, value in request.query_params.multi_items()
+        if "\x00" in name or "\x00" in value
+    ]
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type == "application/json":
+        body = await request.body()
+        if ESCAPE.encode() in body:
+            with contextlib.suppress(ValueError):  # not JSON: FastAPI says so itself
+                where += [("body", *location) for location in nul_locations(json.loads(body))]
+    if where:
+        raise RequestValidationError([{"type": NUL_RULE, "loc": loc, "msg": _NUL_MESSAGE} for loc in where])
 
 
 def create_app(
@@ -67,7 +104,13 @@ def create_app(
             await kafka_probe.close()
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=_lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=_lifespan,
+        dependencies=[Depends(refuse_nul)],
+    )
     app.state.sessions = session_factory(engine)  # collections_common.api's SessionDep, UnitOfWorkDep
     app.add_middleware(RequestTimer)
     for router in routers:

@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from collections_common.nul import ESCAPE, FIELD_NAME, nul_locations
+
 from ._base import PRINTABLE_PATTERN, ContractModel, Omittable
 from ._errors import InvalidEvent, describe_errors, json_type_name
 
@@ -170,31 +172,19 @@ def _load_json(raw: bytes) -> Any:
         raise InvalidEvent("not JSON: nested too deeply") from None
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         raise InvalidEvent(f"not JSON: {exc}") from None
-    if "\\u0000" in text and (where := _nul_at(body, "")) is not None:
+    if ESCAPE in text and (where := _nul_at(body)) is not None:
         raise InvalidEvent(f"{where}: text should not contain a NUL character (stored text cannot hold one)")
     return body
 
 
-def _nul_at(node: Any, path: str) -> str | None:
-    """The path of the first string or object name holding NUL in a decoded document, if any.
-
-    JSON can carry NUL only as the escape ``\\u0000``, so the caller looks for that first and
-    walks the document only when the escape (or the same six characters after an escaped
-    backslash) is in the text."""
-    if isinstance(node, str):
-        return (path or "the document") if "\x00" in node else None
-    if isinstance(node, dict):
-        for name, value in node.items():
-            step = name if _FIELD_NAME.fullmatch(name) else "(a name)"  # never echo a sender's text
-            inner = f"{path}.{step}" if path else step
-            if "\x00" in name:
-                return inner
-            if (found := _nul_at(value, inner)) is not None:
-                return found
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            if (found := _nul_at(value, f"{path}[{index}]")) is not None:
-                return found
+def _nul_at(body: Any) -> str | None:
+    """Where the first string or object name holding NUL is in a decoded document, as a reason
+    names a field (``data.holder.phones[1]``), or None when none does."""
+    for location in nul_locations(body):
+        path = ""
+        for step in location:
+            path += f"[{step}]" if isinstance(step, int) else (f".{step}" if path else step)
+        return path or "the document"
     return None
 
 
@@ -222,10 +212,7 @@ _COMPACT_JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"
 """One encoder for every event (``json.dumps`` with options builds a new one per call)."""
 
 
-_FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-
-
 def _short(name: str) -> str:
     """A field name for a reason: quoted when it looks like one (a schema's word, not data),
     else only said to be a name, so a reason never carries what a sender put there."""
-    return repr(name) if _FIELD_NAME.fullmatch(name) else "a name"
+    return repr(name) if FIELD_NAME.fullmatch(name) else "a name"
