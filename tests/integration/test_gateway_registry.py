@@ -118,6 +118,25 @@ class TestTokens:
         assert response.status_code == status
         assert response.json()["error"] == error
 
+    async def test_a_nul_in_the_form_or_the_basic_credentials_is_invalid_request(self, gw: Gateway) -> None:
+        await gw.register("AG-1")
+        client_id, secret = await gw.issue_client("AG-1")
+        in_form = await gw.http.post(
+            "/oauth/token",
+            content=f"grant_type=client_credentials&client_id={client_id}%00&client_secret={secret}".encode(),
+            headers=FORM,
+        )
+        in_basic = await gw.http.post(
+            "/oauth/token",
+            content=b"grant_type=client_credentials",
+            headers=basic(f"{client_id}\x00", secret),
+        )
+        escaped_in_basic = await gw.http.post(
+            "/oauth/token", content=b"grant_type=client_credentials", headers=basic(f"{client_id}%00", secret)
+        )
+        for response in (in_form, in_basic, escaped_in_basic):
+            assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
     async def test_a_wrong_secret_or_unknown_client_is_invalid_client_with_a_challenge(
         self, gw: Gateway
     ) -> None:

@@ -60,6 +60,8 @@ def _form(request: Request, body: bytes) -> dict[str, str]:
         raise OAuthError("invalid_request", "the body is not a valid form") from None
     form: dict[str, str] = {}
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:  # no client id or secret holds one; none can be stored
+            raise OAuthError("invalid_request", "a parameter holds a NUL character")
         if name in form:
             raise OAuthError("invalid_request", f"the parameter {name[:32]!r} is repeated")
         if len(value) > MAX_FIELD:
@@ -76,7 +78,10 @@ def _basic(authorization: str) -> tuple[str, str]:
     client_id, colon, secret = decoded.partition(":")
     if not colon:
         raise OAuthError("invalid_request", "the Basic credentials lack the ':' separator")
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)  # RFC 6749 2.3.1: form-encoded
+    if "\x00" in client_id or "\x00" in secret:
+        raise OAuthError("invalid_request", "the Basic credentials hold a NUL character")
+    return client_id, secret
 
 
 def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
