@@ -24,7 +24,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from devstack._process import REPO_ROOT, free_port, port_open, stop_process, venv_script, wait_until
+from devstack._process import (
+    REPO_ROOT,
+    free_port,
+    port_open,
+    signals_ignored,
+    stop_process,
+    venv_script,
+    wait_until,
+)
 from devstack.agency_demo import DEMO_AGENCY, DemoAgency, register_demo_agency
 from devstack.demo_summary import (
     Endpoints,
@@ -150,12 +158,15 @@ def up(with_demo: bool) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        print("\nstopping...", flush=True)
-        prometheus.stop()
-        for proc in reversed(processes):
-            stop_process(proc, timeout=20)
-        stack.stop()
-        print("stopped; nothing left running", flush=True)
+        # Ctrl-C again (or SIGTERM) while stopping would cut the stops short and leave the
+        # processes not yet stopped running; each stop below is bounded by its own timeout.
+        with signals_ignored(signal.SIGINT, signal.SIGTERM):
+            print("\nstopping (a few seconds; Ctrl-C again is not needed)...", flush=True)
+            prometheus.stop()
+            for proc in reversed(processes):
+                stop_process(proc, timeout=20)
+            stack.stop()
+            print("stopped; nothing left running", flush=True)
     return 0
 
 

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,18 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+@contextlib.contextmanager
+def signals_ignored(*signals: signal.Signals) -> Iterator[None]:
+    """``signals`` ignored while the block runs (a shutdown that a second Ctrl-C must not cut
+    short, leaving processes behind), their handlers restored afterwards."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def cache_dir() -> Path:
