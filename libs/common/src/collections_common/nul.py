@@ -20,15 +20,20 @@ so callers look for them before they walk the document."""
 Location = tuple[str | int, ...]
 
 
+def shown_name(name: str) -> str:
+    """``name`` as an error may show it: itself when it is a plain ``FIELD_NAME``, else ``(a name)``."""
+    return name if FIELD_NAME.fullmatch(name) else "(a name)"
+
+
 def nul_locations(node: Any, at: Location = ()) -> Iterator[Location]:
     """The location of each string and object name holding NUL in a decoded JSON document, in
-    document order: object names (``FIELD_NAME``, or ``(a name)``) and list indexes from the top."""
+    document order: object names (``shown_name``) and list indexes from the top."""
     if isinstance(node, str):
         if "\x00" in node:
             yield at
     elif isinstance(node, dict):
         for name, value in node.items():
-            inner = (*at, name if FIELD_NAME.fullmatch(name) else "(a name)")
+            inner = (*at, shown_name(name))
             if "\x00" in name:
                 yield inner
             else:

@@ -25,7 +25,7 @@ from collections_common.auth import install_staff_auth
 from collections_common.database import session_factory
 from collections_common.health import KafkaProbe, ProbeResult, probe_database
 from collections_common.metrics import HTTP_REQUEST_SECONDS
-from collections_common.nul import ESCAPE, FIELD_NAME, nul_locations
+from collections_common.nul import ESCAPE, nul_locations, shown_name
 from collections_common.problems import ProblemError, document_problems, install_problem_handlers
 from collections_common.request_ids import RequestIdMiddleware
 from collections_common.settings import ServiceSettings
@@ -61,7 +61,7 @@ async def refuse_nul(request: Request) -> None:
         if isinstance(value, str) and "\x00" in value
     ]
     where += [
-        ("query", name if FIELD_NAME.fullmatch(name) else "(a name)")
+        ("query", shown_name(name))
         for name, value in request.query_params.multi_items()
         if "\x00" in name or "\x00" in value
     ]
