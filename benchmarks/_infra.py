@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,74 @@ def postgres_cpu_seconds(stack: Stack) -> float:
     return total
 
 
-def benchmark_stack() -> AbstractContextManager[Stack]:
-    """A broker and a database of the benchmark's own, deleted when it ends."""
-    return temporary_stack("collections-bench-")
+MEMORY = Path("/dev/shm")
+"""A file system in memory (tmpfs), where the benchmarks' broker keeps its log."""
+
+
+@contextmanager
+def benchmark_stack(*, recycled_wal: bool = True, broker_in_memory: bool = True) -> Iterator[Stack]:
+    """A broker and a database of the benchmark's own, deleted when it ends.
+
+    The database's write-ahead log is a running server's (:func:`recycle_wal`) unless
+    ``recycled_wal`` is False. The broker's log is in memory (``MEMORY``, when the machine has it)
+    unless ``broker_in_memory`` is False. Kafka never syncs its log itself (its durability is the
+    replicas'), so the kernel writes what it appended out in the background: on this machine the
+    broker, PostgreSQL and the services share one disk, and every few seconds that write-back
+    (35-50 MB at once in the cancellation benchmark) held PostgreSQL's WAL sync, and so every
+    commit, for 60-100 ms. Deployed, the broker has disks of its own (docs/benchmarks.md).
+    """
+    under = MEMORY if broker_in_memory and MEMORY.is_dir() else None
+    with temporary_stack("collections-bench-", broker_under=under) as stack:
+        if recycled_wal:
+            recycle_wal(stack)
+        yield stack
+
+
+RECYCLED_WAL_MB = 512
+"""WAL segments a benchmark's PostgreSQL has to recycle (``min_wal_size``): more than any
+benchmark here writes in its measured seconds."""
+
+
+def recycle_wal(stack: Stack, megabytes: int = RECYCLED_WAL_MB) -> None:
+    """Give the stack's PostgreSQL ``megabytes`` of WAL segments to reuse, as a server that has
+    been running has.
+
+    A new cluster has none: each time its WAL fills a 16 MB segment, the backend that needs the
+    next one creates it, writing 16 MB of zeros and syncing them, while every other commit waits
+    (wait events ``WALInitWrite`` and ``WALInitSync``, the others ``LWLock WALWrite``). In the
+    cancellation benchmark at 1,000 payments a second that came every 2 to 3 seconds and made the
+    slowest second of a run (docs/benchmarks.md). A running server renames the segments its
+    checkpoints are done with instead (at least ``min_wal_size`` of them). So this keeps
+    ``megabytes`` (``min_wal_size``), fills that much WAL once (one switch per segment) and
+    checkpoints: the segments filled become the next ones.
+    """
+
+    async def fill() -> None:
+        conn = await connect(stack, "postgres")
+        try:
+            await conn.execute(f"ALTER SYSTEM SET min_wal_size = '{megabytes}MB'")
+            await conn.fetchval("SELECT pg_reload_conf()")
+            await conn.execute("CREATE TABLE wal_fill (x int)")
+            for _ in range(megabytes // 16):
+                await conn.execute("INSERT INTO wal_fill VALUES (1)")  # a switch needs WAL to end
+                await conn.fetchval("SELECT pg_switch_wal()")
+            await conn.execute("DROP TABLE wal_fill")
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as apart:  # some benchmarks open their stack inside an event loop
+        apart.submit(asyncio.run, fill()).result()
+
+
+async def wal_files(conn: Any) -> int:
+    """Files in PostgreSQL's WAL directory: a segment created adds one, a segment recycled none."""
+    return int(await conn.fetchval("SELECT count(*) FROM pg_ls_waldir()"))
+
+
+async def wal_position(conn: Any) -> int:
+    """The WAL's current write position, in bytes."""
+    return int(await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
 
 
 @contextmanager

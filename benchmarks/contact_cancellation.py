@@ -24,6 +24,11 @@ transaction; ``published_at``: when its relay had Kafka's acknowledgement) and t
 cancelled as ``cured``. CPU is reported for the workers, PostgreSQL, the broker and the script,
 with how busy the whole machine was; with ``--statements``, the statements PostgreSQL ran on the
 contact and aging databases in the measured seconds (``pg_stat_statements``, loaded for the run).
+PostgreSQL's WAL is a running server's (segments recycled, ``benchmarks._infra.recycle_wal``); the
+script prints how much WAL the measured seconds wrote and how many segments they created (0 when
+every one was recycled). ``--fresh-wal`` leaves the new cluster's WAL as it is. The broker's log
+is in memory (``benchmarks._infra.benchmark_stack``); ``--broker-on-disk`` puts it beside
+PostgreSQL's data.
 
 ``--mode stage-changes`` isolates the contact worker: the debtors are opened and moved to M1
 through its handlers in process, and the script publishes the cures itself, as aging does
@@ -34,6 +39,7 @@ Target: p99 under 250 ms at 1,000 events/s.
 
     .venv/bin/python -m benchmarks.contact_cancellation [--mode payments|stage-changes]
         [--debtors 5000] [--warm-up 5000] [--rate 1000] [--profile worker.svg] [--statements]
+        [--fresh-wal] [--broker-on-disk]
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ from benchmarks._infra import (
     postgres_cpu_seconds,
     restart_postgres_with,
     statements,
+    wal_files,
+    wal_position,
 )
 from contact_service.bootstrap import SERVICE
 from contact_service.settings import ContactSettings
@@ -620,6 +628,7 @@ async def run_payments(
         for counter in counters:
             await counter.start()
         vacuums = await maintenance(stack, CONTACT_DB, AGING_DB)
+        wal_before = await wal_state(stack)
         batches.start()
         meter.start()
         window = time.time()
@@ -629,12 +638,17 @@ async def run_payments(
         meter.stop()
         batches.stop()
         vacuumed = await maintenance(stack, CONTACT_DB, AGING_DB)
+        wal_after = await wal_state(stack)
         for counter in counters:
             await counter.stop()
         print(f"measured from {window:.1f} to {time.time():.1f} (seconds since the epoch)")
         print(
             "autovacuum's runs (vacuum or analyze of a table) in the measured seconds:",
             ", ".join(f"{db} {vacuumed[db] - vacuums[db]}" for db in vacuumed),
+        )
+        print(
+            f"WAL in the measured seconds: {(wal_after[0] - wal_before[0]) / 2**20:.0f} MB written,"
+            f" {wal_after[1] - wal_before[1]} segments created (the others recycled: see recycle_wal)"
         )
     load_after = os.getloadavg()
     await check_cancelled(stack, total)
@@ -691,6 +705,15 @@ async def run_payments(
         "  stage change published -> committed:               ",
         percentiles([clock.committed[d] - parts[d]["published"] for d in have]),
     )
+
+
+async def wal_state(stack: Stack) -> tuple[int, int]:
+    """The WAL's write position (bytes) and how many segment files PostgreSQL has."""
+    conn = await connect(stack, "postgres")
+    try:
+        return await wal_position(conn), await wal_files(conn)
+    finally:
+        await conn.close()
 
 
 async def maintenance(stack: Stack, *databases: str) -> dict[str, int]:
@@ -817,9 +840,23 @@ def main() -> None:
         help="load pg_stat_statements and print the contact and aging databases' statements of the"
         " measured seconds (payments mode; PostgreSQL then uses a little more CPU)",
     )
+    parser.add_argument(
+        "--fresh-wal",
+        action="store_true",
+        help="leave the new cluster's WAL as it is: a segment is created (16 MB written and synced)"
+        " each time the WAL grows into a new one, not recycled as on a server that has been running",
+    )
+    parser.add_argument(
+        "--broker-on-disk",
+        action="store_true",
+        help="keep the broker's log on the disk PostgreSQL uses, not in memory: the kernel's"
+        " write-back of it then holds PostgreSQL's WAL sync every few seconds",
+    )
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="contact-cancel-bench-"))
-    with benchmark_stack() as stack:
+    with benchmark_stack(recycled_wal=not args.fresh_wal, broker_in_memory=not args.broker_on_disk) as stack:
+        assert stack.broker is not None
+        print(f"broker's log in {stack.broker.data_dir}; PostgreSQL's data in {stack.base_dir / 'postgres'}")
         restart_postgres_with(
             stack,
             track_commit_timestamp="on",

@@ -45,11 +45,13 @@ SERVICES = (
 
 @dataclass
 class Stack:
-    """A broker and a database server, started here or given by URL."""
+    """A broker and a database server, started here or given by URL. The broker keeps its data
+    in ``broker_dir`` (``base_dir/kafka`` unless given)."""
 
     base_dir: Path
     kafka_port: int = 0
     postgres_port: int = 0
+    broker_dir: Path | None = None
     broker: KafkaBroker | None = field(default=None, init=False)
     postgres: PostgresCluster | None = field(default=None, init=False)
     bootstrap_servers: str = field(default="", init=False)
@@ -62,7 +64,8 @@ class Stack:
         self.base_dir.chmod(0o755)
         given_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         given_pg = os.environ.get("POSTGRES_ADMIN_URL")
-        broker = None if given_kafka else KafkaBroker(self.base_dir / "kafka", port=self.kafka_port)
+        broker_dir = self.broker_dir or self.base_dir / "kafka"
+        broker = None if given_kafka else KafkaBroker(broker_dir, port=self.kafka_port)
         postgres = None if given_pg else PostgresCluster(self.base_dir / "postgres", port=self.postgres_port)
         with ThreadPoolExecutor(1) as pool:
             broker_started = pool.submit(broker.start) if broker is not None else None
@@ -102,6 +105,8 @@ class Stack:
         if self.postgres is not None:
             self.postgres.kill()
         delete_in_background(self.base_dir)
+        if self.broker_dir is not None:
+            delete_in_background(self.broker_dir)
 
     def database_url(self, database: str) -> str:
         return re.sub(r"/[^/]*$", f"/{database}", self.admin_url)
@@ -141,10 +146,13 @@ class Stack:
 
 
 @contextmanager
-def temporary_stack(prefix: str) -> Iterator[Stack]:
+def temporary_stack(prefix: str, *, broker_under: Path | None = None) -> Iterator[Stack]:
     """A stack started in a new temporary directory (named from ``prefix``), stopped and deleted
-    with everything it wrote when the block ends (``Stack.destroy``)."""
-    stack = Stack(Path(tempfile.mkdtemp(prefix=prefix))).start()
+    with everything it wrote when the block ends (``Stack.destroy``). With ``broker_under``, the
+    broker's data goes to a new directory there instead (e.g. ``/dev/shm``: see
+    ``benchmarks._infra.benchmark_stack``)."""
+    broker_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}kafka-", dir=broker_under)) if broker_under else None
+    stack = Stack(Path(tempfile.mkdtemp(prefix=prefix)), broker_dir=broker_dir).start()
     try:
         yield stack
     finally:
