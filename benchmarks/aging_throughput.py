@@ -21,10 +21,12 @@ last message read back from its sink (target: at least 0.5 of it). The figures p
 pass-through from the acks of its first poll to the acks of its last.
 
     .venv/bin/python -m benchmarks.aging_throughput [--accounts 4000 --days 60] [--workload simulator]
-        [--catch-up-only] [--profile catch-up.svg]
+        [--catch-up-only] [--profile catch-up.svg] [--broker-on-disk]
 
 ``--catch-up-only`` skips the live run; ``--profile FILE`` samples the catch-up worker with py-spy
-(``pip install py-spy`` in the .venv) into a flame graph.
+(``pip install py-spy`` in the .venv) into a flame graph. The broker's log is in memory and
+PostgreSQL's WAL recycled (``benchmarks._infra.benchmark_stack``); ``--broker-on-disk`` puts the
+log beside PostgreSQL's data, as before 2026-12-02.
 
 ``--workload simulator`` publishes the core-banking simulator's portfolio instead (its payer
 behaviours, its holders, a close every calendar day): the same events `make run` shows.
@@ -363,7 +365,13 @@ async def passthrough_catch_up(stack: Stack, prefix: str, total: int) -> tuple[f
 
 
 async def run(
-    accounts: int, days: int, kind: str = "benchmark", *, live: bool = True, profile: Path | None = None
+    accounts: int,
+    days: int,
+    kind: str = "benchmark",
+    *,
+    live: bool = True,
+    profile: Path | None = None,
+    broker_on_disk: bool = False,
 ) -> None:
     events = WORKLOADS[kind](accounts, days)
     expected = expected_changes(events)
@@ -375,7 +383,7 @@ async def run(
     print(f"workload ({kind}): {len(events):,} events over {days} days, {accounts:,} accounts; mix {mix}")
     print(f"expected stage changes: {expected:,}")
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
-    with benchmark_stack() as stack:
+    with benchmark_stack(broker_in_memory=not broker_on_disk) as stack:
         database, prefix = "bench_throughput", "bthru."
         stack.apply_topics(prefix=prefix)
         stack.create_database(database)
@@ -541,9 +549,21 @@ def main() -> None:
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="benchmark")
     parser.add_argument("--catch-up-only", action="store_true", help="skip the live (paced) run")
     parser.add_argument("--profile", type=Path, help="py-spy profile of the catch-up worker (.svg or .txt)")
+    parser.add_argument(
+        "--broker-on-disk",
+        action="store_true",
+        help="the broker's log beside PostgreSQL's data, not in memory",
+    )
     args = parser.parse_args()
     asyncio.run(
-        run(args.accounts, args.days, args.workload, live=not args.catch_up_only, profile=args.profile)
+        run(
+            args.accounts,
+            args.days,
+            args.workload,
+            live=not args.catch_up_only,
+            profile=args.profile,
+            broker_on_disk=args.broker_on_disk,
+        )
     )
 
 

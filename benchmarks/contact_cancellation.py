@@ -465,6 +465,48 @@ class CpuMeter:
         return ", ".join(parts) + f"; the machine {100 * self.machine_busy:.0f}% busy over {cores} cores"
 
 
+class AutovacuumWatch:
+    """Which tables autovacuum was working on while the block ran: ``pg_stat_activity`` looked
+    at every quarter of a second (the statistics count only the runs that finished)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self._seen: dict[str, tuple[float, float]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        conn = await connect(self._stack, "postgres")
+        started = time.monotonic()
+
+        async def look() -> None:
+            try:
+                while True:
+                    for row in await conn.fetch(
+                        "SELECT datname, query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+                    ):
+                        what = f"{row['datname']}: {row['query'] or 'starting'}"
+                        at = time.monotonic() - started
+                        first, _ = self._seen.get(what, (at, at))
+                        self._seen[what] = (first, at)
+                    await asyncio.sleep(0.25)
+            finally:
+                await conn.close()
+
+        self._task = asyncio.create_task(look())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def report(self) -> str:
+        if not self._seen:
+            return "autovacuum at work in the measured seconds: none seen"
+        return "autovacuum at work in the measured seconds: " + "; ".join(
+            f"{what} (seen from {first:.2f} to {last:.2f} s)" for what, (first, last) in self._seen.items()
+        )
+
+
 class BatchMeter:
     """Each consumer's batches between ``start`` and ``stop``: how many, their mean wall time
     and events, from the workers' own ``/metrics`` (``collections_batch_seconds``,
@@ -629,6 +671,8 @@ async def run_payments(
             await counter.start()
         vacuums = await maintenance(stack, CONTACT_DB, AGING_DB)
         wal_before = await wal_state(stack)
+        autovacuum = AutovacuumWatch(stack)
+        await autovacuum.start()
         batches.start()
         meter.start()
         window = time.time()
@@ -637,6 +681,7 @@ async def run_payments(
         measured = time.monotonic() - measured
         meter.stop()
         batches.stop()
+        await autovacuum.stop()
         vacuumed = await maintenance(stack, CONTACT_DB, AGING_DB)
         wal_after = await wal_state(stack)
         for counter in counters:
@@ -646,6 +691,7 @@ async def run_payments(
             "autovacuum's runs (vacuum or analyze of a table) in the measured seconds:",
             ", ".join(f"{db} {vacuumed[db] - vacuums[db]}" for db in vacuumed),
         )
+        print(autovacuum.report())
         print(
             f"WAL in the measured seconds: {(wal_after[0] - wal_before[0]) / 2**20:.0f} MB written,"
             f" {wal_after[1] - wal_before[1]} segments created (the others recycled: see recycle_wal)"
