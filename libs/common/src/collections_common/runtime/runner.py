@@ -20,6 +20,7 @@ the error as its reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,6 +44,7 @@ from collections_common.runtime.errors import (
     is_transient,
 )
 from collections_common.runtime.faults import crash_point
+from collections_common.runtime.gc_tuning import collection_paused
 from collections_common.runtime.holding import (
     Action,
     Fetched,
@@ -165,27 +167,13 @@ class ConsumerRunner:
                 )
                 sought = dict(self._sought)
                 try:
-                    async with self._lock:
-                        # Drop records fetched before their partition was (re)sought to its stored
-                        # position (e.g. from Kafka's committed offsets while the listener read the
-                        # database): the seek makes the consumer fetch them again from there.
-                        records = {
-                            tp: batch
-                            for tp, batch in records.items()
-                            if tp in sought and self._sought.get(tp) == sought[tp]
-                        }
-                        if self._stepping is not None:
-                            await self._step(records, self._stepping, stop)
-                        else:
-                            if self._gate is not None:  # fresh limits before these records are applied
-                                await self._guarded(self._tick, stop, "gate")
-                            segments = self._segments(records)
-                            if any(deliveries for deliveries, _ in segments):
-                                await self._process(segments, stop)  # ticks the gate in its transaction
-                                if self._gate is not None:
-                                    self._held.release(self._gate)
-                        report_lag(self.name, self._consumer, self._next, self._logical)
-                        await self._mirror.mirror(self._consumer, self._next)
+                    # A batch keeps all it makes until it commits: the collector runs again once
+                    # the batch is gone, not in the middle of it (``collection_paused``). An empty
+                    # poll pauses nothing (it would collect in the middle of another's batch).
+                    batch = records or self._held.has_held or self._held.has_ready
+                    with collection_paused() if batch else contextlib.nullcontext():
+                        await self._handle_poll(records, sought, stop)
+                        del records
                 except Abandoned:
                     log.warning("stopping without the work in hand; it will be read again")
                     break
@@ -196,6 +184,32 @@ class ConsumerRunner:
             await stop_consumer(consumer)
             if self._gate is not None:
                 await self._gate.close()
+
+    async def _handle_poll(
+        self, records: Fetched, sought: dict[TopicPartition, int], stop: asyncio.Event
+    ) -> None:
+        """Apply one poll's records (held ones first, per the gate); report lag, mirror offsets."""
+        async with self._lock:
+            # Drop records fetched before their partition was (re)sought to its stored
+            # position (e.g. from Kafka's committed offsets while the listener read the
+            # database): the seek makes the consumer fetch them again from there.
+            records = {
+                tp: batch
+                for tp, batch in records.items()
+                if tp in sought and self._sought.get(tp) == sought[tp]
+            }
+            if self._stepping is not None:
+                await self._step(records, self._stepping, stop)
+            else:
+                if self._gate is not None:  # fresh limits before these records are applied
+                    await self._guarded(self._tick, stop, "gate")
+                segments = self._segments(records)
+                if any(deliveries for deliveries, _ in segments):
+                    await self._process(segments, stop)  # ticks the gate in its transaction
+                    if self._gate is not None:
+                        self._held.release(self._gate)
+            report_lag(self.name, self._consumer, self._next, self._logical)
+            await self._mirror.mirror(self._consumer, self._next)
 
     def _poll_timeout_ms(self) -> int:
         if self._held.has_ready:

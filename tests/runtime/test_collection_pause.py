@@ -1,0 +1,47 @@
+"""A poll's batch is applied with the cyclic garbage collector paused, which runs again after it
+(``collections_common.runtime.gc_tuning.collection_paused``)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import pytest
+
+from collections_common.database import create_engine
+from collections_common.runtime import Batch, ConsumerRunner
+from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, read_state
+from tests.runtime.ledger_service import CONSUMER_NAME, handle
+
+pytestmark = [pytest.mark.infra]
+
+
+async def test_the_collector_is_paused_while_a_batch_is_applied_and_runs_again_after(ledger: Ledger) -> None:
+    settings = ledger.settings()
+    engine = create_engine(settings, pre_ping=False)
+    collecting: list[bool] = []  # per batch: was the collector enabled while it was applied
+
+    async def recording(batch: Batch) -> None:
+        collecting.append(gc.isenabled())
+        await handle(batch)
+
+    runner = ConsumerRunner(
+        settings=settings, engine=engine, topics=[INPUT], handler=recording, name=CONSUMER_NAME
+    )
+    sent = payments(20)
+    await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
+    stop = asyncio.Event()
+    running = asyncio.create_task(runner.run(stop))
+    try:
+        async with asyncio.timeout(60):
+            while len((await read_state(ledger.database_url)).applied) < len(sent):
+                assert not running.done(), "the runner stopped"
+                await asyncio.sleep(0.1)
+        assert gc.isenabled(), "between batches the collector runs"
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)
+        await engine.dispose()
+
+    assert collecting and not any(collecting), "every batch was applied with the collector paused"
+    assert gc.isenabled()
