@@ -24,6 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from collections_common.events import EventTypes, PaymentPosted, Topics, decode, encode, new_event
+from collections_common.runtime import ConsumerRunner
 from collections_common.runtime.outbox import _LOCK_NAMESPACE, LANES
 from devstack._process import REPO_ROOT, free_port
 from tests.processes import ServiceProcess, wait_for_status
@@ -236,6 +237,25 @@ class LedgerState:
 
 def _dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@contextlib.asynccontextmanager
+async def running_until_applied(
+    runner: ConsumerRunner, database_url: str, count: int, *, timeout: float = 60
+) -> AsyncIterator[None]:
+    """Run ``runner`` in this process until ``count`` events are applied, then the block; the
+    runner is stopped (and awaited) after it."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(runner.run(stop))
+    try:
+        async with asyncio.timeout(timeout):
+            while len((await read_state(database_url)).applied) < count:
+                assert not running.done(), "the runner stopped"
+                await asyncio.sleep(0.1)
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)
 
 
 async def read_state(database_url: str) -> LedgerState:

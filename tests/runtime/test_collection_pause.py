@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 
 import pytest
 
 from collections_common.database import create_engine
 from collections_common.runtime import Batch, ConsumerRunner
-from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, read_state
+from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, running_until_applied
 from tests.runtime.ledger_service import CONSUMER_NAME, handle
 
 pytestmark = [pytest.mark.infra]
@@ -30,17 +29,10 @@ async def test_the_collector_is_paused_while_a_batch_is_applied_and_runs_again_a
     )
     sent = payments(20)
     await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
-    stop = asyncio.Event()
-    running = asyncio.create_task(runner.run(stop))
     try:
-        async with asyncio.timeout(60):
-            while len((await read_state(ledger.database_url)).applied) < len(sent):
-                assert not running.done(), "the runner stopped"
-                await asyncio.sleep(0.1)
-        assert gc.isenabled(), "between batches the collector runs"
+        async with running_until_applied(runner, ledger.database_url, len(sent)):
+            assert gc.isenabled(), "between batches the collector runs"
     finally:
-        stop.set()
-        await asyncio.wait_for(running, timeout=30)
         await engine.dispose()
 
     assert collecting and not any(collecting), "every batch was applied with the collector paused"

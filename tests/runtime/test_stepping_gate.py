@@ -4,7 +4,6 @@ of the gate's plan."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collections_common.database import create_engine
 from collections_common.runtime import Batch, ConsumerRunner, Step, SteppingGate
-from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, read_state
+from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, running_until_applied
 from tests.runtime.ledger_service import CONSUMER_NAME, handle
 
 pytestmark = [pytest.mark.infra]
@@ -57,16 +56,10 @@ async def test_a_stepping_gate_is_ticked_once_per_batch_first_in_its_transaction
     )
     sent = payments(60)
     await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
-    stop = asyncio.Event()
-    running = asyncio.create_task(runner.run(stop))
     try:
-        async with asyncio.timeout(60):
-            while len((await read_state(ledger.database_url)).applied) < len(sent):
-                assert not running.done(), "the runner stopped"
-                await asyncio.sleep(0.1)
+        async with running_until_applied(runner, ledger.database_url, len(sent)):
+            pass
     finally:
-        stop.set()
-        await asyncio.wait_for(running, timeout=30)
         await engine.dispose()
 
     assert handled, "no batch was handled"
