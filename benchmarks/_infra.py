@@ -6,7 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,6 +76,13 @@ def postgres_cpu_seconds(stack: Stack) -> float:
     return total
 
 
+def run_apart(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` to its end on an event loop of its own, in a thread of its own: callable from
+    plain code and from inside a benchmark's running event loop alike."""
+    with ThreadPoolExecutor(1) as apart:
+        apart.submit(asyncio.run, work).result()
+
+
 MEMORY = Path("/dev/shm")
 """A file system in memory (tmpfs), where the benchmarks' broker keeps its log."""
 
@@ -132,8 +139,7 @@ def recycle_wal(stack: Stack, megabytes: int = RECYCLED_WAL_MB) -> None:
         finally:
             await conn.close()
 
-    with ThreadPoolExecutor(1) as apart:  # some benchmarks open their stack inside an event loop
-        apart.submit(asyncio.run, fill()).result()
+    run_apart(fill())
 
 
 async def wal_files(conn: Any) -> int:
@@ -203,7 +209,7 @@ def restart_postgres_with(stack: Stack, **settings: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(configure())
+    run_apart(configure())
     stack.postgres.stop()
     stack.postgres.start()
 
