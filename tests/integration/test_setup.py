@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable
@@ -54,6 +55,36 @@ class TestBroker:
         assert len(set(keyed.values())) == 1 and next(iter(keyed.values())) > 1
         assert specs["corebank.calendar.v1"].partitions == 1
         assert all(f"{name}.dlq" in specs for name in specs if not name.endswith(".dlq"))
+
+    async def test_topics_applied_can_be_looked_up_at_once_and_a_missing_one_is_waited_for_in_vain(
+        self, stack: Stack, namespace: str
+    ) -> None:
+        """``apply_topics`` returns once the broker's metadata shows what it created: a service
+        started right after it (its partition look-ups) finds every topic."""
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        from collections_common.admin import apply_topics, load_manifest, until_described
+        from collections_common.runtime.kafka import partitions_of
+        from collections_common.settings import ServiceSettings
+        from devstack.stack import TOPIC_MANIFEST
+
+        settings = ServiceSettings(
+            kafka_bootstrap_servers=stack.bootstrap_servers, kafka_topic_prefix=f"{namespace}."
+        )
+        specs = load_manifest(TOPIC_MANIFEST, "local")
+        await apply_topics(settings, specs)
+        looked_up = await asyncio.gather(
+            *(partitions_of(settings, settings.topic(spec.name)) for spec in specs)
+        )
+        assert [len(partitions) for partitions in looked_up] == [spec.partitions for spec in specs]
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap_servers)
+        await admin.start()
+        try:
+            with pytest.raises(TimeoutError, match="not in the broker's metadata"):
+                await until_described(admin, [f"{namespace}.never-created"], timeout=0.2)
+        finally:
+            await admin.close()
 
     def test_collections_admin_topics_apply_creates_every_topic_of_the_manifest(
         self, stack: Stack, namespace: str, tmp_path: Path

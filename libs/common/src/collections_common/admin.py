@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -73,7 +74,8 @@ def load_manifest(path: Path, profile: str) -> list[TopicSpec]:
 
 async def apply_topics(settings: ServiceSettings, specs: Sequence[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet and set the manifest's configs on those that do;
-    return the names created."""
+    return the names created, once the broker's metadata shows each with a leader for every
+    partition (:func:`until_described`)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
@@ -92,6 +94,7 @@ async def apply_topics(settings: ServiceSettings, specs: Sequence[TopicSpec]) ->
                         for spec in missing
                     ]
                 )
+            await until_described(admin, [settings.topic(spec.name) for spec in missing])
         present = [spec for spec in specs if spec.configs and spec not in missing]
         if present:  # AlterConfigs replaces a topic's configs whole: send the manifest's full set
             await admin.alter_configs(
@@ -103,6 +106,29 @@ async def apply_topics(settings: ServiceSettings, specs: Sequence[TopicSpec]) ->
         return [spec.name for spec in missing]
     finally:
         await admin.close()
+
+
+async def until_described(admin: AIOKafkaAdminClient, topics: Sequence[str], timeout: float = 30.0) -> None:
+    """Wait until the broker's metadata describes ``topics`` with a leader for every partition.
+
+    CreateTopics answers once the controller has created them; the broker's metadata can show
+    them a moment later, and a client that starts meanwhile (a service, its partition look-up)
+    finds no such topic. Raises ``TimeoutError`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    pending = set(topics)
+    while pending:
+        for described in await admin.describe_topics(sorted(pending)):
+            partitions = described.get("partitions") or []
+            if (
+                not described.get("error_code")
+                and partitions
+                and all(not p.get("error_code") and p.get("leader", -1) >= 0 for p in partitions)
+            ):
+                pending.discard(described["topic"])
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"topics not in the broker's metadata after {timeout:g} s: {sorted(pending)}")
+        if pending:
+            await asyncio.sleep(0.05)
 
 
 @dataclass(frozen=True)
