@@ -20,9 +20,11 @@ from aging_service.handlers import AgingHandlers
 from aging_service.metrics import STAGE_TRANSITIONS
 from aging_service.settings import AgingSettings
 from collections_common.database import session_driver
-from collections_common.events import decode, validate
+from collections_common.events import AccountOpened, decode, spec_for, validate
+from collections_common.events._examples import EXAMPLE_DATA
 from collections_common.runtime import Batch, Outbox
 from collections_common.runtime.deliveries import Delivery, Incoming
+from collections_common.runtime.tables import outbox
 from devstack.stack import Stack
 
 pytestmark = [pytest.mark.infra]
@@ -46,7 +48,7 @@ async def engine(stack: Stack, namespace: str) -> AsyncIterator[AsyncEngine]:
 def _incoming(offset: int, event_id: str, type_: str, data: dict[str, Any]) -> Incoming:
     body = {"specversion": "1.0", "id": event_id, "source": "corebank", "type": type_, "data": data}
     raw = json.dumps(body).encode()
-    topic = "corebank.billing.v1" if type_.startswith("corebank.statement") else "corebank.payments.v1"
+    topic = spec_for(type_).topic
     delivery = Delivery(topic=topic, partition=0, offset=offset, key=b"ACC-1", value=raw)
     return Incoming(delivery, validate(decode(raw), topic=topic))
 
@@ -111,6 +113,29 @@ class TestSaveAndLoad:
             book = (await BookRepository(session, handlers.policy).load(["ACC-1"], {}))["ACC-1"]
         assert [(s.statement_id, str(s.due_date)) for s in book.statements.values()] == [("S1", "9999-12-31")]
         assert book.assess(None).past_due_minor == 0
+
+
+class TestOrderWithinABatch:
+    async def test_an_accounts_opening_is_applied_before_its_other_events_of_the_batch(
+        self, engine: AsyncEngine
+    ) -> None:
+        # A batch holds several topics' records in no set order between them; core banking
+        # publishes the opening first. Here the statement comes first in the batch, already past
+        # due at the as-of date: the stage change it causes names the debtor all the same.
+        handlers = AgingHandlers(AgingPolicy(), "aging")
+        async with AsyncSession(engine) as session, session.begin():
+            await handlers.apply_close(session, Outbox(session), [0], CLOSED, "c1")
+        opening = next(d for d in EXAMPLE_DATA if isinstance(d, AccountOpened)).model_dump(mode="json")
+        opening.update(account_id="ACC-1", customer_id="CUS-7")
+        late = _statement(0, "ev-statement", statement_date="2026-01-05", due_date="2026-01-25")
+        opened = _incoming(0, "ev-opened", "corebank.account.opened", opening)
+
+        await _apply(engine, handlers, late, opened)
+
+        async with engine.connect() as conn:
+            payloads = (await conn.scalars(select(outbox.c.payload).order_by(outbox.c.id))).all()
+        changes = [json.loads(payload)["data"] for payload in payloads]
+        assert [(c["to_stage"], c["customer_id"]) for c in changes] == [("M1", "CUS-7")]
 
 
 class TestStageTransitionMetric:

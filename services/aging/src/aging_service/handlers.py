@@ -129,11 +129,15 @@ class AgingHandlers:
         self.source = source
 
     async def handle_batch(self, batch: Batch) -> None:
+        """Apply the batch's events to their books, its account openings first: core banking
+        publishes an account's opening before its other events, and a batch holds the records of
+        several topics in no set order between them."""
         relevant = [
             (incoming, apply, account_id_of(incoming.event.data))
             for incoming in batch.events
             if (apply := EVENT_HANDLERS.get(type(incoming.event.data))) is not None
         ]
+        relevant.sort(key=lambda item: item[1] is not opened)  # stable: otherwise in batch order
         if not relevant:
             return
         partitions = {account_id: incoming.delivery.partition for incoming, _, account_id in relevant}
