@@ -29,7 +29,7 @@ from devstack.stack import Stack
 
 pytestmark = [pytest.mark.infra]
 
-BILLING, PAYMENTS = "corebank.billing.v1", "corebank.payments.v1"
+ACCOUNTS, BILLING, PAYMENTS = "corebank.accounts.v1", "corebank.billing.v1", "corebank.payments.v1"
 OWNED = [(BILLING, 0), (PAYMENTS, 0), (BILLING, 1), (PAYMENTS, 1)]
 D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
 
@@ -139,6 +139,29 @@ class TestTheCloseGate:
         await store(engine, calendar_reader_name(settings), {("corebank.calendar.v1", 0): 1})
         assert await tick(engine, gate) == {0: D1, 1: D1}
         assert set(holds(gate).values()) == {None}
+
+    async def test_while_the_calendar_reader_is_behind_the_account_events_are_held_too(
+        self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings, stack: Stack
+    ) -> None:
+        # Applied with the billing and payments once the closes are noted, each book loaded and
+        # saved once; none of them carries an aging fact, so nothing else depends on it.
+        assigned = [*OWNED, (ACCOUNTS, 0), (ACCOUNTS, 1)]
+        await store(engine, settings.consumer_group, {(ACCOUNTS, 0): 4})
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers)
+        await producer.start()
+        try:  # a close the reader has not read yet
+            await producer.send_and_wait(settings.topic("corebank.calendar.v1"), b"{}", key=b"calendar")
+        finally:
+            await producer.stop()
+
+        async with AsyncSession(engine) as session, session.begin():
+            await gate.tick(session, assigned)
+        assert [gate.hold_from(ACCOUNTS, p) for p in (0, 1)] == [4, 0], "held from the stored positions"
+
+        await store(engine, calendar_reader_name(settings), {("corebank.calendar.v1", 0): 1})
+        async with AsyncSession(engine) as session, session.begin():
+            await gate.tick(session, assigned)
+        assert {gate.hold_from(*owned) for owned in assigned} == {None}
 
 
 class TestABatchPassingSeveralCloses:

@@ -22,7 +22,11 @@ close to the partitions this instance owns once the consumer has stored position
 close's barriers, and holds back the records at or after them until then. It also holds every
 billing and payment record while the calendar reader is behind the calendar's end: a close not
 yet noted may sit before those records, so none is applied until every close appended before
-they were fetched has been noted. Closes are applied one by one in date order (each is a day of
+they were fetched has been noted. The account events are held with them meanwhile (they carry no
+aging fact, so nothing requires it): once the closes are noted they are applied in the same
+transaction as the billing and payments, each book loaded and saved once, instead of in one of
+their own first (a worker starting on a backlog would otherwise load and save every book of the
+accounts it opens twice). Closes are applied one by one in date order (each is a day of
 its own, with its own stage changes); a close that jumps several days moves the as-of date
 straight there; the partitions a close is due for at the same moment move together.
 
@@ -395,10 +399,9 @@ class CloseBarrier:
         calendar_end = await looking_up
         positions = self._positions = state.positions
         if any(state.read.get(tp, 0) < end for tp, end in calendar_end.items()):
-            # A close not noted yet may stand before any record fetched so far: hold them all.
-            self._limits = {
-                (topic, p): positions.get((topic, p), 0) for topic in BARRIER_TOPICS for p in owned
-            }
+            # A close not noted yet may stand before any record fetched so far: hold them all,
+            # the account events with them (see the module's docstring).
+            self._limits = {(topic, p): positions.get((topic, p), 0) for topic, p in assigned}
             CLOSES_PENDING.set(len(owned))
             return
         # The transaction's own clocks win over the stored ones (a close it applied is not saved
