@@ -61,7 +61,7 @@ def fetch() -> Path:
     return libs
 
 
-JIT_OPTIONS = ("-XX:TieredStopAtLevel=1",)
+JIT_OPTIONS: tuple[str, ...] = ("-XX:TieredStopAtLevel=1",)
 """Compile with C1 only. The brokers started here live for a test session, a benchmark or a
 demo on a small machine; for those, the C2 compiler's work costs more than its faster code
 saves. Measured (docs/benchmarks.md, "The broker's compiler"): a broker relaying 1,000
