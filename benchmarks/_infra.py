@@ -6,6 +6,8 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,7 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from devstack._process import free_port  # noqa: E402
 from devstack.stack import SERVICES, Stack, temporary_stack  # noqa: E402
-from tests.e2e.aging_harness import until  # noqa: E402, F401 - shared with the benchmarks
+from tests.e2e.aging_harness import until as until  # noqa: E402 - shared with the benchmarks
 from tests.processes import ServiceProcess, wait_for_status  # noqa: E402
 
 AGING = next(service for service in SERVICES if service.name == "aging")
@@ -140,6 +142,66 @@ def recycle_wal(stack: Stack, megabytes: int = RECYCLED_WAL_MB) -> None:
             await conn.close()
 
     run_apart(fill())
+
+
+def write_back_now() -> None:
+    """Have the kernel write every dirty page of the page cache to disk now (``sync``).
+
+    A set-up's bulk writes (databases created, thousands of rows in seconds: what PostgreSQL's
+    background writer hands the kernel, logs) wait in the page cache; the kernel writes back
+    what has been dirty for 30 s (``vm.dirty_expire_centisecs``) every 5 s, all at once. In the
+    cancellation benchmark that came as 28-40 MB within one measured second, the run's slowest
+    (docs/benchmarks.md). PostgreSQL's own buffers are left as they are: no checkpoint, so
+    the pages already logged in full since the last one are not logged in full again."""
+    os.sync()
+
+
+class DiskWrites:
+    """What the machine's disks wrote, second by second, while the block ran (``/proc/diskstats``
+    of the devices under ``/sys/block`` that are hardware, sampled every 0.1 s)."""
+
+    def __init__(self) -> None:
+        self._disks = {p.name for p in Path("/sys/block").glob("*") if (p / "device").exists()}
+        self._samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _written(self) -> int:
+        """Bytes written so far by the disks (field 10 of ``/proc/diskstats``: 512-byte sectors)."""
+        total = 0
+        with open("/proc/diskstats") as stats:
+            for line in stats:
+                fields = line.split()
+                if fields[2] in self._disks:
+                    total += int(fields[9]) * 512
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self._samples.append((time.monotonic(), self._written()))
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> DiskWrites:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._samples.append((time.monotonic(), self._written()))
+
+    def by_second(self) -> list[float]:
+        """MB written in each whole or last part second from the start."""
+        if len(self._samples) < 2:
+            return []
+        start, first = self._samples[0]
+        written: list[float] = []
+        for at, total in self._samples[1:]:
+            second = int(at - start)
+            while len(written) <= second:
+                written.append(0.0)
+            written[second] = (total - first) / 1e6 - sum(written[:second])
+        return written
 
 
 async def wal_files(conn: Any) -> int:
