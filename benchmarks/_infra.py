@@ -150,8 +150,8 @@ def write_back_now() -> None:
     A set-up's bulk writes (databases created, thousands of rows in seconds: what PostgreSQL's
     background writer hands the kernel, logs) wait in the page cache; the kernel writes back
     what has been dirty for 30 s (``vm.dirty_expire_centisecs``) every 5 s, all at once. In the
-    cancellation benchmark that came as 28-40 MB within one measured second, the run's slowest
-    (docs/benchmarks.md). PostgreSQL's own buffers are left as they are: no checkpoint, so
+    cancellation benchmark that came as 40-49 MB within one measured second, usually the run's
+    slowest (docs/benchmarks.md). PostgreSQL's own buffers are left as they are: no checkpoint, so
     the pages already logged in full since the last one are not logged in full again."""
     os.sync()
 

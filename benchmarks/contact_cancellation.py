@@ -909,7 +909,7 @@ def main() -> None:
         "--keep-set-up-writes",
         action="store_true",
         help="leave the set-up's writes in the page cache: the kernel then writes them back 30 s"
-        " after they were made, all at once, within the measured seconds",
+        " after they were made, all at once, in most runs within the measured seconds",
     )
     parser.add_argument(
         "--broker-on-disk",
