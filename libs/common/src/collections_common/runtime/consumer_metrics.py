@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -15,19 +14,18 @@ from collections_common.metrics import (
     EVENTS_HANDLED,
 )
 from collections_common.runtime.dead_letters import Rejection
-from collections_common.runtime.deliveries import Incoming
 
 
 def count_batch(
     consumer: str,
-    applied: Sequence[Incoming],
+    applied: Mapping[tuple[str, str], int],
     rejected: Sequence[Rejection],
     duplicates: int,
     topic: str,
 ) -> None:
-    """Count a committed batch: one labelled increment per kind of event applied."""
-    handled = Counter((incoming.delivery.topic, incoming.event.envelope.type) for incoming in applied)
-    for (handled_topic, event_type), count in handled.items():
+    """Count a committed batch: one labelled increment per kind of event applied (``applied``:
+    how many of each topic and type)."""
+    for (handled_topic, event_type), count in applied.items():
         EVENTS_HANDLED.labels(consumer, handled_topic, event_type).inc(count)
     for item in rejected:
         kind = item.reason.split(":", 1)[0][:40]

@@ -35,8 +35,9 @@ _pausing = 0
 def collection_paused() -> Iterator[None]:
     """Run the block (one poll's batch) without the cyclic garbage collector.
 
-    A batch keeps what it decodes, loads and builds until it commits, so a young-generation
-    collection in the middle of it frees almost nothing and walks everything made so far: in
+    A batch keeps what it loads and builds until it commits (and each step's decoded events until
+    the step is handled), so a young-generation collection in the middle of it frees almost
+    nothing and walks everything made so far: in
     aging's catch-up benchmark 5 to 9 such collections took 95-140 ms of the worker's CPU. Once the
     batch is gone, reference counting has freed what it made and the collector runs again as
     before. Batches of several consumers of a process may overlap: the collector runs again when

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -167,9 +168,9 @@ class ConsumerRunner:
                 )
                 sought = dict(self._sought)
                 try:
-                    # A batch keeps all it makes until it commits: the collector runs again once
-                    # the batch is gone, not in the middle of it (``collection_paused``). An empty
-                    # poll pauses nothing (it would collect in the middle of another's batch).
+                    # A batch keeps most of what it makes until it commits: the collector runs
+                    # again once the batch is gone, not in the middle of it (``collection_paused``).
+                    # An empty poll pauses nothing (it would collect in the middle of another's batch).
                     batch = records or self._held.has_held or self._held.has_ready
                     with collection_paused() if batch else contextlib.nullcontext():
                         await self._handle_poll(records, sought, stop)
@@ -451,61 +452,78 @@ class ConsumerRunner:
         segments: Sequence[Segment],
         deliveries: Sequence[Delivery],
         failure: str | None,
-    ) -> tuple[dict[tuple[str, int], int], list[Incoming], list[Rejection], int]:
-        """The transaction's work for ``deliveries``: the positions moved, the events applied,
-        those rejected, and how many were repeats."""
+    ) -> tuple[dict[tuple[str, int], int], Counter[tuple[str, str]], list[Rejection], int]:
+        """The transaction's work for ``deliveries``: the positions moved, the events applied (by
+        topic and type), those rejected, and how many were repeats.
+
+        Segment by segment: each is decoded, claimed and handled, then its gate action taken,
+        before the next is decoded. A segment's events are dropped once it is handled, so a batch
+        of many steps (a catch-up passing days of closes) holds one step's decoded events at a
+        time, not the whole batch's (``tests/runtime/test_batch_memory.py``)."""
         rejections: list[Rejection] = []
-        decoded: list[list[Incoming]] = []
-        for part, _ in segments:
-            decoded.append([])
-            for delivery in part:
-                if failure is not None:
-                    rejections.append(Rejection.of(delivery, failure))
-                    continue
-                try:
-                    envelope = decode(delivery.value)
-                except InvalidEvent as exc:
-                    rejections.append(Rejection(delivery, exc.reason, None))
-                    continue
-                try:
-                    decoded[-1].append(Incoming(delivery, validate(envelope, topic=delivery.topic)))
-                except InvalidEvent as exc:
-                    rejections.append(Rejection(delivery, exc.reason, envelope))
-        every = [incoming for events in decoded for incoming in events]
-        fresh = every
-        if self._deduplicate:
-            fresh = await claim(session, self.name, every)
-            if len(fresh) < len(every):  # the events already applied are left out
-                new = {incoming.delivery.position for incoming in fresh}
-                decoded = [[i for i in events if i.delivery.position in new] for events in decoded]
-        rejected: list[Incoming] = []
-        for events, (_, action) in zip(decoded, segments, strict=True):
-            batch = Batch(session=session, outbox=outbox, events=events)
-            if batch.events:
-                await self._handler(batch)
-            refused = (
-                [incoming for incoming in batch.events if batch.is_rejected(incoming)]
-                if batch.rejected
-                else []
-            )
-            rejected.extend(refused)
-            rejections.extend(
-                Rejection(i.delivery, batch.rejected[i.delivery.position], i.event.envelope) for i in refused
-            )
+        applied: Counter[tuple[str, str]] = Counter()
+        repeated = 0
+        for part, action in segments:
+            events = self._decoded(part, failure, rejections)
+            fresh = await claim(session, self.name, events) if self._deduplicate else events
+            repeated += len(events) - len(fresh)
+            del events
+            if fresh:
+                await self._handle(session, outbox, fresh, rejections, applied)
+            del fresh  # this step's events are freed before the next step's are decoded
             if action is not None and failure is None:
                 await self._gate_action(action, session, outbox)
-        if self._deduplicate:
-            await release(session, self.name, rejected)
         send_dead_letters(outbox, rejections, consumer=self.name)
-        applied = fresh
-        if rejected:
-            refused_at = {incoming.delivery.position for incoming in rejected}
-            applied = [incoming for incoming in fresh if incoming.delivery.position not in refused_at]
         await outbox.flush()
         moved = await store_positions(session, self.name, deliveries)
         if self._gate is not None and self._stepping is None and failure is None:
             await self._gate_action(self._gate_tick, session, outbox)  # what the batch completed applies
-        return moved, applied, rejections, len(every) - len(fresh)
+        return moved, applied, rejections, repeated
+
+    @staticmethod
+    def _decoded(
+        part: Sequence[Delivery], failure: str | None, rejections: list[Rejection]
+    ) -> list[Incoming]:
+        """``part``'s deliveries decoded and validated; those that are not valid events (all of
+        them, with ``failure``) are added to ``rejections``."""
+        events: list[Incoming] = []
+        for delivery in part:
+            if failure is not None:
+                rejections.append(Rejection.of(delivery, failure))
+                continue
+            try:
+                envelope = decode(delivery.value)
+            except InvalidEvent as exc:
+                rejections.append(Rejection(delivery, exc.reason, None))
+                continue
+            try:
+                events.append(Incoming(delivery, validate(envelope, topic=delivery.topic)))
+            except InvalidEvent as exc:
+                rejections.append(Rejection(delivery, exc.reason, envelope))
+        return events
+
+    async def _handle(
+        self,
+        session: AsyncSession,
+        outbox: Outbox,
+        events: Sequence[Incoming],
+        rejections: list[Rejection],
+        applied: Counter[tuple[str, str]],
+    ) -> None:
+        """Hand ``events`` to the service's handler; add those it rejects to ``rejections`` (their
+        claims released) and count the others in ``applied``."""
+        batch = Batch(session=session, outbox=outbox, events=events)
+        await self._handler(batch)
+        if not batch.rejected:
+            applied.update((i.delivery.topic, i.event.envelope.type) for i in events)
+            return
+        refused = [incoming for incoming in events if batch.is_rejected(incoming)]
+        if self._deduplicate:
+            await release(session, self.name, refused)
+        rejections.extend(
+            Rejection(i.delivery, batch.rejected[i.delivery.position], i.event.envelope) for i in refused
+        )
+        applied.update((i.delivery.topic, i.event.envelope.type) for i in events if not batch.is_rejected(i))
 
     async def _gate_tick(self, session: AsyncSession, _: Outbox) -> None:
         assert self._gate is not None
