@@ -58,6 +58,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def page_faults(pid: int) -> tuple[int, float]:
+    """The minor page faults the process has taken so far, and its system CPU seconds (Linux
+    ``/proc``): memory it touches for the first time costs a fault each page, paid in the kernel."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[7]), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
 def postgres_cpu_seconds(stack: Stack) -> float:
     """CPU time of the stack's PostgreSQL so far: the postmaster, its live processes and those
     it has reaped (Linux ``/proc``)."""

@@ -53,7 +53,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 if not __package__:  # run as a file (python benchmarks/x.py): make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._infra import aging_worker, benchmark_stack, connect, cpu_seconds, durability_settings, until
+from benchmarks._infra import (
+    aging_worker,
+    benchmark_stack,
+    connect,
+    cpu_seconds,
+    durability_settings,
+    page_faults,
+    until,
+)
 from devstack.stack import Stack
 from tests.processes import ServiceProcess
 
@@ -479,10 +487,14 @@ async def catch_up(
         ready = time.perf_counter()
         assert worker.proc is not None
         cpu_at_ready = cpu_seconds(worker.proc.pid)
+        faults_at_ready = page_faults(worker.proc.pid)
         sampling = sample(worker, profile) if profile is not None else None
         finished = await counting
         cpu_in_all = cpu_seconds(worker.proc.pid)
         cpu = cpu_in_all - cpu_at_ready
+        faults, system_cpu = (
+            b - a for a, b in zip(faults_at_ready, page_faults(worker.proc.pid), strict=True)
+        )
         finished_unix = time.time() - (time.perf_counter() - finished)
         metrics = httpx.get(f"http://127.0.0.1:{worker.env['WORKER_PORT']}/metrics").text
         if sampling is not None:
@@ -516,6 +528,10 @@ async def catch_up(
         f"   worker CPU from ready to the last stage change: {cpu:.2f}s ({cpu_in_all:.2f}s from its launch,"
         f" the interpreter's start included; shared machine: less noisy"
         f" than the rates); transactions committed in its database: {commits:,}"
+    )
+    print(
+        f"   worker's minor page faults from ready: {faults:,.0f} (memory touched for the first time);"
+        f" its system CPU {system_cpu:.2f}s"
     )
     print(
         f"pass-through of the same backlog, timed the same way (from its consumer's start, the group"
