@@ -492,9 +492,8 @@ async def catch_up(
         finished = await counting
         cpu_in_all = cpu_seconds(worker.proc.pid)
         cpu = cpu_in_all - cpu_at_ready
-        faults, system_cpu = (
-            b - a for a, b in zip(faults_at_ready, page_faults(worker.proc.pid), strict=True)
-        )
+        faults_in_all, system_cpu_in_all = page_faults(worker.proc.pid)
+        faults, system_cpu = faults_in_all - faults_at_ready[0], system_cpu_in_all - faults_at_ready[1]
         finished_unix = time.time() - (time.perf_counter() - finished)
         metrics = httpx.get(f"http://127.0.0.1:{worker.env['WORKER_PORT']}/metrics").text
         if sampling is not None:
@@ -530,8 +529,9 @@ async def catch_up(
         f" than the rates); transactions committed in its database: {commits:,}"
     )
     print(
-        f"   worker's minor page faults from ready: {faults:,.0f} (memory touched for the first time);"
-        f" its system CPU {system_cpu:.2f}s"
+        f"   worker's minor page faults from ready: {faults:,} ({faults_in_all:,} from its launch; each"
+        f" a page of memory touched for the first time); its system CPU {system_cpu:.2f}s"
+        f" ({system_cpu_in_all:.2f}s from its launch)"
     )
     print(
         f"pass-through of the same backlog, timed the same way (from its consumer's start, the group"
