@@ -298,6 +298,51 @@ class TestOneTransactionSeveralSteps:
             ("A", "M2", date(2026, 2, 25)),
         ]
 
+    async def test_closes_that_know_the_transactions_last_close_read_the_stored_due_books_once(
+        self, engine: AsyncEngine
+    ) -> None:
+        handlers = AgingHandlers(AgingPolicy(), "aging")
+        owed = [("A", "2026-01-25"), ("B", "2026-02-10"), ("C", "2026-02-10"), ("D", "2026-03-20")]
+        await _apply(
+            engine,
+            handlers,
+            *(
+                _statement(n, f"s-{a}", statement_date="2026-01-05", due_date=due, account=a)
+                for n, (a, due) in enumerate(owed)
+            ),
+        )
+        last = date(2026, 2, 24)
+        async with AsyncSession(engine) as session:
+            await session.begin()
+            async with _sent(engine, session) as executed:
+                outbox = Outbox(session)
+                # C is paid in this transaction: its stored row is due on 02-11, its book in memory is not
+                paid = _payment(4, "p-C", value_date="2026-02-01", account="C")
+                await handlers.handle_batch(Batch(session=session, outbox=outbox, events=[paid]))
+                touched = [
+                    await handlers.apply_close(session, outbox, [0], day, f"c{n}", last_close=last)
+                    for n, day in enumerate([date(2026, 1, 25), date(2026, 2, 10), last])
+                ]
+                await outbox.flush()
+                await session.commit()
+        due_reads = [sql for sql in executed if "accounts.next_change_on <=" in sql]
+
+        assert len(due_reads) == 1, "the first close read the stored books due through the last one"
+        assert touched == [1, 1, 1], "each close took the books due by its own date: A, then B, then A"
+        async with engine.connect() as conn:
+            history = (
+                await conn.execute(
+                    select(
+                        stage_changes.c.account_id, stage_changes.c.to_stage, stage_changes.c.as_of
+                    ).order_by(stage_changes.c.id)
+                )
+            ).all()
+        assert [tuple(row) for row in history] == [
+            ("A", "M1", date(2026, 1, 26)),
+            ("B", "M1", date(2026, 2, 11)),
+            ("A", "M2", date(2026, 2, 25)),
+        ]
+
     async def test_a_rolled_back_transaction_writes_nothing(self, engine: AsyncEngine) -> None:
         handlers = AgingHandlers(AgingPolicy(), "aging")
         statement = _statement(0, "ev-1", statement_date="2026-01-05", due_date="2026-01-25")

@@ -328,6 +328,7 @@ class CloseBarrier:
                     break
                 passed[partition].append(close)
         by_date = {close.business_date: close for closes in passed.values() for close in closes}
+        last = max(by_date, default=None)
         steps = [
             Step(
                 self._below(passed, day),
@@ -339,6 +340,7 @@ class CloseBarrier:
                         for partition, closes in passed.items()
                         if any(c.business_date == day for c in closes)
                     ),
+                    last,
                 ),
             )
             for day in sorted(by_date)
@@ -369,11 +371,17 @@ class CloseBarrier:
         return below
 
     async def _apply(
-        self, close: NotedClose, partitions: list[int], session: AsyncSession, outbox: Outbox
+        self,
+        close: NotedClose,
+        partitions: list[int],
+        last_close: date | None,
+        session: AsyncSession,
+        outbox: Outbox,
     ) -> None:
+        """Apply ``close``, a step of a batch whose closes go on to ``last_close``."""
         started = time.perf_counter()
         touched = await self._handlers.apply_close(
-            session, outbox, partitions, close.business_date, close.event_id
+            session, outbox, partitions, close.business_date, close.event_id, last_close=last_close
         )
         DAY_CLOSE_SECONDS.observe(time.perf_counter() - started)
         DAY_CLOSE_ACCOUNTS.inc(touched)

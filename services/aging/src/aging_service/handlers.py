@@ -169,11 +169,15 @@ class AgingHandlers:
         partitions: Sequence[int],
         business_date: date,
         event_id: str,
+        *,
+        last_close: date | None = None,
     ) -> int:
         """Move ``partitions`` to the as-of date after ``business_date``; return accounts touched.
 
         Only accounts whose ``next_change_on`` has come are read: a close costs what changes.
-        The partitions a close is due for are moved together, on the transaction's books.
+        The partitions a close is due for are moved together, on the transaction's books. When
+        the transaction goes on to later closes, through ``last_close``, the stored accounts due
+        by the last of them are read now, in one statement for them all.
         """
         as_of = as_of_after(business_date)
         assert as_of is not None
@@ -182,7 +186,7 @@ class AgingHandlers:
             return 0
         repo = BookRepository.of(session, self.policy)
         await repo.close_partitions(ordered, business_date)
-        due = await repo.due_on(ordered, as_of)
+        due = await repo.due_on(ordered, as_of, read_through=as_of_after(last_close))
         changes: list[StageChanged] = []
         for book in due:
             if (change := book.apply_close(as_of, event_id)) is not None:

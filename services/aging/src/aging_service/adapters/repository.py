@@ -361,18 +361,23 @@ class BookRepository:
             if partition not in clocks or clocks[partition] < business_date:
                 self._clocks[partition] = self._closed[partition] = business_date
 
-    async def due_on(self, partitions: Sequence[int], as_of: date) -> list[AccountBook]:
+    async def due_on(
+        self, partitions: Sequence[int], as_of: date, *, read_through: date | None = None
+    ) -> list[AccountBook]:
         """The books of ``partitions`` whose figures change by ``as_of`` (``next_change_on``): those
         in memory by their figures now, the others by their stored row (read in one statement).
 
         Closes come in date order within a transaction. Once a due read has run for a partition,
         every book of it due by then is in memory, so the next read asks only for later stored
-        dates; the books in memory are found through their indexed next change, not by a pass
-        over all of them."""
+        dates, and none is needed up to there; the books in memory are found through their indexed
+        next change, not by a pass over all of them. ``read_through`` (a later as-of date: the
+        transaction's closes go on to it) reads the stored rows due by then at once; the books not
+        due by ``as_of`` stay in memory for those closes."""
+        upper = as_of if read_through is None else max(as_of, read_through)
         next_change = self._next_change
         due: dict[str, AccountBook] = {}
         left_out: list[str] = []  # in memory, and due by its stored row: the statement leaves it out
-        read_through: list[date | None] = []
+        read_through_before: list[date | None] = []
         for partition in sorted(set(partitions)):
             self._index_stale(partition)
             heap, current = self._upcoming_heaps.get(partition, []), []
@@ -385,16 +390,23 @@ class BookRepository:
             for entry in current:  # still due at a later close unless it changes meanwhile
                 heappush(heap, entry)
             stored = self._stored_heaps.get(partition, [])
-            while stored and stored[0][0] <= as_of:
+            while stored and stored[0][0] <= upper:
                 left_out.append(heappop(stored)[1])
             through = self._due_read_through.get(partition)
-            read_through.append(through)
-            if through is None or through < as_of:
-                self._due_read_through[partition] = as_of
-        query, parameters = _LOAD_DUE, {"partitions": list(partitions), "as_of": as_of, "in_memory": left_out}
-        if read_through and None not in read_through:
-            query, parameters["after"] = _LOAD_DUE_AFTER, min(d for d in read_through if d is not None)
-        stored_books = await self._books_of(query, parameters)
+            read_through_before.append(through)
+            if through is None or through < upper:
+                self._due_read_through[partition] = upper
+        query, parameters = _LOAD_DUE, {"partitions": list(partitions), "as_of": upper, "in_memory": left_out}
+        if read_through_before and None not in read_through_before:
+            after = min(d for d in read_through_before if d is not None)
+            if after >= upper:  # every book due by then is in memory already
+                return sorted(due.values(), key=lambda book: book.account_id)
+            query, parameters["after"] = _LOAD_DUE_AFTER, after
+        stored_books = [
+            book
+            for book in await self._books_of(query, parameters)
+            if book.next_change_on is not None and book.next_change_on <= as_of
+        ]  # the others are due at a later close of the transaction: in memory, indexed, until then
         return sorted([*due.values(), *stored_books], key=lambda book: book.account_id)
 
     def _index_stale(self, partition: int) -> None:
