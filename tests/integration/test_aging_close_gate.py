@@ -14,17 +14,25 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from aging_service.adapters.orm import business_day_closes, partition_clocks
 from aging_service.adapters.repository import note_closes
-from aging_service.barrier import BarrierLocator, CloseBarrier, CloseStamp, calendar_reader_name
+from aging_service.barrier import (
+    BarrierLocator,
+    CalendarReader,
+    CloseBarrier,
+    CloseStamp,
+    calendar_reader_name,
+)
 from aging_service.bootstrap import SERVICE
 from aging_service.handlers import AgingHandlers
 from aging_service.settings import AgingSettings
 from collections_common.runtime import Outbox
-from collections_common.runtime.log_clock import LogClock
+from collections_common.runtime.log_clock import LogClock, LogTimeMisconfigured
 from devstack.stack import Stack
 
 pytestmark = [pytest.mark.infra]
@@ -243,6 +251,35 @@ async def test_the_log_clock_starts_one_client_for_callers_coming_together(setti
         assert first is second
     finally:
         await clock.stop()
+
+
+async def test_the_calendar_reader_refuses_to_run_when_a_topic_is_stamped_by_its_producers(
+    settings: AgingSettings, engine: AsyncEngine
+) -> None:
+    """The barrier is read from the broker's append times: a topic stamped with the producers'
+    clocks (``CreateTime``) would place records wrongly, so the reader stops before reading."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        stamped_by_producers = {"message.timestamp.type": "CreateTime"}
+        await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, settings.topic(PAYMENTS), stamped_by_producers)]
+        )
+        for _ in range(100):  # the broker applies a config change a moment after acknowledging it
+            described = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, settings.topic(PAYMENTS))]
+            )
+            entries = {e[0]: e[1] for response in described for r in response.resources for e in r[4]}
+            if entries.get("message.timestamp.type") == "CreateTime":
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the broker did not apply the topic's new config")
+    finally:
+        await admin.close()
+
+    with pytest.raises(LogTimeMisconfigured, match=r"payments\.v1 must have message\.timestamp\.type"):
+        await asyncio.wait_for(CalendarReader(settings, engine).run(asyncio.Event()), timeout=10)
 
 
 async def test_the_log_clock_holds_the_metadata_of_the_topics_it_learned_the_partitions_of(
