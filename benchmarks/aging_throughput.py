@@ -18,7 +18,9 @@ to the last stage change read back from `collections.delinquency.v1`, is printed
 pass-through over that backlog timed the same way: from just before its consumer starts to the
 last message read back from its sink (target: at least 0.5 of it). The figures printed before
 2026-12-02 follow: the catch-up from the worker's launch and from its readiness, against the
-pass-through from the acks of its first poll to the acks of its last.
+pass-through from the acks of its first poll to the acks of its last. Then the worker's CPU, and
+its minor page faults and system CPU (each fault a page of memory touched for the first time,
+which costs more on some machines than on others), from ready and from its launch.
 
     .venv/bin/python -m benchmarks.aging_throughput [--accounts 4000 --days 60] [--workload simulator]
         [--catch-up-only] [--profile catch-up.svg] [--broker-on-disk]
