@@ -37,12 +37,12 @@ def collection_paused() -> Iterator[None]:
 
     A batch keeps what it loads and builds until it commits (and each step's decoded events until
     the step is handled), so a young-generation collection in the middle of it frees almost
-    nothing and walks everything made so far: in
-    aging's catch-up benchmark 5 to 9 such collections took 95-140 ms of the worker's CPU. Once the
-    batch is gone, reference counting has freed what it made and the collector runs again as
-    before. Batches of several consumers of a process may overlap: the collector runs again when
-    the last ends, and a batch ending while others run does at once what the collector would
-    have done by then, so it is never held off for longer than one batch.
+    nothing and walks everything made so far: in aging's catch-up benchmark 5 to 9 such
+    collections took 95-140 ms of the worker's CPU. Once the batch is gone, reference counting has
+    freed what it made and the collector runs again as before. Batches of several consumers of a
+    process may overlap: the collector runs again when the last ends, and a batch ending while
+    others run does at once what the collector would have done by then, so it is never held off
+    for longer than one batch.
     """
     global _pausing
     if _pausing == 0 and not gc.isenabled():
