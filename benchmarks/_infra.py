@@ -65,6 +65,14 @@ def page_faults(pid: int) -> tuple[int, float]:
     return int(fields[7]), int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_resident_mb(pid: int) -> float:
+    """The most resident memory the process has had so far, in MB (``VmHWM``, Linux ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(f"no VmHWM for process {pid}")
+
+
 def postgres_cpu_seconds(stack: Stack) -> float:
     """CPU time of the stack's PostgreSQL so far: the postmaster, its live processes and those
     it has reaped (Linux ``/proc``)."""

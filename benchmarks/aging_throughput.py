@@ -20,7 +20,8 @@ last message read back from its sink (target: at least 0.5 of it). The figures p
 2026-12-02 follow: the catch-up from the worker's launch and from its readiness, against the
 pass-through from the acks of its first poll to the acks of its last. Then the worker's CPU, and
 its minor page faults and system CPU (each fault a page of memory touched for the first time,
-which costs more on some machines than on others), from ready and from its launch.
+which costs more on some machines than on others), from ready and from its launch, and its peak
+resident memory.
 
     .venv/bin/python -m benchmarks.aging_throughput [--accounts 4000 --days 60] [--workload simulator]
         [--catch-up-only] [--profile catch-up.svg] [--broker-on-disk]
@@ -62,6 +63,7 @@ from benchmarks._infra import (
     cpu_seconds,
     durability_settings,
     page_faults,
+    peak_resident_mb,
     until,
 )
 from devstack.stack import Stack
@@ -495,6 +497,7 @@ async def catch_up(
         cpu_in_all = cpu_seconds(worker.proc.pid)
         cpu = cpu_in_all - cpu_at_ready
         faults_in_all, system_cpu_in_all = page_faults(worker.proc.pid)
+        peak_mb = peak_resident_mb(worker.proc.pid)
         faults, system_cpu = faults_in_all - faults_at_ready[0], system_cpu_in_all - faults_at_ready[1]
         finished_unix = time.time() - (time.perf_counter() - finished)
         metrics = httpx.get(f"http://127.0.0.1:{worker.env['WORKER_PORT']}/metrics").text
@@ -533,7 +536,7 @@ async def catch_up(
     print(
         f"   worker's minor page faults from ready: {faults:,} ({faults_in_all:,} from its launch; each"
         f" a page of memory touched for the first time); its system CPU {system_cpu:.2f}s"
-        f" ({system_cpu_in_all:.2f}s from its launch)"
+        f" ({system_cpu_in_all:.2f}s from its launch); its peak resident memory {peak_mb:.0f} MB"
     )
     print(
         f"pass-through of the same backlog, timed the same way (from its consumer's start, the group"
