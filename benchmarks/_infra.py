@@ -52,16 +52,22 @@ def wrk(url: str, script: Path, *, seconds: int, connections: int) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (so ``[1]`` is the parent's pid,
+    ``[7]`` the minor faults, ``[11]`` and ``[12]`` the user and system clock ticks)."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time the process has used so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def page_faults(pid: int) -> tuple[int, float]:
     """The minor page faults the process has taken so far, and its system CPU seconds (Linux
     ``/proc``): memory it touches for the first time costs a fault each page, paid in the kernel."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    fields = _stat(pid)
     return int(fields[7]), int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
@@ -79,14 +85,12 @@ def postgres_cpu_seconds(stack: Stack) -> float:
     if stack.postgres is None:
         return 0.0
     postmaster = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
-    fields = Path(f"/proc/{postmaster}/stat").read_text().rpartition(")")[2].split()
-    total = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    total = sum(int(f) for f in _stat(postmaster)[11:15]) / os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text().rpartition(")")[2].split()
-            if int(stat[1]) == postmaster:
+            if int(_stat(int(entry.name))[1]) == postmaster:
                 total += cpu_seconds(int(entry.name))
         except (OSError, ValueError):
             continue  # gone meanwhile

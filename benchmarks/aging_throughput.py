@@ -491,14 +491,14 @@ async def catch_up(
         ready = time.perf_counter()
         assert worker.proc is not None
         cpu_at_ready = cpu_seconds(worker.proc.pid)
-        faults_at_ready = page_faults(worker.proc.pid)
+        faults_at_ready, system_cpu_at_ready = page_faults(worker.proc.pid)
         sampling = sample(worker, profile) if profile is not None else None
         finished = await counting
         cpu_in_all = cpu_seconds(worker.proc.pid)
         cpu = cpu_in_all - cpu_at_ready
         faults_in_all, system_cpu_in_all = page_faults(worker.proc.pid)
         peak_mb = peak_resident_mb(worker.proc.pid)
-        faults, system_cpu = faults_in_all - faults_at_ready[0], system_cpu_in_all - faults_at_ready[1]
+        faults, system_cpu = faults_in_all - faults_at_ready, system_cpu_in_all - system_cpu_at_ready
         finished_unix = time.time() - (time.perf_counter() - finished)
         metrics = httpx.get(f"http://127.0.0.1:{worker.env['WORKER_PORT']}/metrics").text
         if sampling is not None:
