@@ -23,8 +23,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
+from collections_common.database import create_engine
 from collections_common.events import EventTypes, PaymentPosted, Topics, decode, encode, new_event
-from collections_common.runtime import ConsumerRunner
+from collections_common.runtime import BatchHandler, ConsumerRunner, Gate
 from collections_common.runtime.outbox import _LOCK_NAMESPACE, LANES
 from devstack._process import REPO_ROOT, free_port
 from tests.processes import ServiceProcess, wait_for_status
@@ -256,6 +257,25 @@ async def running_until_applied(
     finally:
         stop.set()
         await asyncio.wait_for(running, timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def applying_in_process(
+    ledger: Ledger, handler: BatchHandler, sent: Sequence[Payment], *, gate: Gate | None = None
+) -> AsyncIterator[None]:
+    """Produce ``sent``, then run a ledger consumer in this process with ``handler`` (and
+    ``gate``) until every payment is applied, then the block (``running_until_applied``)."""
+    settings = ledger.settings()
+    engine = create_engine(settings, pre_ping=False)
+    runner = ConsumerRunner(
+        settings=settings, engine=engine, topics=[INPUT], handler=handler, name=CONSUMER_NAME, gate=gate
+    )
+    await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
+    try:
+        async with running_until_applied(runner, ledger.database_url, len(sent)):
+            yield
+    finally:
+        await engine.dispose()
 
 
 async def read_state(database_url: str) -> LedgerState:

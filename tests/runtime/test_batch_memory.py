@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collections_common.database import create_engine
-from collections_common.runtime import Batch, ConsumerRunner, Incoming, Step, SteppingGate
-from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, running_until_applied
-from tests.runtime.ledger_service import CONSUMER_NAME, handle
+from collections_common.runtime import Batch, Incoming, Step, SteppingGate
+from tests.runtime.harness import Ledger, applying_in_process, payments
+from tests.runtime.ledger_service import handle
 
 pytestmark = [pytest.mark.infra]
 
@@ -42,8 +41,6 @@ class TwoStepGate:
 
 
 async def test_a_steps_events_are_freed_before_the_next_step_is_handled(ledger: Ledger) -> None:
-    settings = ledger.settings()
-    engine = create_engine(settings, pre_ping=False)
     gate = TwoStepGate()
     assert isinstance(gate, SteppingGate)
     handled: list[tuple[int, list[weakref.ref[Incoming]]]] = []  # per step: its transaction, its events
@@ -57,16 +54,8 @@ async def test_a_steps_events_are_freed_before_the_next_step_is_handled(ledger: 
         handled.append((transaction, [weakref.ref(incoming) for incoming in batch.events]))
         await handle(batch)
 
-    runner = ConsumerRunner(
-        settings=settings, engine=engine, topics=[INPUT], handler=recording, name=CONSUMER_NAME, gate=gate
-    )
-    sent = payments(60, accounts=4)
-    await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
-    try:
-        async with running_until_applied(runner, ledger.database_url, len(sent)):
-            pass
-    finally:
-        await engine.dispose()
+    async with applying_in_process(ledger, recording, payments(60, accounts=4), gate=gate):
+        pass
 
     assert alive_at_next_step, "some batch had records on both sides of the split"
     assert alive_at_next_step == [0] * len(alive_at_next_step), (

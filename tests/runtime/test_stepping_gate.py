@@ -10,10 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collections_common.database import create_engine
-from collections_common.runtime import Batch, ConsumerRunner, Step, SteppingGate
-from tests.runtime.harness import INPUT, Ledger, payments, produce_payments, running_until_applied
-from tests.runtime.ledger_service import CONSUMER_NAME, handle
+from collections_common.runtime import Batch, Step, SteppingGate
+from tests.runtime.harness import Ledger, applying_in_process, payments
+from tests.runtime.ledger_service import handle
 
 pytestmark = [pytest.mark.infra]
 
@@ -40,8 +39,6 @@ class RecordingGate:
 
 
 async def test_a_stepping_gate_is_ticked_once_per_batch_first_in_its_transaction(ledger: Ledger) -> None:
-    settings = ledger.settings()
-    engine = create_engine(settings, pre_ping=False)
     gate = RecordingGate()
     assert isinstance(gate, SteppingGate)
     handled: list[tuple[int, int]] = []  # per batch: its transaction, the ticks in it so far
@@ -51,16 +48,8 @@ async def test_a_stepping_gate_is_ticked_once_per_batch_first_in_its_transaction
         handled.append((transaction, gate.ticks.count(transaction)))
         await handle(batch)
 
-    runner = ConsumerRunner(
-        settings=settings, engine=engine, topics=[INPUT], handler=recording, name=CONSUMER_NAME, gate=gate
-    )
-    sent = payments(60)
-    await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
-    try:
-        async with running_until_applied(runner, ledger.database_url, len(sent)):
-            pass
-    finally:
-        await engine.dispose()
+    async with applying_in_process(ledger, recording, payments(60), gate=gate):
+        pass
 
     assert handled, "no batch was handled"
     assert [before for _, before in handled] == [1] * len(handled), "each batch's transaction ticked first"
