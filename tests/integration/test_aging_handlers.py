@@ -186,6 +186,29 @@ async def _stored(engine: AsyncEngine) -> tuple[str | None, list[tuple[str, str,
     return stage, [tuple(row) for row in history]
 
 
+async def _owing(engine: AsyncEngine, handlers: AgingHandlers, owed: list[tuple[str, str]]) -> None:
+    """Commit a statement of 2026-01-05 for each (account, due date) of ``owed``."""
+    await _apply(
+        engine,
+        handlers,
+        *(
+            _statement(n, f"s-{a}", statement_date="2026-01-05", due_date=due, account=a)
+            for n, (a, due) in enumerate(owed)
+        ),
+    )
+
+
+async def _changes_by_account(engine: AsyncEngine) -> list[tuple[str, str, date]]:
+    """The stored stage changes, oldest first: (account, stage reached, as-of date)."""
+    async with engine.connect() as conn:
+        history = await conn.execute(
+            select(stage_changes.c.account_id, stage_changes.c.to_stage, stage_changes.c.as_of).order_by(
+                stage_changes.c.id
+            )
+        )
+    return [tuple(row) for row in history]
+
+
 @asynccontextmanager
 async def _sent(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[list[str]]:
     """The SQL ``session`` sends meanwhile: through SQLAlchemy, and to its driver directly (the
@@ -250,14 +273,7 @@ class TestOneTransactionSeveralSteps:
     ) -> None:
         handlers = AgingHandlers(AgingPolicy(), "aging")
         owed = [("A", "2026-01-25"), ("B", "2026-02-10"), ("C", "2026-02-10")]
-        await _apply(
-            engine,
-            handlers,
-            *(
-                _statement(n, f"s-{a}", statement_date="2026-01-05", due_date=due, account=a)
-                for n, (a, due) in enumerate(owed)
-            ),
-        )
+        await _owing(engine, handlers, owed)
         async with AsyncSession(engine) as session:
             await session.begin()
             async with _sent(engine, session) as executed:
@@ -284,15 +300,7 @@ class TestOneTransactionSeveralSteps:
             True,
             True,
         ]
-        async with engine.connect() as conn:
-            history = (
-                await conn.execute(
-                    select(
-                        stage_changes.c.account_id, stage_changes.c.to_stage, stage_changes.c.as_of
-                    ).order_by(stage_changes.c.id)
-                )
-            ).all()
-        assert [tuple(row) for row in history] == [
+        assert await _changes_by_account(engine) == [
             ("A", "M1", date(2026, 1, 26)),
             ("B", "M1", date(2026, 2, 11)),
             ("A", "M2", date(2026, 2, 25)),
@@ -303,14 +311,7 @@ class TestOneTransactionSeveralSteps:
     ) -> None:
         handlers = AgingHandlers(AgingPolicy(), "aging")
         owed = [("A", "2026-01-25"), ("B", "2026-02-10"), ("C", "2026-02-10"), ("D", "2026-03-20")]
-        await _apply(
-            engine,
-            handlers,
-            *(
-                _statement(n, f"s-{a}", statement_date="2026-01-05", due_date=due, account=a)
-                for n, (a, due) in enumerate(owed)
-            ),
-        )
+        await _owing(engine, handlers, owed)
         last = date(2026, 2, 24)
         async with AsyncSession(engine) as session:
             await session.begin()
@@ -329,15 +330,7 @@ class TestOneTransactionSeveralSteps:
 
         assert len(due_reads) == 1, "the first close read the stored books due through the last one"
         assert touched == [1, 1, 1], "each close took the books due by its own date: A, then B, then A"
-        async with engine.connect() as conn:
-            history = (
-                await conn.execute(
-                    select(
-                        stage_changes.c.account_id, stage_changes.c.to_stage, stage_changes.c.as_of
-                    ).order_by(stage_changes.c.id)
-                )
-            ).all()
-        assert [tuple(row) for row in history] == [
+        assert await _changes_by_account(engine) == [
             ("A", "M1", date(2026, 1, 26)),
             ("B", "M1", date(2026, 2, 11)),
             ("A", "M2", date(2026, 2, 25)),
