@@ -261,18 +261,17 @@ async def running_until_applied(
 
 @contextlib.asynccontextmanager
 async def applying_in_process(
-    ledger: Ledger, handler: BatchHandler, sent: Sequence[Payment], *, gate: Gate | None = None
+    ledger: Ledger, handler: BatchHandler, count: int, *, gate: Gate | None = None
 ) -> AsyncIterator[None]:
-    """Produce ``sent``, then run a ledger consumer in this process with ``handler`` (and
-    ``gate``) until every payment is applied, then the block (``running_until_applied``)."""
+    """Run a ledger consumer in this process with ``handler`` (and ``gate``) until ``count``
+    payments are applied, then the block (``running_until_applied``)."""
     settings = ledger.settings()
     engine = create_engine(settings, pre_ping=False)
     runner = ConsumerRunner(
         settings=settings, engine=engine, topics=[INPUT], handler=handler, name=CONSUMER_NAME, gate=gate
     )
-    await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
     try:
-        async with running_until_applied(runner, ledger.database_url, len(sent)):
+        async with running_until_applied(runner, ledger.database_url, count):
             yield
     finally:
         await engine.dispose()

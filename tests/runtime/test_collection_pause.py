@@ -8,7 +8,7 @@ import gc
 import pytest
 
 from collections_common.runtime import Batch
-from tests.runtime.harness import Ledger, applying_in_process, payments
+from tests.runtime.harness import INPUT, Ledger, applying_in_process, payments, produce_payments
 from tests.runtime.ledger_service import handle
 
 pytestmark = [pytest.mark.infra]
@@ -21,7 +21,9 @@ async def test_the_collector_is_paused_while_a_batch_is_applied_and_runs_again_a
         collecting.append(gc.isenabled())
         await handle(batch)
 
-    async with applying_in_process(ledger, recording, payments(20)):
+    sent = payments(20)
+    await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
+    async with applying_in_process(ledger, recording, len(sent)):
         assert gc.isenabled(), "between batches the collector runs"
 
     assert collecting and not any(collecting), "every batch was applied with the collector paused"

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collections_common.runtime import Batch, Step, SteppingGate
-from tests.runtime.harness import Ledger, applying_in_process, payments
+from tests.runtime.harness import INPUT, Ledger, applying_in_process, payments, produce_payments
 from tests.runtime.ledger_service import handle
 
 pytestmark = [pytest.mark.infra]
@@ -48,7 +48,9 @@ async def test_a_stepping_gate_is_ticked_once_per_batch_first_in_its_transaction
         handled.append((transaction, gate.ticks.count(transaction)))
         await handle(batch)
 
-    async with applying_in_process(ledger, recording, payments(60), gate=gate):
+    sent = payments(60)
+    await produce_payments(ledger.bootstrap, ledger.prefix + INPUT, sent)
+    async with applying_in_process(ledger, recording, len(sent), gate=gate):
         pass
 
     assert handled, "no batch was handled"
