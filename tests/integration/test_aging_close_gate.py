@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from aging_service.barrier import (
 from aging_service.bootstrap import SERVICE
 from aging_service.handlers import AgingHandlers
 from aging_service.settings import AgingSettings
+from collections_common.database import session_driver
 from collections_common.runtime import Outbox
 from collections_common.runtime.log_clock import LogClock, LogTimeMisconfigured
 from devstack.stack import Stack
@@ -97,6 +99,23 @@ async def closed_through(engine: AsyncEngine) -> dict[int, date]:
         return {row.partition: row.closed_through for row in rows}
 
 
+@asynccontextmanager
+async def reading_due_books(session: AsyncSession) -> AsyncIterator[list[str]]:
+    """The reads of stored due books that ``session`` sends to its driver meanwhile."""
+    reads: list[str] = []
+
+    def logged(query: Any) -> None:
+        if "accounts.next_change_on <=" in query.query:
+            reads.append(query.query)
+
+    driver = await session_driver(session)
+    driver.add_query_logger(logged)
+    try:
+        yield reads
+    finally:
+        driver.remove_query_logger(logged)
+
+
 def holds(gate: CloseBarrier) -> dict[tuple[str, int], int | None]:
     return {owned: gate.hold_from(*owned) for owned in OWNED}
 
@@ -128,6 +147,17 @@ class TestTheCloseGate:
 
         assert await tick(engine, gate) == {0: D1, 1: D2}
         assert holds(gate)[(BILLING, 0)] == 9 and holds(gate)[(PAYMENTS, 0)] == 9
+
+    async def test_a_tick_applying_several_closes_reads_the_stored_due_books_once(
+        self, engine: AsyncEngine, gate: CloseBarrier
+    ) -> None:
+        for day in (D1, D2, D3):
+            await note(engine, day, {BILLING: {"0": 0, "1": 0}, PAYMENTS: {"0": 0, "1": 0}})
+        async with AsyncSession(engine) as session, session.begin(), reading_due_books(session) as reads:
+            await gate.tick(session, OWNED)
+
+        assert await closed_through(engine) == {0: D3, 1: D3}, "the three closes applied in one tick"
+        assert len(reads) == 1, "the first read the stored books due by the last"
 
     async def test_while_the_calendar_reader_is_behind_every_record_is_held_and_no_close_applied(
         self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings, stack: Stack
@@ -200,6 +230,23 @@ class TestABatchPassingSeveralCloses:
                 await step.then(session, Outbox(session))
             clocks.append(await closed_through(engine))
         assert clocks == [{0: D1}, {0: D2}], "each step closes its day for partition 0 only"
+
+    async def test_the_steps_of_one_batch_read_the_stored_due_books_once(
+        self, engine: AsyncEngine, gate: CloseBarrier
+    ) -> None:
+        await note(engine, D1, {BILLING: {"0": 4, "1": 0}, PAYMENTS: {"0": 4, "1": 0}})
+        await note(engine, D2, {BILLING: {"0": 9, "1": 0}, PAYMENTS: {"0": 9, "1": 0}})
+        await note(engine, D3, {BILLING: {"0": 15, "1": 0}, PAYMENTS: {"0": 15, "1": 0}})
+        assert await tick(engine, gate) == {1: D3}, "partition 1 had nothing to read before them"
+        steps = gate.plan({(BILLING, 0): 20, (PAYMENTS, 0): 20})
+
+        async with AsyncSession(engine) as session, session.begin(), reading_due_books(session) as reads:
+            for step in steps:
+                if step.then is not None:
+                    await step.then(session, Outbox(session))
+
+        assert (await closed_through(engine))[0] == D3, "the batch passed the three closes"
+        assert len(reads) == 1, "the first close read the stored books due by the last"
 
     async def test_while_the_calendar_reader_is_behind_no_close_is_passed(
         self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings, stack: Stack
