@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,10 +31,10 @@ from aging_service.barrier import (
 from aging_service.bootstrap import SERVICE
 from aging_service.handlers import AgingHandlers
 from aging_service.settings import AgingSettings
-from collections_common.database import session_driver
 from collections_common.runtime import Outbox
 from collections_common.runtime.log_clock import LogClock, LogTimeMisconfigured
 from devstack.stack import Stack
+from tests.integration.driver_queries import sent_to_driver
 
 pytestmark = [pytest.mark.infra]
 
@@ -99,21 +98,9 @@ async def closed_through(engine: AsyncEngine) -> dict[int, date]:
         return {row.partition: row.closed_through for row in rows}
 
 
-@asynccontextmanager
-async def reading_due_books(session: AsyncSession) -> AsyncIterator[list[str]]:
-    """The reads of stored due books that ``session`` sends to its driver meanwhile."""
-    reads: list[str] = []
-
-    def logged(query: Any) -> None:
-        if "accounts.next_change_on <=" in query.query:
-            reads.append(query.query)
-
-    driver = await session_driver(session)
-    driver.add_query_logger(logged)
-    try:
-        yield reads
-    finally:
-        driver.remove_query_logger(logged)
+def due_reads(sent: list[str]) -> list[str]:
+    """The reads of stored due books among the statements ``sent``."""
+    return [sql for sql in sent if "accounts.next_change_on <=" in sql]
 
 
 def holds(gate: CloseBarrier) -> dict[tuple[str, int], int | None]:
@@ -153,11 +140,11 @@ class TestTheCloseGate:
     ) -> None:
         for day in (D1, D2, D3):
             await note(engine, day, {BILLING: {"0": 0, "1": 0}, PAYMENTS: {"0": 0, "1": 0}})
-        async with AsyncSession(engine) as session, session.begin(), reading_due_books(session) as reads:
+        async with AsyncSession(engine) as session, session.begin(), sent_to_driver(session) as sent:
             await gate.tick(session, OWNED)
 
         assert await closed_through(engine) == {0: D3, 1: D3}, "the three closes applied in one tick"
-        assert len(reads) == 1, "the first read the stored books due by the last"
+        assert len(due_reads(sent)) == 1, "the first read the stored books due by the last"
 
     async def test_while_the_calendar_reader_is_behind_every_record_is_held_and_no_close_applied(
         self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings, stack: Stack
@@ -240,13 +227,13 @@ class TestABatchPassingSeveralCloses:
         assert await tick(engine, gate) == {1: D3}, "partition 1 had nothing to read before them"
         steps = gate.plan({(BILLING, 0): 20, (PAYMENTS, 0): 20})
 
-        async with AsyncSession(engine) as session, session.begin(), reading_due_books(session) as reads:
+        async with AsyncSession(engine) as session, session.begin(), sent_to_driver(session) as sent:
             for step in steps:
                 if step.then is not None:
                     await step.then(session, Outbox(session))
 
         assert (await closed_through(engine))[0] == D3, "the batch passed the three closes"
-        assert len(reads) == 1, "the first close read the stored books due by the last"
+        assert len(due_reads(sent)) == 1, "the first close read the stored books due by the last"
 
     async def test_while_the_calendar_reader_is_behind_no_close_is_passed(
         self, engine: AsyncEngine, gate: CloseBarrier, settings: AgingSettings, stack: Stack

@@ -19,13 +19,13 @@ from aging_service.domain.policy import AgingPolicy
 from aging_service.handlers import AgingHandlers
 from aging_service.metrics import STAGE_TRANSITIONS
 from aging_service.settings import AgingSettings
-from collections_common.database import session_driver
 from collections_common.events import AccountOpened, decode, spec_for, validate
 from collections_common.events._examples import EXAMPLE_DATA
 from collections_common.runtime import Batch, Outbox
 from collections_common.runtime.deliveries import Delivery, Incoming
 from collections_common.runtime.tables import outbox
 from devstack.stack import Stack
+from tests.integration.driver_queries import sent_to_driver
 
 pytestmark = [pytest.mark.infra]
 
@@ -218,16 +218,11 @@ async def _sent(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[lis
     def through(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)
 
-    def direct(query: Any) -> None:
-        sent.append(query.query)
-
-    driver = await session_driver(session)
     event.listen(engine.sync_engine, "before_cursor_execute", through)
-    driver.add_query_logger(direct)
     try:
-        yield sent
+        async with sent_to_driver(session, into=sent):
+            yield sent
     finally:
-        driver.remove_query_logger(direct)
         event.remove(engine.sync_engine, "before_cursor_execute", through)
 
 

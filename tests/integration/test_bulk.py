@@ -5,7 +5,6 @@ rows belong to the caller's transaction."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, event, func, select
@@ -13,8 +12,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from collections_common.bulk import Rows, insert_all, insert_rows
-from collections_common.database import session_driver
 from devstack.stack import Stack
+from tests.integration.driver_queries import sent_to_driver
 
 pytestmark = pytest.mark.infra
 
@@ -153,23 +152,14 @@ async def test_one_write_with_rows_among_several_is_a_plain_insert(engine: Async
 async def test_in_a_begun_transaction_the_writes_go_to_the_driver_in_one_statement_and_roll_back_with_it(
     engine: AsyncEngine,
 ) -> None:
-    sent: list[str] = []
-
-    def note(query: Any) -> None:
-        sent.append(query.query)
-
     with pytest.raises(RuntimeError):
         async with AsyncSession(engine) as session, session.begin():
             await session.execute(select(func.count()).select_from(notes))  # SQLAlchemy begins it
-            driver = await session_driver(session)
-            driver.add_query_logger(note)
-            try:
+            async with sent_to_driver(session) as sent:
                 await insert_all(
                     session,
                     [Rows(notes, _rows("a")), Rows(tags, [{"key": "x", "tag": "t1"}], conflict=("key",))],
                 )
-            finally:
-                driver.remove_query_logger(note)
             raise RuntimeError("the batch failed")
     inserts = [query for query in sent if "INSERT" in query]  # the driver may look types up first
     assert len(inserts) == 1, sent
